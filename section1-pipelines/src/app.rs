@@ -1,0 +1,177 @@
+//! The section's web application: shared state, routes, and serving.
+//!
+//! The exercise handlers come from either the learner's `start` module or the
+//! reference `solution` module; everything else (the dashboard, `/stats`) is the
+//! same for both, so a learner's server and the reference look alike from outside.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::extract::{FromRef, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use tokio::net::TcpListener;
+
+use crate::dashboard;
+use crate::mock_resource::MockResource;
+use crate::shed_gate::ShedGate;
+use crate::stats::{ProcessStats, Stats};
+
+/// Which implementation of the exercises a server runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Implementation {
+    /// The learner's code in `src/start/`.
+    Start,
+    /// The reference code in `solutions/section1/`.
+    Solution,
+}
+
+impl Implementation {
+    /// `"start"` or `"solution"`, as shown in `/stats` and on the dashboard.
+    pub fn name(self) -> &'static str {
+        match self {
+            Implementation::Start => "start",
+            Implementation::Solution => "solution",
+        }
+    }
+}
+
+/// Everything the handlers share. Cheap to clone: every field is a handle.
+///
+/// Handlers ask only for the part they need (`State<MockResource>`), which axum
+/// extracts through the [`FromRef`] implementations below.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The slow resource all part 1 endpoints use.
+    pub resource: MockResource,
+    /// The admission gate of `/part1/shed`.
+    pub shed_gate: ShedGate,
+    /// Which implementation serves the exercise routes.
+    pub implementation: Implementation,
+}
+
+impl AppState {
+    /// State with a fresh resource and gate, for a server or one test.
+    pub fn new(resource: MockResource, implementation: Implementation) -> Self {
+        AppState {
+            resource,
+            shed_gate: ShedGate::default(),
+            implementation,
+        }
+    }
+}
+
+impl FromRef<AppState> for MockResource {
+    fn from_ref(state: &AppState) -> Self {
+        state.resource.clone()
+    }
+}
+
+impl FromRef<AppState> for ShedGate {
+    fn from_ref(state: &AppState) -> Self {
+        state.shed_gate.clone()
+    }
+}
+
+/// The part 1 exercise routes, taken from one implementation module.
+///
+/// A macro rather than a function so the route table is written once for both the
+/// `start` and the `solution` module, which have the same item names.
+macro_rules! part1_routes {
+    ($module:path) => {{
+        use $module as part1;
+        Router::new()
+            .route("/part1/serial", get(part1::serial::serial))
+            .route("/part1/async", get(part1::fire_and_forget::fire_and_forget))
+            .route("/part1/shed", get(part1::load_shedding::shed))
+    }};
+}
+
+/// The whole application for the given state.
+pub fn router(state: AppState) -> Router {
+    let exercises: Router<AppState> = match state.implementation {
+        Implementation::Start => part1_routes!(crate::start::part1),
+        Implementation::Solution => part1_routes!(crate::solution::part1),
+    };
+    Router::new()
+        .route("/", get(dashboard::index))
+        .route("/hello", get(|| async { "Hello, real-time world!" }))
+        .route("/stats", get(stats))
+        .merge(dashboard::routes())
+        .merge(exercises)
+        .with_state(state)
+}
+
+/// `GET /stats`: the resource's counters and the process's cost, as JSON.
+async fn stats(State(state): State<AppState>) -> Json<Stats> {
+    Json(Stats {
+        implementation: state.implementation.name().to_string(),
+        resource: state.resource.usage(),
+        process: ProcessStats::sample(),
+    })
+}
+
+/// Serves the application on `listener` until `shutdown` completes.
+///
+/// Tests pass a listener bound to `127.0.0.1:0` and a shutdown future of their own,
+/// so parallel tests never fight over a port.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Binds `127.0.0.1:port` (0 picks a free port) and starts serving in the background.
+///
+/// Returns the bound address and a handle that stops the server when dropped or
+/// when [`RunningServer::stop`] is called. Used by tests, benchmarks and `experiment`.
+pub async fn spawn(state: AppState, port: u16) -> std::io::Result<RunningServer> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    Ok(RunningServer {
+        addr,
+        stop: Some(stop),
+        task,
+    })
+}
+
+/// A server started by [`spawn`].
+pub struct RunningServer {
+    /// The address the server listens on.
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// `http://127.0.0.1:PORT` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Stops accepting, lets open requests finish, and waits for the server to end.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task)
+            .await
+            .unwrap_or_else(|join| Err(std::io::Error::other(join)))
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

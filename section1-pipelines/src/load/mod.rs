@@ -1,0 +1,1 @@
+//! The course's load generator (placeholder; being written).

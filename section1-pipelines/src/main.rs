@@ -1,0 +1,73 @@
+//! `section1-pipelines`: serve the section's app, or load it and measure.
+
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use section1_pipelines::app::{self, AppState, Implementation};
+use section1_pipelines::mock_resource::MockResource;
+use tokio::net::TcpListener;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Section 1: a slow resource, served serially, fire-and-forget, and shed"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the app: dashboards at /part1, exercises at /part1/serial, /part1/async, /part1/shed.
+    Serve {
+        /// Run the reference solution instead of your code in src/start/.
+        #[arg(long)]
+        solution: bool,
+        /// Port on 127.0.0.1; 0 picks a free one and prints it.
+        #[arg(long, default_value_t = 4000)]
+        port: u16,
+        /// How long one use of the mock resource takes, in milliseconds.
+        #[arg(long, default_value_t = MockResource::DEFAULT_HOLD.as_millis() as u64)]
+        hold_ms: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve {
+            solution,
+            port,
+            hold_ms,
+        } => serve(solution, port, hold_ms).await,
+    }
+}
+
+async fn serve(solution: bool, port: u16, hold_ms: u64) -> anyhow::Result<()> {
+    let implementation = if solution {
+        Implementation::Solution
+    } else {
+        Implementation::Start
+    };
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    let state = AppState::new(
+        MockResource::with_hold(Duration::from_millis(hold_ms)),
+        implementation,
+    );
+    println!(
+        "serving the {} implementation on http://{addr} (dashboard: http://{addr}/part1, Ctrl-C to stop)",
+        implementation.name()
+    );
+    app::serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,19 @@
+//! Exercise s1.e1: welcome. Slide: slides/src/section1/part1/welcome.md
+//!
+//! Every exercise in this course looks like this file: a function with a `todo!()`
+//! and a `TODO(<id>)` comment. Replace the `todo!()` with real code, save, and run
+//! `cargo xtask check`: it runs the exercise's tests and shows you what they saw.
+
+use std::time::Duration;
+
+#[allow(unused_imports)]
+use crate::mock_resource::MockResource;
+
+/// How long one use of the mock resource holds it, by default.
+///
+/// Everything in section 1 follows from this number, so start by finding it:
+/// open `section1-pipelines/src/mock_resource.rs` and read `MockResource`.
+pub fn resource_hold() -> Duration {
+    // TODO(s1.e1): return the mock resource's default hold time (do not type the number: use the constant).
+    todo!("s1.e1: return MockResource's default hold time")
+}
