@@ -1,0 +1,94 @@
+//! The dashboard in a real browser: headless Chromium, driven by playwright-core.
+//!
+//! Needs node, `npm ci` in tests/browser and Debian's `chromium`; `.ci/run` installs
+//! them. On a laptop without them the test prints why it skipped; in CI (`CI` set)
+//! a missing tool is a failure, never a skip.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use section1_pipelines::app::{self, AppState, Implementation};
+use section1_pipelines::mock_resource::MockResource;
+
+fn chromium() -> String {
+    std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_string())
+}
+
+/// Why the browser test cannot run here, if it cannot.
+fn missing_tool(dir: &Path) -> Option<String> {
+    if Command::new("node").arg("--version").output().is_err() {
+        return Some("node is not installed (apt-get install nodejs npm)".into());
+    }
+    if !dir.join("node_modules/playwright-core").exists() {
+        return Some(format!(
+            "playwright-core is not installed (npm ci --prefix {})",
+            dir.display()
+        ));
+    }
+    if !Path::new(&chromium()).exists() {
+        return Some(format!(
+            "{} not found (apt-get install chromium)",
+            chromium()
+        ));
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_live_resource_use() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    if let Some(reason) = missing_tool(&dir) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "browser test cannot run in CI: {reason}"
+        );
+        eprintln!("skipped: the dashboard browser test: {reason}");
+        return;
+    }
+
+    let resource = MockResource::with_hold(Duration::from_secs(60));
+    let server = app::spawn(AppState::new(resource.clone(), Implementation::Solution), 0)
+        .await
+        .unwrap();
+    let users: Vec<_> = (0..3)
+        .map(|_| {
+            let resource = resource.clone();
+            tokio::spawn(async move { resource.use_resource().await })
+        })
+        .collect();
+
+    let url = server.url("/part1");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(dir.join("dashboard.mjs"))
+            .arg(url)
+            .arg("3")
+            .env("CHROMIUM", chromium())
+            .output()
+            .expect("run node")
+    })
+    .await
+    .unwrap();
+    for user in users {
+        user.abort();
+    }
+    server.stop().await.unwrap();
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the browser did not see 3 users on the dashboard:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: serde_json::Value =
+        serde_json::from_str(stdout.trim()).expect("the script prints JSON");
+    assert_eq!(seen["current"], "3", "{seen}");
+    assert_eq!(seen["status"], "live", "{seen}");
+    assert_eq!(seen["implementation"], "solution", "{seen}");
+    assert_eq!(
+        seen["errors"],
+        serde_json::json!([]),
+        "the page logged errors: {seen}"
+    );
+}
