@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use section1_pipelines::app::{self, AppState, Implementation};
+use section1_pipelines::load::args::LoadArgs;
+use section1_pipelines::load::{commands, experiment};
 use section1_pipelines::mock_resource::MockResource;
 use tokio::net::TcpListener;
 
@@ -31,6 +33,35 @@ enum Command {
         #[arg(long, default_value_t = MockResource::DEFAULT_HOLD.as_millis() as u64)]
         hold_ms: u64,
     },
+    /// Load one URL and report latency, throughput and the server's /stats (the course's `ab`).
+    ///
+    /// Only this machine may be loaded (127.0.0.0/8, ::1, localhost).
+    Load {
+        /// The URL to load, e.g. http://127.0.0.1:4000/part1/serial
+        url: String,
+        #[command(flatten)]
+        args: LoadArgs,
+    },
+    /// Run the same load against several URLs in turn; print each report and a summary table.
+    Compare {
+        /// The URLs, loaded one after the other.
+        #[arg(required = true, num_args = 1..)]
+        urls: Vec<String>,
+        #[command(flatten)]
+        args: LoadArgs,
+    },
+    /// Regenerate a walkthrough's measured figures (starts its own servers).
+    Experiment {
+        /// Which experiment to run.
+        name: ExperimentName,
+    },
+}
+
+/// The experiments `experiment` knows.
+#[derive(Clone, Copy, ValueEnum)]
+enum ExperimentName {
+    /// serial vs fire-and-forget at 50 connections: solutions/section1/part1.md
+    Part1,
 }
 
 #[tokio::main]
@@ -46,6 +77,11 @@ async fn main() -> anyhow::Result<()> {
             port,
             hold_ms,
         } => serve(solution, port, hold_ms).await,
+        Command::Load { url, args } => commands::load(&url, &args).await.map(drop),
+        Command::Compare { urls, args } => commands::compare(&urls, &args).await.map(drop),
+        Command::Experiment {
+            name: ExperimentName::Part1,
+        } => experiment::part1(&experiment::walkthrough_dir()).await,
     }
 }
 
