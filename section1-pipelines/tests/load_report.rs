@@ -25,6 +25,7 @@ async fn a_closed_loop_run_reports_in_a_stable_layout() {
         keepalive: true,
         timeout: Duration::from_secs(10),
         timeline: true,
+        settle: Duration::ZERO,
     };
     let report = tokio::time::timeout(
         Duration::from_secs(30),

@@ -30,6 +30,10 @@ pub struct LoadArgs {
     /// A request without a complete answer after this long counts as a timeout.
     #[arg(long, value_parser = parse_duration, default_value = "30s")]
     pub timeout: Duration,
+    /// Keep sampling the server's /stats this long after the last response (e.g. `1s`),
+    /// to watch detached work drain; the chart and the "at end" figures include it.
+    #[arg(long, value_parser = parse_duration, default_value = "0s")]
+    pub settle: Duration,
     /// Also print the report as one line of JSON, after the text.
     #[arg(long)]
     pub json: bool,
@@ -68,6 +72,7 @@ impl LoadArgs {
             keepalive: !self.no_keepalive,
             timeout: self.timeout,
             timeline: self.chart.is_some(),
+            settle: self.settle,
         })
     }
 }

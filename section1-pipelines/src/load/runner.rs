@@ -42,6 +42,9 @@ pub struct LoadConfig {
     pub timeout: Duration,
     /// Keep per-request points for a chart.
     pub timeline: bool,
+    /// Keep sampling `/stats` this long after the last response, to see what the
+    /// server still does once the clients are gone (detached work draining).
+    pub settle: Duration,
 }
 
 /// One point of the timeline: when a request finished and how long it took.
@@ -131,7 +134,10 @@ pub async fn run(config: &LoadConfig, progress: &Progress) -> anyhow::Result<Rep
     let elapsed = start.elapsed();
     ticker.finish();
     let samples = match sampler {
-        Some(sampler) => sampler.finish().await,
+        Some(sampler) => {
+            tokio::time::sleep(config.settle).await;
+            sampler.finish().await
+        }
         None => Vec::new(),
     };
 
