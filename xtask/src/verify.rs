@@ -1,0 +1,534 @@
+//! `cargo xtask verify`: everything CI checks, in one command a maintainer can run.
+//!
+//! Every step runs even after one fails, so a single run lists every problem; the
+//! summary at the end says which steps failed, and the exit code is 1 if any did.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::args::{Args, usage_error};
+use crate::check::{self, ExerciseResult, Stopped};
+use crate::libtest::Outcome;
+use crate::manifest::{Exercise, Manifest, Side};
+use crate::slides::{self, MDBOOK_INSTALL};
+use crate::{exit, git, runner, ui, workspace};
+
+enum Status {
+    Passed,
+    Failed(String),
+    Skipped(String),
+}
+
+pub fn command(args: Args) -> u8 {
+    if let Err(message) = args.finish() {
+        return usage_error(&message, "cargo xtask verify");
+    }
+    let root = workspace::root();
+    let manifest = match Manifest::load(&root) {
+        Ok(manifest) => manifest,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit::USAGE;
+        }
+    };
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+
+    type Step<'a> = (&'a str, Box<dyn Fn() -> Status + 'a>);
+    let steps: Vec<Step> = vec![
+        ("cargo test --workspace", Box::new(|| tests(&root))),
+        ("clippy, warnings denied", Box::new(|| clippy(&root))),
+        (
+            "rustfmt (workspace and solutions/)",
+            Box::new(|| rustfmt(&root)),
+        ),
+        (
+            "honesty: start fails, solution passes",
+            Box::new(|| honesty(&root, &manifest)),
+        ),
+        (
+            "manifest completeness",
+            Box::new(|| manifest_complete(&root, &manifest)),
+        ),
+        (
+            "no pending snapshots",
+            Box::new(|| pending_snapshots(&root)),
+        ),
+        ("slides", Box::new(|| slides_build(&root, &manifest, in_ci))),
+    ];
+    let total = steps.len();
+    let mut summary = Vec::new();
+    for (index, (name, step)) in steps.into_iter().enumerate() {
+        println!("\n{}", ui::rule(&format!("{}/{total} {name}", index + 1)));
+        let status = step();
+        match &status {
+            Status::Passed => println!("{}", ui::green("✓ passed")),
+            Status::Failed(why) => println!("{}", ui::red(&format!("✗ failed: {why}"))),
+            Status::Skipped(why) => println!("{}", ui::yellow(&format!("- skipped: {why}"))),
+        }
+        summary.push((name, status));
+    }
+
+    println!("\n{}", ui::rule("summary"));
+    let width = summary
+        .iter()
+        .map(|(name, _)| name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut failed = 0;
+    for (name, status) in &summary {
+        let name = ui::pad(name, width);
+        match status {
+            Status::Passed => println!("  {} {name}", ui::green("✓")),
+            Status::Failed(why) => {
+                failed += 1;
+                println!("  {} {name}  {why}", ui::red("✗"));
+            }
+            Status::Skipped(why) => println!("  {} {name}  skipped: {why}", ui::yellow("-")),
+        }
+    }
+    if failed == 0 {
+        println!("\n{}", ui::green("verify passed"));
+        exit::OK
+    } else {
+        println!("\n{}", ui::red(&format!("verify failed: {failed} step(s)")));
+        exit::PENDING
+    }
+}
+
+/// Runs a command with its output going straight to the log.
+fn run_visible(mut command: Command) -> Result<bool, String> {
+    println!("{}", ui::dim(&format!("$ {}", runner::describe(&command))));
+    command
+        .stdin(Stdio::null())
+        .status()
+        .map(|status| status.success())
+        .map_err(|e| {
+            format!(
+                "could not run {}: {e}",
+                command.get_program().to_string_lossy()
+            )
+        })
+}
+
+fn status_of(result: Result<bool, String>, failure: &str) -> Status {
+    match result {
+        Ok(true) => Status::Passed,
+        Ok(false) => Status::Failed(failure.to_string()),
+        Err(message) => Status::Failed(message),
+    }
+}
+
+fn tests(root: &Path) -> Status {
+    let mut command = runner::cargo_command(root);
+    command.args(["test", "--workspace"]);
+    status_of(run_visible(command), "some tests failed (see above)")
+}
+
+fn clippy(root: &Path) -> Status {
+    let mut command = runner::cargo_command(root);
+    command.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    status_of(run_visible(command), "clippy found problems (see above)")
+}
+
+fn rustfmt(root: &Path) -> Status {
+    let mut command = runner::cargo_command(root);
+    command.args(["fmt", "--all", "--check"]);
+    let workspace_ok = run_visible(command);
+    // The solutions are compiled through `#[path]`; check them directly as well, so
+    // a solution file is formatted even if no module path reaches it.
+    let files: Vec<String> = workspace::walk_files(&root.join("solutions"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .map(|p| workspace::display(root, &p))
+        .collect();
+    let solutions_ok = if files.is_empty() {
+        Ok(true)
+    } else {
+        let mut command = Command::new("rustfmt");
+        command
+            .current_dir(root)
+            .args(["--check", "--edition", "2024"])
+            .args(&files);
+        run_visible(command)
+    };
+    match (workspace_ok, solutions_ok) {
+        (Ok(true), Ok(true)) => Status::Passed,
+        (Err(e), _) | (_, Err(e)) => Status::Failed(e),
+        _ => Status::Failed("not formatted: run `cargo fmt --all` (see the diff above)".into()),
+    }
+}
+
+/// Can the start half of an exercise be judged? Only on the committed start code.
+fn start_is_pristine(root: &Path, exercise: &Exercise) -> Result<(), String> {
+    for file in &exercise.files {
+        match git::differs_from_head(root, file) {
+            None => return Err("git cannot tell whether the start code is pristine".into()),
+            Some(true) => return Err(format!("start code edited ({file} differs from HEAD)")),
+            Some(false) => {}
+        }
+        let head = git::show(root, "HEAD", file).unwrap_or_default();
+        if !head.contains(&exercise.marker()) {
+            return Err(format!(
+                "start code edited (HEAD's {file} has no {})",
+                exercise.marker()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn honesty(root: &Path, manifest: &Manifest) -> Status {
+    let all: Vec<&Exercise> = manifest
+        .select(&crate::manifest::Scope::All)
+        .unwrap_or_default();
+    let mut skipped_start = Vec::new();
+    let pristine: Vec<&Exercise> = all
+        .iter()
+        .copied()
+        .filter(|e| match start_is_pristine(root, e) {
+            Ok(()) => true,
+            Err(why) => {
+                skipped_start.push((e.id.clone(), why));
+                false
+            }
+        })
+        .collect();
+    println!(
+        "{}",
+        ui::dim("running the start tests (ignored by plain cargo test)...")
+    );
+    let start = match check::run_exercises(root, &pristine, Side::Start, false) {
+        Ok(results) => results,
+        Err(stopped) => return Status::Failed(describe_stop(stopped, "start")),
+    };
+    println!("{}", ui::dim("running the solution tests..."));
+    let solution = match check::run_exercises(root, &all, Side::Solution, false) {
+        Ok(results) => results,
+        Err(stopped) => return Status::Failed(describe_stop(stopped, "solution")),
+    };
+
+    let mut problems = Vec::new();
+    for exercise in &all {
+        let start = start.iter().find(|r| r.exercise.id == exercise.id);
+        let solution = solution.iter().find(|r| r.exercise.id == exercise.id);
+        let start_text = match start {
+            Some(result) => judge_start(result, &mut problems),
+            None => {
+                let why = skipped_start
+                    .iter()
+                    .find(|(id, _)| id == &exercise.id)
+                    .map_or("", |(_, why)| why.as_str());
+                ui::yellow(&format!("{why}: skipping the start half"))
+            }
+        };
+        let solution_text = solution.map_or(String::new(), |r| judge_solution(r, &mut problems));
+        if let (Some(s), Some(r)) = (start, solution) {
+            if s.tests.len() != r.tests.len() {
+                problems.push(format!(
+                    "{}: {} start tests but {} solution tests (is every start copy #[ignore]d?)",
+                    exercise.id,
+                    s.tests.len(),
+                    r.tests.len()
+                ));
+            }
+        }
+        println!(
+            "{:<6} start: {start_text}   solution: {solution_text}",
+            exercise.id
+        );
+    }
+    for result in solution.iter().filter(|r| !r.done()) {
+        for (name, output) in &result.failures {
+            println!(
+                "\n{}\n{output}",
+                ui::bold(&format!("---- {name} (solution) ----"))
+            );
+        }
+    }
+    if problems.is_empty() {
+        Status::Passed
+    } else {
+        for problem in &problems {
+            println!("{} {problem}", ui::red("✗"));
+        }
+        Status::Failed(format!(
+            "{} problem(s) with exercises' tests",
+            problems.len()
+        ))
+    }
+}
+
+fn judge_start(result: &ExerciseResult, problems: &mut Vec<String>) -> String {
+    let (passed, total) = (result.passed(), result.tests.len());
+    let id = &result.exercise.id;
+    if total == 0 {
+        problems.push(format!(
+            "{id}: no start test matched {}",
+            result.exercise.test_prefix(Side::Start)
+        ));
+        return ui::red("no tests ✗");
+    }
+    if passed == 0 {
+        return format!("0/{total} pass (all fail) {}", ui::green("✓"));
+    }
+    for (name, outcome) in &result.tests {
+        if *outcome == Outcome::Passed {
+            problems.push(format!(
+                "{id}: {name} passes on the untouched start code: it asserts nothing"
+            ));
+        }
+    }
+    format!("{passed}/{total} pass {}", ui::red("✗"))
+}
+
+fn judge_solution(result: &ExerciseResult, problems: &mut Vec<String>) -> String {
+    let (passed, total) = (result.passed(), result.tests.len());
+    let id = &result.exercise.id;
+    if total == 0 {
+        problems.push(format!(
+            "{id}: no solution test matched {}",
+            result.exercise.test_prefix(Side::Solution)
+        ));
+        return ui::red("no tests ✗");
+    }
+    if result.done() {
+        return format!("{passed}/{total} pass {}", ui::green("✓"));
+    }
+    for (name, outcome) in &result.tests {
+        if *outcome != Outcome::Passed {
+            problems.push(format!("{id}: {name} fails on the reference solution"));
+        }
+    }
+    format!("{passed}/{total} pass {}", ui::red("✗"))
+}
+
+fn describe_stop(stopped: Stopped, side: &str) -> String {
+    match stopped {
+        Stopped::BuildFailed { errors, target } => {
+            for error in &errors {
+                println!("{}\n", error.text);
+            }
+            format!("{target} does not compile ({side} run)")
+        }
+        Stopped::Crashed { output, target } => {
+            println!("{output}");
+            format!("the {side} tests of {target} crashed")
+        }
+        Stopped::Io(message) => message,
+    }
+}
+
+/// Every manifest entry has everything a learner will be sent to.
+fn manifest_complete(root: &Path, manifest: &Manifest) -> Status {
+    let mut problems = Vec::new();
+    let exists = |path: &str| root.join(path).is_file();
+    let read = |path: &str| fs::read_to_string(root.join(path)).unwrap_or_default();
+
+    let mut section_ids = HashSet::new();
+    for section in &manifest.sections {
+        if !section_ids.insert(&section.id) {
+            problems.push(format!("section id {} is used twice", section.id));
+        }
+        if section.available && !root.join(&section.krate).join("Cargo.toml").is_file() {
+            problems.push(format!(
+                "{}: crate {} does not exist",
+                section.id, section.krate
+            ));
+        }
+        if let Some(readme) = section.readme.as_deref().filter(|r| !exists(r)) {
+            problems.push(format!("{}: readme {readme} does not exist", section.id));
+        }
+    }
+    let mut ids = HashSet::new();
+    for e in &manifest.exercises {
+        let id = &e.id;
+        let mut problem = |text: String| problems.push(format!("{id}: {text}"));
+        if !ids.insert(id) {
+            problem("the id is used twice".into());
+        }
+        if !is_exercise_id(id) {
+            problem("ids look like s1.e2 (section number, exercise number)".into());
+        } else if !id.starts_with(&format!("{}.", e.section)) {
+            problem(format!(
+                "the id does not start with its section {}",
+                e.section
+            ));
+        }
+        if manifest.section(&e.section).is_none() {
+            problem(format!(
+                "section {} is not listed as a [[section]]",
+                e.section
+            ));
+        }
+        if e.files.is_empty() || e.files.len() != e.solutions.len() {
+            problem(format!(
+                "{} files but {} solutions: they pair up in order",
+                e.files.len(),
+                e.solutions.len()
+            ));
+        }
+        for file in &e.files {
+            if !exists(file) {
+                problem(format!("start file {file} does not exist"));
+                continue;
+            }
+            let text = read(file);
+            if !text.contains(&e.marker()) {
+                problem(format!("start file {file} has no {} marker", e.marker()));
+            }
+            if !text.contains("todo!(") {
+                problem(format!("start file {file} has no todo!()"));
+            }
+        }
+        for file in &e.solutions {
+            if !exists(file) {
+                problem(format!("solution {file} does not exist"));
+            } else if read(file).contains(&e.marker()) {
+                problem(format!(
+                    "solution {file} still has the {} marker",
+                    e.marker()
+                ));
+            }
+        }
+        if !(2..=3).contains(&e.hints.len()) || e.hints.iter().any(|h| h.trim().is_empty()) {
+            problem("needs 2 or 3 non-empty hints (a nudge, the tool, nearly the answer)".into());
+        }
+        if e.minutes == 0 {
+            problem("minutes must be more than 0".into());
+        }
+        if !exists(&e.slide) {
+            problem(format!("slide {} does not exist", e.slide));
+        } else if !read(&e.slide).contains(&slides::footer_include(e)) {
+            problem(format!(
+                "slide {} does not include its exercise footer: add `{}`",
+                e.slide,
+                slides::footer_include(e)
+            ));
+        }
+        let test_file = e.test_file();
+        if !exists(&test_file) {
+            problem(format!("test target {test_file} does not exist"));
+        } else if !defines_module(&read(&test_file), &e.filter) {
+            problem(format!("{test_file} has no module {}", e.filter));
+        }
+        for name in &e.snapshots {
+            let snap = format!("{}/tests/snapshots/{name}.snap", e.krate);
+            if !exists(&snap) {
+                problem(format!("snapshot {snap} does not exist"));
+            }
+        }
+    }
+    report(problems)
+}
+
+fn report(problems: Vec<String>) -> Status {
+    if problems.is_empty() {
+        return Status::Passed;
+    }
+    for problem in &problems {
+        println!("{} {problem}", ui::red("✗"));
+    }
+    Status::Failed(format!("{} problem(s)", problems.len()))
+}
+
+/// `sN.eM`.
+fn is_exercise_id(id: &str) -> bool {
+    let number = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    let Some((section, exercise)) = id.split_once('.') else {
+        return false;
+    };
+    section.strip_prefix('s').is_some_and(number) && exercise.strip_prefix('e').is_some_and(number)
+}
+
+/// Does the test file define `mod <filter>`? Written out, or as the first
+/// identifier of a macro call (`exercise! { s1_e2: ... }`) that expands to it.
+fn defines_module(text: &str, filter: &str) -> bool {
+    text.contains(&format!("mod {filter}"))
+        || text.match_indices(filter).any(|(at, _)| {
+            let before = text[..at].trim_end();
+            let after = &text[at + filter.len()..];
+            let word_ends = !after.starts_with(|c: char| c.is_alphanumeric() || c == '_');
+            word_ends && (before.ends_with('{') || before.ends_with('(')) && before.contains('!')
+        })
+}
+
+fn pending_snapshots(root: &Path) -> Status {
+    let pending: Vec<String> = workspace::walk_files(root)
+        .into_iter()
+        .map(|p| workspace::display(root, &p))
+        .filter(|p| p.ends_with(".snap.new") || p.ends_with(".pending-snap"))
+        .collect();
+    if pending.is_empty() {
+        return Status::Passed;
+    }
+    for path in &pending {
+        println!("{} {path}", ui::red("✗"));
+    }
+    println!(
+        "Review them with `cargo insta review` (accept or reject), or delete them if they \
+         come from a learner-style run."
+    );
+    Status::Failed(format!("{} pending snapshot file(s)", pending.len()))
+}
+
+fn slides_build(root: &Path, manifest: &Manifest, in_ci: bool) -> Status {
+    let problems = slides::lint(root, manifest);
+    let lint = report(problems);
+    if let Status::Failed(_) = lint {
+        // Still try the build below: its errors may be the more useful ones.
+    }
+    let build = if workspace::find_program("mdbook").is_none() {
+        let why = format!("mdbook is not installed ({MDBOOK_INSTALL})");
+        if in_ci {
+            Status::Failed(why)
+        } else {
+            Status::Skipped(format!("book build: {why}"))
+        }
+    } else {
+        let dest = std::env::temp_dir().join(format!("xtask-verify-book-{}", std::process::id()));
+        let mut command = Command::new("mdbook");
+        command
+            .current_dir(root)
+            .args(["build", slides::BOOK_DIR, "-d"])
+            .arg(&dest);
+        let status = status_of(run_visible(command), "mdbook build failed (see above)");
+        let _ = fs::remove_dir_all(&dest);
+        status
+    };
+    match (lint, build) {
+        (Status::Failed(a), Status::Failed(b)) => Status::Failed(format!("{a}; {b}")),
+        (Status::Failed(a), _) => Status::Failed(a),
+        (_, build) => build,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exercise_ids() {
+        assert!(is_exercise_id("s1.e2"));
+        assert!(is_exercise_id("s12.e30"));
+        assert!(!is_exercise_id("s1-e2"));
+        assert!(!is_exercise_id("s1.2"));
+        assert!(!is_exercise_id("x1.e2"));
+    }
+
+    #[test]
+    fn modules_written_out_or_through_a_macro() {
+        assert!(defines_module("mod s1_e2 {", "s1_e2"));
+        assert!(defines_module("exercise! { s1_e2:\n", "s1_e2"));
+        assert!(!defines_module("exercise! { s1_e21:\n", "s1_e2"));
+        assert!(!defines_module("// see s1_e2\n", "s1_e2"));
+    }
+}
