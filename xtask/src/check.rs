@@ -227,13 +227,25 @@ fn warn_if_tests_edited(root: &Path, exercises: &[&Exercise]) {
     if changed.is_empty() {
         return;
     }
+    let (added, edited): (Vec<_>, Vec<_>) = changed.into_iter().partition(|(new, _)| *new);
+    let names = |list: &[(bool, String)]| -> Vec<String> {
+        list.iter().map(|(_, path)| path.clone()).collect()
+    };
     println!(
-        "{} you edited the tests or snapshots ({}): the check now reflects your edited tests, \
-         not the course's.\n  `git checkout -- {}` restores them.",
-        ui::yellow("warning:"),
-        changed.join(", "),
-        dirs.join(" ")
+        "{} you edited the tests or snapshots: the check now reflects your edited tests, \
+         not the course's.",
+        ui::yellow("warning:")
     );
+    if !edited.is_empty() {
+        let edited = names(&edited).join(" ");
+        println!("  edited: {edited}\n  `git checkout -- {edited}` restores them.");
+    }
+    if !added.is_empty() {
+        println!(
+            "  added: {} (delete them to check as the course does)",
+            names(&added).join(" ")
+        );
+    }
 }
 
 fn print_table(manifest: &Manifest, results: &[ExerciseResult]) {

@@ -15,17 +15,17 @@ fn git(root: &Path, args: &[&str]) -> Option<Vec<u8>> {
     output.status.success().then_some(output.stdout)
 }
 
-/// Paths under `paths` that differ from HEAD or are new (ignored files excluded).
-/// `None` when git cannot tell (not a repository, git missing).
-pub fn changed_paths(root: &Path, paths: &[&str]) -> Option<Vec<String>> {
+/// Paths under `paths` that differ from HEAD or are new (ignored files excluded),
+/// each with whether it is new. `None` when git cannot tell (not a repository).
+pub fn changed_paths(root: &Path, paths: &[&str]) -> Option<Vec<(bool, String)>> {
     let mut args = vec!["status", "--porcelain", "--untracked-files=all", "--"];
     args.extend(paths);
     let out = git(root, &args)?;
     let text = String::from_utf8_lossy(&out);
     Some(
         text.lines()
-            .filter_map(|line| line.get(3..))
-            .map(|path| path.trim_matches('"').to_string())
+            .filter_map(|line| Some((line.starts_with("??"), line.get(3..)?)))
+            .map(|(new, path)| (new, path.trim_matches('"').to_string()))
             .collect(),
     )
 }

@@ -597,10 +597,7 @@ mod tests {
         assert_eq!(find_links(text), vec!["a.md", "../b.md", "img/x.png"]);
     }
 
-    #[test]
-    fn footer_links_from_the_slide_folder() {
-        let manifest = Manifest::parse(
-            r#"
+    const ONE_EXERCISE: &str = r#"
             [course]
             title = "T"
             [[section]]
@@ -620,9 +617,11 @@ mod tests {
             slide = "slides/src/section1/part1/serial.md"
             minutes = 15
             hints = ["one", "two"]
-            "#,
-        )
-        .unwrap();
+            "#;
+
+    #[test]
+    fn footer_links_from_the_slide_folder() {
+        let manifest = Manifest::parse(ONE_EXERCISE).unwrap();
         let e = &manifest.exercises[0];
         assert!(footer(e).contains("[the exercise page](../../exercises/s1-e2.md)"));
         assert_eq!(
@@ -637,5 +636,56 @@ mod tests {
         assert!(index_page(&manifest).contains("| s1.e2 | [Serial](s1-e2.md) | 15 |"));
         // Deterministic: generating twice gives the same files.
         assert_eq!(generate(&manifest), generate(&manifest));
+    }
+
+    #[test]
+    fn lint_finds_stale_pages_missing_links_and_broken_includes() {
+        let root = std::env::temp_dir().join(format!("xtask-lint-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let manifest = Manifest::parse(ONE_EXERCISE).unwrap();
+        let write = |path: &str, text: &str| {
+            let path = root.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        };
+        write(
+            "solutions/serial.rs",
+            "// ANCHOR: serial\nfn s() {}\n// ANCHOR_END: serial\n",
+        );
+        write(
+            "slides/src/section1/part1/serial.md",
+            "# Serial\n\n```rust\n{{#include ../../../../solutions/serial.rs:serial}}\n```\n\n\
+             {{#include ../../exercises/s1-e2-footer.md}}\n",
+        );
+        write(
+            "slides/src/SUMMARY.md",
+            "# Summary\n\n- [Serial](section1/part1/serial.md)\n- [Exercises](exercises/README.md)\n\
+             \x20 - [s1.e2](exercises/s1-e2.md)\n",
+        );
+        // Before generating: the pages are missing, so they are outdated and unlinkable.
+        let before = lint(&root, &manifest);
+        assert!(
+            before.iter().any(|p| p.contains("s1-e2.md is out of date")),
+            "{before:#?}"
+        );
+
+        write_pages(&root, &manifest).unwrap();
+        assert_eq!(lint(&root, &manifest), Vec::<String>::new());
+
+        // A stale generated page of a removed exercise, a broken anchor, a dead link.
+        write("slides/src/exercises/s1-e9.md", &format!("{GENERATED}\n"));
+        write(
+            "slides/src/section1/part1/serial.md",
+            "{{#include ../../../../solutions/serial.rs:parallel}}\n[gone](gone.md)\n\
+             {{#include ../../exercises/s1-e2-footer.md}}\n",
+        );
+        let after = lint(&root, &manifest);
+        assert_eq!(after.len(), 3, "{after:#?}");
+        assert!(after[0].contains("s1-e9.md is out of date"));
+        assert!(after[1].contains("serial.md:1: ") && after[1].contains("ANCHOR: parallel"));
+        assert!(after[2].contains("links to gone.md"));
+        write_pages(&root, &manifest).unwrap();
+        assert!(!root.join("slides/src/exercises/s1-e9.md").exists());
+        fs::remove_dir_all(&root).unwrap();
     }
 }

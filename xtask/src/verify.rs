@@ -78,14 +78,14 @@ pub fn command(args: Args) -> u8 {
         .unwrap_or(0);
     let mut failed = 0;
     for (name, status) in &summary {
-        let name = ui::pad(name, width);
+        let padded = ui::pad(name, width);
         match status {
             Status::Passed => println!("  {} {name}", ui::green("✓")),
             Status::Failed(why) => {
                 failed += 1;
-                println!("  {} {name}  {why}", ui::red("✗"));
+                println!("  {} {padded}  {why}", ui::red("✗"));
             }
-            Status::Skipped(why) => println!("  {} {name}  skipped: {why}", ui::yellow("-")),
+            Status::Skipped(why) => println!("  {} {padded}  skipped: {why}", ui::yellow("-")),
         }
     }
     if failed == 0 {
