@@ -142,8 +142,18 @@ pub fn svg(title: &str, series: &[Series<'_>]) -> String {
             users,
         );
 
-        // Legend entry.
-        let y = LATENCY_TOP + 10.0 + 22.0 * i as f64;
+        // Legend entry, with the peak: a run of 50 users next to one of 3000 is a flat
+        // line on the shared scale, and the number says what the line cannot.
+        let y = LATENCY_TOP + 10.0 + 36.0 * i as f64;
+        let peak = s.timeline.server.iter().map(|p| p.current).max();
+        if let Some(peak) = peak {
+            let _ = writeln!(
+                out,
+                r##"<text x="{}" y="{}" fill="#555">peak {peak} users</text>"##,
+                RIGHT + 52.0,
+                y + 18.0
+            );
+        }
         let _ = writeln!(
             out,
             r#"<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="{colour}" stroke-width="3"/><text x="{}" y="{}">{name}</text>"#,
@@ -206,8 +216,9 @@ fn polyline(
     extra: &str,
     points: impl Iterator<Item = (f64, f64)>,
 ) {
+    let points: Vec<(f64, f64)> = points.collect();
     let mut coords = String::new();
-    for (x, y) in points {
+    for (x, y) in &points {
         let _ = write!(coords, "{x:.1},{y:.1} ");
     }
     if coords.is_empty() {
@@ -218,6 +229,15 @@ fn polyline(
         r#"<polyline data-series="{id}" points="{}" fill="none" stroke="{colour}" stroke-width="2"{extra}/>"#,
         coords.trim_end()
     );
+    // A short run has one or two buckets, which a line alone would not show: mark them.
+    if points.len() < 20 {
+        for (x, y) in points {
+            let _ = writeln!(
+                out,
+                r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{colour}"/>"#
+            );
+        }
+    }
 }
 
 fn escape(text: &str) -> String {
@@ -277,7 +297,8 @@ struct Log {
 
 impl Log {
     fn new(lo: f64, hi: f64, from: f64, to: f64) -> Self {
-        let lo = lo.log10().floor();
+        // A little headroom below, so the fastest series never sits on the axis.
+        let lo = (lo * 0.8).log10().floor();
         let hi = hi.log10().ceil().max(lo + 1.0);
         Log { lo, hi, from, to }
     }
@@ -381,6 +402,7 @@ mod tests {
             "title escaped"
         );
         assert!(svg.contains("time since start (s)"));
+        assert!(svg.contains("peak 2700 users"), "legend names the peak");
         assert!(svg.contains("1 ms") && svg.contains("1 s"), "decade labels");
     }
 
