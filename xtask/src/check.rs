@@ -433,6 +433,19 @@ fn explain_error_location(manifest: &Manifest, scope: &[&Exercise], first: &Diag
         return;
     };
     let owner = manifest.exercises.iter().find(|e| e.files.contains(path));
+    if let Some(e) = manifest
+        .exercises
+        .iter()
+        .find(|e| e.solutions.contains(path))
+    {
+        println!(
+            "The first error is in {}, the reference of {}: a course bug if you did not edit it \
+             (`git diff {path}` shows your changes).",
+            ui::cyan(&format!("{path}:{line}")),
+            e.id
+        );
+        return;
+    }
     match owner {
         Some(e) => println!(
             "Fix {} (exercise {}: {}), save, and run `cargo xtask check` again.\n\

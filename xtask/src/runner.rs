@@ -120,7 +120,8 @@ pub fn compiler_errors(stderr: &str) -> Vec<Diagnostic> {
                 let plain = ui::strip_ansi(line);
                 let at = plain.trim_start().strip_prefix("--> ")?;
                 let mut parts = at.trim().split(':');
-                let path = parts.next()?.to_string();
+                // rustc prints native separators; the manifest uses `/`.
+                let path = parts.next()?.replace('\\', "/");
                 let line = parts.next()?.parse().ok()?;
                 Some((path, line))
             });
