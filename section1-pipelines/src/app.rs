@@ -73,6 +73,7 @@ impl FromRef<AppState> for ShedGate {
     }
 }
 
+// ANCHOR: part1_routes
 /// The part 1 exercise routes, taken from one implementation module.
 ///
 /// A macro rather than a function so the route table is written once for both the
@@ -86,6 +87,7 @@ macro_rules! part1_routes {
             .route("/part1/shed", get(part1::load_shedding::shed))
     }};
 }
+// ANCHOR_END: part1_routes
 
 /// The whole application for the given state.
 pub fn router(state: AppState) -> Router {

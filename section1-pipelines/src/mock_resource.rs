@@ -73,12 +73,14 @@ impl MockResource {
     /// The wait is a tokio timer, not a blocking sleep, so a waiting user costs a
     /// parked task and nothing else: the same reason an HTTP call or a database query
     /// does not tie up a thread in tokio.
+    // ANCHOR: use_resource
     pub async fn use_resource(&self) {
         // The guard counts the user out even if the caller's future is dropped
         // half-way (a client that disconnects cancels its request's future).
         let _user = self.enter();
         tokio::time::sleep(self.inner.hold).await;
     }
+    // ANCHOR_END: use_resource
 
     /// Users holding the resource right now.
     pub fn current(&self) -> u64 {
