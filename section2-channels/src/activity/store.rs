@@ -132,7 +132,7 @@ impl ActivityStore {
         let url = options.url.trim();
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres(postgres::PgBackend::open(&options).await?)
-        } else if url.starts_with("sqlite:") || !url.contains("://") && !url.is_empty() {
+        } else if url.starts_with("sqlite:") || (!url.is_empty() && !url.contains("://")) {
             Backend::Sqlite(sqlite::SqliteBackend::open(&options).await?)
         } else {
             return Err(StoreError::UnsupportedUrl(options.url.clone()));
