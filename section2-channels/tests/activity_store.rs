@@ -10,9 +10,9 @@ use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use section2_channels::activity::{
-    Activity, ActivityGenerator, ActivityKind, ActivityStore, CustomerTier, MAX_LIST_LIMIT,
-    MAX_WHAT_LEN, MAX_WHO_LEN, ManualClock, NewActivity, StoreError, StoreOptions, SystemClock,
-    seed_store,
+    Activity, ActivityGenerator, ActivityKind, ActivityStore, CustomerTier, DEFAULT_LIST_LIMIT,
+    MAX_LIST_LIMIT, MAX_WHAT_LEN, MAX_WHO_LEN, ManualClock, NewActivity, StoreError, StoreOptions,
+    SystemClock, fetch_limit, seed_store,
 };
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -456,4 +456,37 @@ fn the_generator_is_reproducible_and_plausible() {
         free > enterprise,
         "tiers are weighted: free ({free}) beats enterprise ({enterprise})"
     );
+}
+
+#[test]
+fn fetch_limits_default_cap_and_name_the_field() {
+    assert_eq!(fetch_limit(&json!({})), Ok(DEFAULT_LIST_LIMIT));
+    assert_eq!(fetch_limit(&json!(null)), Ok(DEFAULT_LIST_LIMIT));
+    assert_eq!(fetch_limit(&json!({"limit": null})), Ok(DEFAULT_LIST_LIMIT));
+    assert_eq!(fetch_limit(&json!({"limit": 3})), Ok(3));
+    assert_eq!(
+        fetch_limit(&json!({"limit": 1_000_000})),
+        Ok(MAX_LIST_LIMIT)
+    );
+    assert_eq!(fetch_limit(&json!({"limit": u64::MAX})), Ok(MAX_LIST_LIMIT));
+    for bad in [json!(0), json!(-5), json!(2.5), json!("10"), json!([10])] {
+        let errors = fetch_limit(&json!({ "limit": bad })).unwrap_err();
+        assert_eq!(errors.fields(), vec!["limit"], "limit {bad}");
+    }
+    assert_eq!(
+        fetch_limit(&json!([1])).unwrap_err().fields(),
+        vec!["payload"]
+    );
+}
+
+#[tokio::test]
+async fn a_sqlite_path_in_a_missing_directory_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/deeper/feed.db");
+    let store = ActivityStore::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    store.create(purchase("Anita B.")).await.unwrap();
+    store.close().await;
+    assert!(path.exists(), "the directory and the file are created");
 }

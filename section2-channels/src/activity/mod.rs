@@ -11,6 +11,7 @@
 //! - [`NewActivity::from_payload`] turns a client's JSON into a checked input, or
 //!   [`ValidationErrors`] naming every bad field.
 //! - [`ActivityStore::create`] stamps `occurred_at` with the server's [`Clock`].
+//! - [`fetch_limit`] reads a `fetch` request's limit, bounded by [`MAX_LIST_LIMIT`].
 //! - [`ActivityGenerator`] and [`seed_store`] make plausible, reproducible activities.
 //!
 //! ```no_run
@@ -28,6 +29,7 @@
 //! ```
 
 mod clock;
+mod fetch;
 mod generator;
 mod model;
 mod postgres;
@@ -36,6 +38,7 @@ mod store;
 mod validation;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use fetch::fetch_limit;
 pub use generator::{ActivityGenerator, MAX_SEED_COUNT, seed_store};
 pub use model::{
     Activity, ActivityKind, CustomerTier, MAX_WHAT_LEN, MAX_WHO_LEN, NewActivity, UnknownName,

@@ -40,23 +40,32 @@ pub(super) struct SqliteBackend {
 impl SqliteBackend {
     pub(super) async fn open(options: &StoreOptions) -> Result<Self, StoreError> {
         let url = options.url.trim();
-        let in_memory = url == "sqlite::memory:" || url == "sqlite://:memory:";
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let connect = if url.starts_with("sqlite:") {
             SqliteConnectOptions::from_str(url)?
         } else {
             SqliteConnectOptions::new().filename(url)
+        };
+        if !in_memory {
+            // SQLite creates the file but not its directory: `sqlite://target/feed.db`
+            // should work from a fresh checkout.
+            let parent = connect.get_filename().parent();
+            if let Some(dir) = parent.filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+            }
         }
-        .create_if_missing(true)
-        // WAL lets readers (fetches) run while one writer (a create) commits; NORMAL
-        // sync is durable across application crashes and the usual choice with WAL.
-        .journal_mode(if in_memory {
-            SqliteJournalMode::Memory
-        } else {
-            SqliteJournalMode::Wal
-        })
-        .synchronous(SqliteSynchronous::Normal)
-        // Writers queue for the file lock instead of failing at once with SQLITE_BUSY.
-        .busy_timeout(std::time::Duration::from_secs(5));
+        let connect = connect
+            .create_if_missing(true)
+            // WAL lets readers (fetches) run while one writer (a create) commits; NORMAL
+            // sync is durable across application crashes and the usual choice with WAL.
+            .journal_mode(if in_memory {
+                SqliteJournalMode::Memory
+            } else {
+                SqliteJournalMode::Wal
+            })
+            .synchronous(SqliteSynchronous::Normal)
+            // Writers queue for the file lock instead of failing at once with SQLITE_BUSY.
+            .busy_timeout(std::time::Duration::from_secs(5));
 
         let mut pool = SqlitePoolOptions::new().acquire_timeout(options.acquire_timeout);
         pool = if in_memory {

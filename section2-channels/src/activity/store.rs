@@ -24,8 +24,10 @@ pub const MAX_LIST_LIMIT: usize = 100;
 /// What a feed shows when the client names no limit.
 pub const DEFAULT_LIST_LIMIT: usize = 20;
 
-/// The URL used when none is given: a SQLite file in the working directory.
-pub const DEFAULT_URL: &str = "sqlite://activities.db";
+/// The URL used when none is given: a SQLite file under `target/` (relative to the
+/// working directory, created if missing), so a learner's runs never leave a database
+/// in the repository.
+pub const DEFAULT_URL: &str = "sqlite://target/section2/activities.db";
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
