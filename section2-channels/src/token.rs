@@ -23,12 +23,21 @@
 //! # Verification rules
 //!
 //! [`TokenSigner::verify`] returns the data or one of three distinct errors:
-//! no token is [`TokenError::Missing`]; a malformed token or a bad signature is
+//! no token (`None`) is [`TokenError::Missing`]; an empty string, a malformed token, a
+//! token longer than [`MAX_TOKEN_LEN`] or a bad signature is
 //! [`TokenError::Invalid`]; a token signed later than "now" is `Invalid` too (a clock
 //! can't legitimately produce it); a `max_age` of zero or less, or
 //! `signed_at_ms + max_age * 1000 < now`, is [`TokenError::Expired`]. A `max_age` given
 //! at verify time overrides the one in the token. The signature comparison is
 //! constant-time, so response timing leaks nothing about how close a forgery came.
+//!
+//! # Time
+//!
+//! [`TokenSigner::sign`] and [`TokenSigner::verify`] read the wall clock;
+//! [`TokenSigner::sign_at`] and [`TokenSigner::verify_at`] take the time as Unix
+//! milliseconds. Tokio's paused time never moves the wall clock, so a test that signs
+//! every 5 s of paused time gets the same `signed_at_ms` (and the same token) each time
+//! unless it passes its own time to `sign_at`.
 
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};

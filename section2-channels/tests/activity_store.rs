@@ -66,7 +66,8 @@ impl TestDb {
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .subsec_nanos();
-        let mut schema = format!("t_{}_{}_{nanos}", std::process::id(), test);
+        // Unique part first: truncating a long test name must never make two schemas equal.
+        let mut schema = format!("t_{}_{nanos}_{test}", std::process::id());
         schema.truncate(63);
         let options = StoreOptions::new(url)
             .postgres_schema(schema)
