@@ -54,7 +54,7 @@ impl Clock for ManualClock {
 
 /// `at` in UTC, cut to whole microseconds: the precision both databases keep, so the
 /// activity `create` returns is equal to the one a later `list_newest` reads back.
-pub fn stamp(at: OffsetDateTime) -> OffsetDateTime {
+pub(super) fn stamp(at: OffsetDateTime) -> OffsetDateTime {
     let at = at.to_offset(UtcOffset::UTC);
     let micros = at.microsecond();
     at.replace_nanosecond(micros * 1_000)
