@@ -18,7 +18,7 @@ use section1_pipelines::pipeline::{
     Producer, PushError, RestartIntensity,
 };
 use section1_pipelines::portal::{CACHE_TTL, Upstream, shard_for};
-use support::{TestApp, ms};
+use support::{TestApp, ms, probe};
 use tokio::time::Instant;
 
 /// Writes each test of an exercise once, for both implementations (as in part1.rs).
@@ -465,6 +465,7 @@ exercise! { s1_e9:
 
     #[tokio::test(start_paused = true)]
     async fn the_wait_policy_makes_clients_wait_instead() {
+        probe(IMPLEMENTATION, "/part2/pipeline").await;
         let config = PipelineConfig {
             capacity: 5,
             policy: OverflowPolicy::Wait,
