@@ -27,18 +27,46 @@ pub struct PipelineMetrics {
 #[derive(Debug, Default)]
 struct Inner {
     capacity: AtomicU64,
+    // Written by whoever pushes (request handlers)...
+    producer_side: Padded<ProducerSide>,
+    // ...and by whoever processes (consumers, workers). Two cache lines, so the two
+    // sides do not slow each other down by bouncing one line between cores: at a
+    // million events a second that is most of the cost of counting.
+    worker_side: Padded<WorkerSide>,
+    latency: LatencyHistogram,
+    recent_failures: Mutex<VecDeque<Failure>>,
+}
+
+#[derive(Debug, Default)]
+struct ProducerSide {
     accepted: AtomicU64,
-    queued: AtomicU64,
+    rejected: AtomicU64,
+    dropped: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct WorkerSide {
+    started: AtomicU64,
     in_flight: AtomicU64,
     in_flight_peak: AtomicU64,
     processed: AtomicU64,
-    dropped: AtomicU64,
-    rejected: AtomicU64,
     failed: AtomicU64,
+    /// Failed while waiting (never started, or a retry that never ran).
+    failed_waiting: AtomicU64,
     retried: AtomicU64,
     restarts: AtomicU64,
-    latency: LatencyHistogram,
-    recent_failures: Mutex<VecDeque<Failure>>,
+}
+
+/// Aligns its content to its own cache line(s) (128 bytes covers adjacent-line prefetch).
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 /// One event that could not be processed, and why.
@@ -104,55 +132,72 @@ impl PipelineMetrics {
 
     /// An event entered the buffer.
     pub fn accepted(&self) {
-        self.inner.accepted.fetch_add(1, Ordering::Relaxed);
-        self.inner.queued.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .producer_side
+            .accepted
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// A push was refused: the event never entered the pipeline.
     pub fn rejected(&self) {
-        self.inner.rejected.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .producer_side
+            .rejected
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// A waiting event was evicted to make room (drop-oldest).
     pub fn dropped(&self) {
-        self.inner.dropped.fetch_add(1, Ordering::Relaxed);
-        self.inner.queued.fetch_sub(1, Ordering::Relaxed);
+        self.inner
+            .producer_side
+            .dropped
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// An event starts processing; the returned guard counts it out of flight when
     /// dropped, whether the work finished, panicked or was cancelled.
     pub fn start(&self, event: &Event) -> InFlight<'_> {
         let _ = event;
-        self.inner.queued.fetch_sub(1, Ordering::Relaxed);
-        let now = self.inner.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
-        self.inner.in_flight_peak.fetch_max(now, Ordering::Relaxed);
+        let w = &self.inner.worker_side;
+        w.started.fetch_add(1, Ordering::Relaxed);
+        let now = w.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        w.in_flight_peak.fetch_max(now, Ordering::Relaxed);
         InFlight { inner: &self.inner }
     }
 
     /// An event finished: count it and record how long it took since it was enqueued.
     pub fn processed(&self, event: &Event) {
         self.inner.latency.record(event.enqueued_at.elapsed());
-        self.inner.processed.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .worker_side
+            .processed
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// An event is tried again after a crash: it goes back to waiting.
     pub fn retried(&self) {
-        self.inner.retried.fetch_add(1, Ordering::Relaxed);
-        self.inner.queued.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .worker_side
+            .retried
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// A supervisor replaced a crashed worker.
     pub fn restarted(&self) {
-        self.inner.restarts.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .worker_side
+            .restarts
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// An event is given up on. `waiting` says whether it was still counted as
     /// waiting (a retry that never ran, or an event abandoned in the buffer).
     pub fn failed(&self, id: Option<u64>, reason: impl Into<String>, waiting: bool) {
+        let w = &self.inner.worker_side;
         if waiting {
-            self.inner.queued.fetch_sub(1, Ordering::Relaxed);
+            w.failed_waiting.fetch_add(1, Ordering::Relaxed);
         }
-        self.inner.failed.fetch_add(1, Ordering::Relaxed);
+        w.failed.fetch_add(1, Ordering::Relaxed);
         let mut recent = self
             .inner
             .recent_failures
@@ -167,19 +212,30 @@ impl PipelineMetrics {
         });
     }
 
-    /// Events waiting right now.
+    /// Events waiting right now: accepted (or sent back for a retry) and not yet
+    /// started, dropped or given up on. Computed from counters rather than kept as
+    /// one gauge both sides would write.
     pub fn queue_depth(&self) -> u64 {
-        self.inner.queued.load(Ordering::Relaxed)
+        let p = &self.inner.producer_side;
+        let w = &self.inner.worker_side;
+        // Read the worker side first: a concurrent start can then only make the
+        // result too high for an instant, never wrap below zero.
+        let gone = w.started.load(Ordering::Relaxed) + w.failed_waiting.load(Ordering::Relaxed);
+        let dropped = p.dropped.load(Ordering::Relaxed);
+        let retried = w.retried.load(Ordering::Relaxed);
+        let accepted = p.accepted.load(Ordering::Relaxed);
+        (accepted + retried).saturating_sub(gone + dropped)
     }
 
     /// Events in flight right now.
     pub fn in_flight(&self) -> u64 {
-        self.inner.in_flight.load(Ordering::Relaxed)
+        self.inner.worker_side.in_flight.load(Ordering::Relaxed)
     }
 
     /// Forgets the in-flight peak, so a new run reports its own.
     pub fn reset_peak(&self) {
         self.inner
+            .worker_side
             .in_flight_peak
             .store(self.in_flight(), Ordering::Relaxed);
     }
@@ -187,19 +243,20 @@ impl PipelineMetrics {
     /// Every figure at once.
     pub fn snapshot(&self) -> PipelineSnapshot {
         let i = &self.inner;
+        let (p, w) = (&i.producer_side, &i.worker_side);
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         PipelineSnapshot {
             capacity: load(&i.capacity),
-            queue_depth: load(&i.queued),
-            in_flight: load(&i.in_flight),
-            in_flight_peak: load(&i.in_flight_peak),
-            accepted: load(&i.accepted),
-            processed: load(&i.processed),
-            dropped: load(&i.dropped),
-            rejected: load(&i.rejected),
-            failed: load(&i.failed),
-            retried: load(&i.retried),
-            restarts: load(&i.restarts),
+            queue_depth: self.queue_depth(),
+            in_flight: load(&w.in_flight),
+            in_flight_peak: load(&w.in_flight_peak),
+            accepted: load(&p.accepted),
+            processed: load(&w.processed),
+            dropped: load(&p.dropped),
+            rejected: load(&p.rejected),
+            failed: load(&w.failed),
+            retried: load(&w.retried),
+            restarts: load(&w.restarts),
             latency: i.latency.summary(),
             recent_failures: i
                 .recent_failures
@@ -220,6 +277,9 @@ pub struct InFlight<'a> {
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.inner
+            .worker_side
+            .in_flight
+            .fetch_sub(1, Ordering::Relaxed);
     }
 }
