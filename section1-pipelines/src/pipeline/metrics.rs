@@ -161,7 +161,9 @@ impl PipelineMetrics {
         let w = &self.inner.worker_side;
         w.started.fetch_add(1, Ordering::Relaxed);
         let now = w.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
-        w.in_flight_peak.fetch_max(now, Ordering::Relaxed);
+        if now > w.in_flight_peak.load(Ordering::Relaxed) {
+            w.in_flight_peak.fetch_max(now, Ordering::Relaxed);
+        }
         InFlight { inner: &self.inner }
     }
 

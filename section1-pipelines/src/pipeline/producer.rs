@@ -17,7 +17,6 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Notify, Semaphore};
-use tokio::time::Instant;
 
 use super::event::Event;
 use super::metrics::PipelineMetrics;
@@ -139,8 +138,10 @@ struct Shared {
     policy: OverflowPolicy,
     /// One permit per free slot: `push` under `Wait` parks here when the buffer is full.
     free: Semaphore,
-    /// Woken on every push and on close: consumers waiting for events park here.
+    /// Woken when a push ends "empty", and on close: consumers waiting for events park here.
     available: Notify,
+    /// Consumers registered on `available` right now.
+    parked: std::sync::atomic::AtomicUsize,
     metrics: PipelineMetrics,
 }
 
@@ -166,12 +167,15 @@ impl Producer {
                 policy,
                 free: Semaphore::new(capacity),
                 available: Notify::new(),
+                parked: std::sync::atomic::AtomicUsize::new(0),
                 metrics,
             }),
         }
     }
 
-    /// Accepts `event` into the buffer: stamps its id and enqueue time and returns the id.
+    /// Accepts `event` into the buffer: stamps its id and returns it. (The enqueue
+    /// time was stamped when the event was made, just before the push: under the
+    /// wait policy, time spent waiting for room counts, as the client waited it too.)
     ///
     /// When the buffer is full: waits (`Wait`), fails with [`PushError::Full`]
     /// (`Reject`), or evicts the oldest waiting event (`DropOldest`, counted).
@@ -210,7 +214,6 @@ impl Producer {
             let id = buffer.next_id;
             buffer.next_id += 1;
             event.id = id;
-            event.enqueued_at = Instant::now();
             // Counted before a consumer can take it (the lock orders the two).
             s.metrics.accepted();
             let was_empty = buffer.events.is_empty();
@@ -232,6 +235,7 @@ impl Producer {
             producer: self.clone(),
             demand,
             batch: VecDeque::with_capacity(demand.max),
+            used: 0,
         }
     }
 
@@ -296,34 +300,51 @@ impl Producer {
     async fn take(&self, max: usize, into: &mut VecDeque<Event>, wait: bool) -> bool {
         let s = &self.shared;
         loop {
-            // Register interest before looking, so a push between the look and the
-            // wait still wakes us.
+            // Fast path: look without registering for a wake-up (registering takes the
+            // Notify's lock, which at a million events a second is the cost to avoid).
+            match self.try_take(max, into) {
+                Some(took) => return took,
+                None if !wait => return false,
+                None => {}
+            }
             let notified = s.available.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let closed = {
-                let mut buffer = s.buffer.lock().unwrap_or_else(|p| p.into_inner());
-                let n = max.min(buffer.events.len());
-                if n > 0 {
-                    into.extend(buffer.events.drain(..n));
-                    let more = !buffer.events.is_empty();
-                    drop(buffer);
-                    if s.policy == OverflowPolicy::Wait {
-                        s.free.add_permits(n);
-                    }
-                    if more {
-                        // Pass the baton: another consumer may be parked while events remain.
-                        s.available.notify_one();
-                    }
-                    return true;
-                }
-                buffer.closed
-            };
-            if closed || !wait {
-                return false;
+            s.parked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // Look again now that we are registered: a push between the first look
+            // and `enable` would otherwise be missed.
+            let looked = self.try_take(max, into);
+            if looked.is_none() {
+                notified.await;
             }
-            notified.await;
+            s.parked.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            if let Some(took) = looked {
+                return took;
+            }
         }
+    }
+
+    /// One look at the buffer: `Some(true)` took events, `Some(false)` closed and
+    /// empty, `None` empty but open.
+    fn try_take(&self, max: usize, into: &mut VecDeque<Event>) -> Option<bool> {
+        let s = &self.shared;
+        let mut buffer = s.buffer.lock().unwrap_or_else(|p| p.into_inner());
+        let n = max.min(buffer.events.len());
+        if n == 0 {
+            return if buffer.closed { Some(false) } else { None };
+        }
+        into.extend(buffer.events.drain(..n));
+        let more = !buffer.events.is_empty();
+        drop(buffer);
+        if s.policy == OverflowPolicy::Wait {
+            s.free.add_permits(n);
+        }
+        // Pass the baton: another consumer may be parked while events remain (a
+        // push wakes one consumer only when the buffer was empty).
+        if more && s.parked.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            s.available.notify_one();
+        }
+        Some(true)
     }
 }
 
@@ -333,6 +354,8 @@ pub struct Subscription {
     producer: Producer,
     demand: Demand,
     batch: VecDeque<Event>,
+    /// Events handed out since the last ask.
+    used: usize,
 }
 
 impl Subscription {
@@ -342,12 +365,18 @@ impl Subscription {
     /// Asks the producer for more whenever the batch holds `min` or fewer events:
     /// without waiting while it still has some, waiting when it has none.
     pub async fn next(&mut self) -> Option<Event> {
-        if self.batch.len() <= self.demand.min {
+        // Ask again once `max - min` events of the last ask are used up (GenStage's
+        // rule), or when the batch is empty. Not on every call while the batch is
+        // low: when the producer is slow, that would take the lock for every event.
+        if self.batch.is_empty() || self.used >= self.demand.max - self.demand.min {
             let want = self.demand.max - self.batch.len();
             let wait = self.batch.is_empty();
             self.producer.take(want, &mut self.batch, wait).await;
+            self.used = 0;
         }
-        self.batch.pop_front()
+        let event = self.batch.pop_front();
+        self.used += usize::from(event.is_some());
+        event
     }
 
     /// The demand this subscription asks with.
