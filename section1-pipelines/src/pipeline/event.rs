@@ -13,7 +13,9 @@ use tokio::time::Instant;
 pub struct Event {
     /// A number unique within one producer, in push order.
     pub id: u64,
-    /// When the producer accepted it (tokio's clock, so paused-time tests are exact).
+    /// When it was made to be enqueued, just before the push (tokio's clock, so
+    /// paused-time tests are exact). Stamped once: under the wait policy the time
+    /// spent waiting for room counts, as the client waited it too.
     pub enqueued_at: Instant,
     /// `Some(reason)` makes the processor panic on this event: a stand-in for the
     /// malformed order or the bug that crashes a worker in production.
@@ -21,7 +23,7 @@ pub struct Event {
 }
 
 impl Event {
-    /// A healthy event; the producer stamps `id` and `enqueued_at` when it accepts it.
+    /// A healthy event, stamped now; the producer gives it its `id` when it accepts it.
     pub fn new() -> Self {
         Event {
             id: 0,

@@ -103,7 +103,7 @@ pub struct PipelineSnapshot {
     pub retried: u64,
     /// Workers restarted by a supervisor.
     pub restarts: u64,
-    /// Enqueue-to-done latency of processed events.
+    /// Enqueue-to-done latency of processed events (from `Event::enqueued_at`).
     pub latency: LatencySummary,
     /// The last few failures, oldest first.
     pub recent_failures: Vec<Failure>,
