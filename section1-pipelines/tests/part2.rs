@@ -14,8 +14,8 @@ use section1_pipelines::Implementation;
 use section1_pipelines::composition::{AsyncSteps, STEP_TIME, Steps};
 use section1_pipelines::mock_resource::MockResource;
 use section1_pipelines::pipeline::{
-    Demand, Drain, Event, Ledger, OverflowPolicy, PipelineConfig, PipelineMetrics, Processor,
-    Producer, PushError, RestartIntensity,
+    Demand, Drain, Event, Ledger, MAX_PUSH_WAIT, OverflowPolicy, PipelineConfig, PipelineMetrics,
+    Processor, Producer, PushError, RestartIntensity,
 };
 use section1_pipelines::portal::{CACHE_TTL, Upstream, shard_for};
 use support::{TestApp, ms, probe};
@@ -487,6 +487,57 @@ exercise! { s1_e9:
             "10 events for a buffer of 5 and one worker: the last clients should wait for room \
              (at least one 500 ms use), the slowest waited {} ms",
             ms(slowest)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_wait_is_bounded() {
+        probe(IMPLEMENTATION, "/part2/pipeline").await;
+        // One worker at 2 events/s behind a buffer of 2: 30 clients at once cannot all
+        // get in within MAX_PUSH_WAIT.
+        let config = PipelineConfig {
+            capacity: 2,
+            policy: OverflowPolicy::Wait,
+            drain: Drain::Pool(1),
+            demand: Demand::one(),
+        };
+        let app = TestApp::with_pipeline(IMPLEMENTATION, config);
+        let requests: Vec<_> = (0..30).map(|_| app.spawn_get("/part2/pipeline")).collect();
+        let (mut accepted, mut gave_up) = (0u64, 0u64);
+        for request in requests {
+            let reply = request.reply().await;
+            match reply.status.as_u16() {
+                202 => accepted += 1,
+                503 => {
+                    gave_up += 1;
+                    assert!(
+                        reply.elapsed >= MAX_PUSH_WAIT
+                            && reply.elapsed < MAX_PUSH_WAIT + Duration::from_millis(100),
+                        "a client that found no room should wait {} ms, then get its 503; this \
+                         one waited {} ms",
+                        ms(MAX_PUSH_WAIT),
+                        ms(reply.elapsed)
+                    );
+                    let retry = reply.headers.get("retry-after").and_then(|v| v.to_str().ok());
+                    assert!(
+                        retry.is_some_and(|v| v.parse::<u32>().is_ok()) && !reply.body.trim().is_empty(),
+                        "a 503 after waiting should say why and carry `retry-after`: {retry:?} {:?}",
+                        reply.body
+                    );
+                }
+                other => panic!("expected 202 or 503, got {other}: {:?}", reply.body),
+            }
+        }
+        assert!(
+            gave_up > 0,
+            "30 clients for a buffer of 2 and one 500 ms worker: some must give up after \
+             waiting {} ms (`tokio::time::timeout`), not wait forever",
+            ms(MAX_PUSH_WAIT)
+        );
+        assert_eq!(
+            app.pipeline.metrics().snapshot().accepted,
+            accepted,
+            "a client that gave up must not leave its event in the pipeline"
         );
     }
 

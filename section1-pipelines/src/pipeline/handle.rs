@@ -10,6 +10,10 @@ use super::producer::{Producer, PushError};
 
 type Starter = dyn Fn(&Producer) + Send + Sync;
 
+/// The longest `/part2/pipeline` lets a client wait for room under the wait policy,
+/// before answering 503: waiting is back-pressure, waiting forever is a hang.
+pub const MAX_PUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What the part 2 handlers share: the producer, its figures and its configuration.
 ///
 /// The drain (consumers or a pool, from the learner's code or the reference) starts

@@ -26,7 +26,7 @@ pub mod supervision;
 
 pub use config::{Drain, PipelineConfig};
 pub use event::Event;
-pub use handle::PipelineHandle;
+pub use handle::{MAX_PUSH_WAIT, PipelineHandle};
 pub use metrics::{PipelineMetrics, PipelineSnapshot};
 pub use processor::{Ledger, Processor};
 pub use producer::{Demand, OverflowPolicy, Producer, PushError, Subscription};

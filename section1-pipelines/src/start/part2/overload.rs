@@ -11,15 +11,17 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 #[allow(unused_imports)]
-use crate::pipeline::{Event, PipelineHandle, PushError};
+use crate::pipeline::{Event, MAX_PUSH_WAIT, PipelineHandle, PushError};
 
 /// `GET /part2/pipeline`: `202 Accepted` with the event's id once it is in the buffer;
 /// `503` with `retry-after` and the buffer's bound when the buffer is full (reject
-/// policy) or the pipeline is closed. Under the wait policy the answer is simply
-/// later; under drop-oldest it is always 202 (an older event pays, and is counted).
+/// policy) or the pipeline is closed. Under the wait policy the answer is later, but
+/// never more than [`MAX_PUSH_WAIT`] later: then it is a `503` saying how long it
+/// waited. Under drop-oldest it is always 202 (an older event pays, and is counted).
 pub async fn enqueue(State(pipeline): State<PipelineHandle>) -> Response {
-    // TODO(s1.e9): push `Event::new()` and turn each outcome into a response:
-    // Ok(id) -> 202 naming the id; Full { capacity } -> 503 with `retry-after` and a
-    // body naming the capacity; Closed -> 503 saying the pipeline is closed.
+    // TODO(s1.e9): push `Event::new()`, waiting at most MAX_PUSH_WAIT, and turn each
+    // outcome into a response: Ok(id) -> 202 naming the id; Full { capacity } -> 503
+    // with `retry-after` and a body naming the capacity; Closed -> 503 saying the
+    // pipeline is closed; waited too long -> 503 with `retry-after` saying so.
     todo!("s1.e9: push the event; answer 202, or 503 with a clear reason")
 }
