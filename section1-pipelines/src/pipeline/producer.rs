@@ -7,8 +7,8 @@
 //! when it is full is a decision you make up front ([`OverflowPolicy`]), never an
 //! accident.
 //!
-//! Built by hand (a `Mutex<VecDeque>`, a `Semaphore` for free slots, a `Notify` for
-//! "events available") rather than on `tokio::sync::mpsc`, because a channel cannot
+//! Built by hand (a `Mutex<VecDeque>`, and two `Notify`s: "events available" for
+//! consumers, "room available" for pushers under the wait policy) rather than on `tokio::sync::mpsc`, because a channel cannot
 //! drop its *oldest* item from the sending side, and because the three policies are
 //! the lesson. The benchmark compares it with a raw bounded `mpsc`.
 
@@ -16,7 +16,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{Notify, Semaphore};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::Notify;
 
 use super::event::Event;
 use super::metrics::PipelineMetrics;
@@ -136,13 +138,51 @@ struct Shared {
     buffer: Mutex<Buffer>,
     capacity: usize,
     policy: OverflowPolicy,
-    /// One permit per free slot: `push` under `Wait` parks here when the buffer is full.
-    free: Semaphore,
+    /// Woken when a consumer takes events while pushers wait: `push` under `Wait`
+    /// parks here when the buffer is full.
+    room: Notify,
+    /// Pushers registered on `room` right now.
+    waiting_pushers: AtomicUsize,
     /// Woken when a push ends "empty", and on close: consumers waiting for events park here.
     available: Notify,
     /// Consumers registered on `available` right now.
-    parked: std::sync::atomic::AtomicUsize,
+    parked: AtomicUsize,
     metrics: PipelineMetrics,
+}
+
+impl Shared {
+    /// `n` slots just freed: wake up to `n` parked pushers, if any. The same
+    /// ordering argument as for consumers: a pusher counts itself before its last
+    /// look under the lock.
+    fn made_room(&self, n: usize) {
+        let waiting = self.waiting_pushers.load(Ordering::SeqCst);
+        for _ in 0..n.min(waiting) {
+            self.room.notify_one();
+        }
+    }
+}
+
+/// What one attempt to push did.
+enum Pushed {
+    Accepted(u64),
+    /// Full under the wait policy: the event comes back, to try again.
+    Full(Event),
+}
+
+/// Counts a parked pusher in, and out when dropped (also when its future is cancelled).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn count(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Waiting(counter)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 #[derive(Debug)]
@@ -165,9 +205,10 @@ impl Producer {
                 }),
                 capacity,
                 policy,
-                free: Semaphore::new(capacity),
+                room: Notify::new(),
+                waiting_pushers: AtomicUsize::new(0),
                 available: Notify::new(),
-                parked: std::sync::atomic::AtomicUsize::new(0),
+                parked: AtomicUsize::new(0),
                 metrics,
             }),
         }
@@ -179,26 +220,44 @@ impl Producer {
     ///
     /// When the buffer is full: waits (`Wait`), fails with [`PushError::Full`]
     /// (`Reject`), or evicts the oldest waiting event (`DropOldest`, counted).
-    pub async fn push(&self, mut event: Event) -> Result<u64, PushError> {
+    pub async fn push(&self, event: Event) -> Result<u64, PushError> {
         let s = &self.shared;
-        if s.policy == OverflowPolicy::Wait {
-            // Only this policy parks, so only it needs the free-slot semaphore. The
-            // permit now belongs to the event; `take` gives it back.
-            match s.free.acquire().await {
-                Ok(permit) => permit.forget(),
-                Err(_) => return Err(PushError::Closed),
-            }
+        let mut event = match self.try_push(event)? {
+            Pushed::Accepted(id) => return Ok(id),
+            Pushed::Full(event) => event,
+        };
+        // Only the wait policy gets here: the buffer is full, so park until a
+        // consumer takes something. Same protocol as a parked consumer (see
+        // `take`): register, count ourselves, look once more, then sleep.
+        loop {
+            let room = s.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            let _waiting = Waiting::count(&s.waiting_pushers);
+            event = match self.try_push(event)? {
+                Pushed::Accepted(id) => return Ok(id),
+                Pushed::Full(event) => event,
+            };
+            // Dropping this future here (a timeout) is safe: the event is not in the
+            // buffer, `_waiting` uncounts us, and tokio hands an undelivered wake-up
+            // on to the next waiter.
+            room.await;
         }
+    }
+
+    /// One attempt under the lock: accepted, or (wait policy only) full.
+    fn try_push(&self, mut event: Event) -> Result<Pushed, PushError> {
+        let s = &self.shared;
         let (id, was_empty) = {
             let mut buffer = s.buffer.lock().unwrap_or_else(|p| p.into_inner());
             if buffer.closed {
                 return Err(PushError::Closed);
             }
-            // Under `Wait` the permit guarantees room; the others check here, under
-            // the lock, so the bound is exact however many handlers push at once.
+            // Checked here, under the lock, so the bound is exact however many
+            // handlers push at once.
             if buffer.events.len() >= s.capacity {
                 match s.policy {
-                    OverflowPolicy::Wait => unreachable!("a permit guarantees a free slot"),
+                    OverflowPolicy::Wait => return Ok(Pushed::Full(event)),
                     OverflowPolicy::Reject => {
                         s.metrics.rejected();
                         return Err(PushError::Full {
@@ -229,10 +288,10 @@ impl Producer {
         // last look under the lock. If that look came before this push, the lock
         // orders its count before this load, which sees it; if after, the look
         // found this event.
-        if was_empty && s.parked.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+        if was_empty && s.parked.load(Ordering::SeqCst) > 0 {
             s.available.notify_one();
         }
-        Ok(id)
+        Ok(Pushed::Accepted(id))
     }
 
     /// A subscription with `demand`: what a consumer pulls events from.
@@ -250,7 +309,7 @@ impl Producer {
     pub fn close(&self) {
         let s = &self.shared;
         s.buffer.lock().unwrap_or_else(|p| p.into_inner()).closed = true;
-        s.free.close();
+        s.room.notify_waiters();
         s.available.notify_waiters();
     }
 
@@ -265,9 +324,7 @@ impl Producer {
             .events
             .drain(..)
             .collect();
-        if s.policy == OverflowPolicy::Wait {
-            s.free.add_permits(events.len());
-        }
+        s.made_room(events.len());
         events
     }
 
@@ -316,14 +373,14 @@ impl Producer {
             let notified = s.available.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            s.parked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            s.parked.fetch_add(1, Ordering::SeqCst);
             // Look again now that we are registered: a push between the first look
             // and `enable` would otherwise be missed.
             let looked = self.try_take(max, into);
             if looked.is_none() {
                 notified.await;
             }
-            s.parked.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            s.parked.fetch_sub(1, Ordering::SeqCst);
             if let Some(took) = looked {
                 return took;
             }
@@ -342,12 +399,10 @@ impl Producer {
         into.extend(buffer.events.drain(..n));
         let more = !buffer.events.is_empty();
         drop(buffer);
-        if s.policy == OverflowPolicy::Wait {
-            s.free.add_permits(n);
-        }
+        s.made_room(n);
         // Pass the baton: another consumer may be parked while events remain (a
         // push wakes one consumer only when the buffer was empty).
-        if more && s.parked.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+        if more && s.parked.load(Ordering::SeqCst) > 0 {
             s.available.notify_one();
         }
         Some(true)
@@ -454,6 +509,41 @@ mod tests {
         let mut sub = p.subscribe(Demand::one());
         assert_eq!(sub.next().await.unwrap().id, 0);
         assert_eq!(blocked.await.unwrap(), Ok(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_waiting_pusher_gets_in_and_a_cancelled_one_leaves_no_trace() {
+        let p = producer(1, OverflowPolicy::Wait);
+        p.push(Event::new()).await.unwrap();
+        let cancelled = tokio::spawn({
+            let p = p.clone();
+            async move { p.push(Event::new()).await }
+        });
+        let waiting: Vec<_> = (0..5)
+            .map(|_| {
+                let p = p.clone();
+                tokio::spawn(async move { p.push(Event::new()).await })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        cancelled.abort();
+        let _ = cancelled.await;
+        let mut sub = p.subscribe(Demand::one());
+        let mut taken = 0;
+        while taken < 6 {
+            sub.next().await.unwrap();
+            taken += 1;
+            tokio::task::yield_now().await;
+        }
+        for pusher in waiting {
+            assert!(pusher.await.unwrap().is_ok());
+        }
+        assert_eq!(
+            p.metrics().snapshot().accepted,
+            6,
+            "the cancelled push never got in"
+        );
+        assert!(p.is_empty());
     }
 
     #[tokio::test(start_paused = true)]
