@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 #[derive(Parser)]
 #[command(
     version,
-    about = "Section 1: a slow resource, served serially, fire-and-forget, and shed"
+    about = "Section 1: a slow resource, served serially, fire-and-forget, shed, and through a back-pressured pipeline"
 )]
 struct Cli {
     #[command(subcommand)]

@@ -383,6 +383,36 @@ exercise! { s1_e8:
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_crash_is_handled_while_no_new_event_arrives() {
+        let rig = Rig::new(100);
+        rig.producer.push(Event::poisoned("truncated payload")).await.unwrap();
+        // The producer stays open: the supervisor has room for more workers and no
+        // event to start, and must still notice the crash, retry, and fail it.
+        let supervisor = tokio::spawn(imp::part2::supervision::supervise(
+            rig.producer.subscribe(Demand::default()),
+            rig.processor.clone(),
+            4,
+            RestartIntensity::default(),
+        ));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let stats = rig.producer.metrics().snapshot();
+        if supervisor.is_finished() {
+            supervisor.await.expect("the supervisor panicked").ok();
+            panic!("the supervisor ended while the producer was still open: {stats:?}");
+        }
+        assert_eq!(
+            (stats.retried, stats.failed),
+            (1, 1),
+            "10 ms after a crash, with no new event coming, the supervisor should already \
+             have retried the event and failed it. Wait for an event *or* a worker to end \
+             (`tokio::select!` over `events.next()` and `join_next_with_id()`): {stats:?}"
+        );
+        rig.producer.close();
+        let outcome = supervisor.await.expect("the supervisor panicked");
+        assert!(outcome.is_ok(), "{:?}", outcome.err());
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn restarts_older_than_the_window_are_forgotten() {
         let rig = Rig::new(100);
         rig.producer.push(Event::poisoned("bad checksum")).await.unwrap();

@@ -425,6 +425,8 @@ impl Subscription {
     ///
     /// Asks the producer for more whenever the batch holds `min` or fewer events:
     /// without waiting while it still has some, waiting when it has none.
+    ///
+    /// Cancel-safe: dropping the future (in a `select!`, say) never loses an event.
     pub async fn next(&mut self) -> Option<Event> {
         // Ask again once `max - min` events of the last ask are used up (GenStage's
         // rule), or when the batch is empty. Not on every call while the batch is

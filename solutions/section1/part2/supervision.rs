@@ -34,17 +34,27 @@ pub async fn supervise(
     let mut open = true;
 
     loop {
-        if open && workers.len() < concurrency {
-            match events.next().await {
-                Some(event) => {
-                    spawn(&mut workers, &mut running, &processor, event, 0);
+        let done = if open && workers.len() < concurrency {
+            // Room for a worker: wait for an event *or* for a worker to end, whichever
+            // comes first. Waiting only for events would leave a crash unhandled (and
+            // its retry not started) for as long as no new event arrives.
+            tokio::select! {
+                biased;
+                Some(done) = workers.join_next_with_id(), if !workers.is_empty() => done,
+                // `next` is cancel-safe: when the other branch wins, no event is lost.
+                event = events.next() => {
+                    match event {
+                        Some(event) => spawn(&mut workers, &mut running, &processor, event, 0),
+                        None => open = false,
+                    }
                     continue;
                 }
-                None => open = false,
             }
-        }
-        let Some(done) = workers.join_next_with_id().await else {
-            return Ok(()); // closed, drained, and every worker finished
+        } else {
+            match workers.join_next_with_id().await {
+                Some(done) => done,
+                None => return Ok(()), // closed, drained, and every worker finished
+            }
         };
         let (id, error) = match done {
             Ok((id, ())) => {
