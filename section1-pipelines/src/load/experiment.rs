@@ -443,4 +443,15 @@ mod tests {
         assert_eq!(replace_generated(&updated, "new table\n").unwrap(), updated);
         assert!(replace_generated("no markers", "x").is_err());
     }
+
+    #[test]
+    fn the_part2_block_is_replaced_and_part1_markers_are_not_touched() {
+        let text = format!("intro\n{BEGIN_PART2}\nold\n{END_PART2}\n{BEGIN}\nkeep\n{END}\n");
+        let updated = replace_between(&text, BEGIN_PART2, END_PART2, "new\n").unwrap();
+        assert_eq!(
+            updated,
+            format!("intro\n{BEGIN_PART2}\nnew\n{END_PART2}\n{BEGIN}\nkeep\n{END}\n")
+        );
+        assert!(replace_between("no markers", BEGIN_PART2, END_PART2, "x").is_err());
+    }
 }
