@@ -14,8 +14,9 @@ use tokio::net::TcpListener;
 
 use crate::dashboard;
 use crate::mock_resource::MockResource;
+use crate::pipeline::{Drain, PipelineConfig, PipelineHandle, Processor};
 use crate::shed_gate::ShedGate;
-use crate::stats::{ProcessStats, Stats};
+use crate::stats::{PipelineStats, ProcessStats, Stats};
 
 /// Which implementation of the exercises a server runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,22 +49,90 @@ pub struct AppState {
     pub shed_gate: ShedGate,
     /// Which implementation serves the exercise routes.
     pub implementation: Implementation,
+    /// The part 2 pipeline behind `/part2/pipeline` (it uses the same resource).
+    pub pipeline: PipelineHandle,
 }
 
 impl AppState {
-    /// State with a fresh resource and gate, for a server or one test.
+    /// State with a fresh resource, gate and default pipeline, for a server or one test.
     pub fn new(resource: MockResource, implementation: Implementation) -> Self {
+        Self::with_pipeline(resource, implementation, PipelineConfig::default())
+    }
+
+    /// State whose part 2 pipeline is set up by `config`.
+    pub fn with_pipeline(
+        resource: MockResource,
+        implementation: Implementation,
+        config: PipelineConfig,
+    ) -> Self {
+        let pipeline = {
+            let resource = resource.clone();
+            PipelineHandle::new(config, move |producer| {
+                start_drain(implementation, config, producer, resource.clone())
+            })
+        };
         AppState {
             resource,
             shed_gate: ShedGate::default(),
             implementation,
+            pipeline,
         }
     }
 }
 
+// ANCHOR: start_drain
+/// Starts what drains the app's pipeline: the consumers (s1.e6) or the worker pool
+/// (s1.e7) of the chosen implementation. Called once, by the first push.
+fn start_drain(
+    implementation: Implementation,
+    config: PipelineConfig,
+    producer: &crate::pipeline::Producer,
+    resource: MockResource,
+) {
+    let processor = Processor::new(resource, producer.metrics().clone());
+    let producer = producer.clone();
+    tokio::spawn(async move {
+        match (implementation, config.drain) {
+            (Implementation::Start, Drain::Consumers(n)) => {
+                let mut consumers = crate::start::part2::consumers::start_consumers(
+                    &producer,
+                    processor,
+                    n,
+                    config.demand,
+                );
+                while consumers.join_next().await.is_some() {}
+            }
+            (Implementation::Solution, Drain::Consumers(n)) => {
+                let mut consumers = crate::solution::part2::consumers::start_consumers(
+                    &producer,
+                    processor,
+                    n,
+                    config.demand,
+                );
+                while consumers.join_next().await.is_some() {}
+            }
+            (Implementation::Start, Drain::Pool(n)) => {
+                let events = producer.subscribe(config.demand);
+                crate::start::part2::worker_pool::run_pool(events, processor, n).await
+            }
+            (Implementation::Solution, Drain::Pool(n)) => {
+                let events = producer.subscribe(config.demand);
+                crate::solution::part2::worker_pool::run_pool(events, processor, n).await
+            }
+        }
+    });
+}
+// ANCHOR_END: start_drain
+
 impl FromRef<AppState> for MockResource {
     fn from_ref(state: &AppState) -> Self {
         state.resource.clone()
+    }
+}
+
+impl FromRef<AppState> for PipelineHandle {
+    fn from_ref(state: &AppState) -> Self {
+        state.pipeline.clone()
     }
 }
 
@@ -89,11 +158,23 @@ macro_rules! part1_routes {
 }
 // ANCHOR_END: part1_routes
 
+/// The part 2 exercise routes, the same way.
+macro_rules! part2_routes {
+    ($module:path) => {{
+        use $module as part2;
+        Router::new().route("/part2/pipeline", get(part2::overload::enqueue))
+    }};
+}
+
 /// The whole application for the given state.
 pub fn router(state: AppState) -> Router {
     let exercises: Router<AppState> = match state.implementation {
-        Implementation::Start => part1_routes!(crate::start::part1),
-        Implementation::Solution => part1_routes!(crate::solution::part1),
+        Implementation::Start => {
+            part1_routes!(crate::start::part1).merge(part2_routes!(crate::start::part2))
+        }
+        Implementation::Solution => {
+            part1_routes!(crate::solution::part1).merge(part2_routes!(crate::solution::part2))
+        }
     };
     Router::new()
         .route("/", get(dashboard::index))
@@ -104,12 +185,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// `GET /stats`: the resource's counters and the process's cost, as JSON.
+/// `GET /stats`: the resource's counters, the pipeline's figures and the process's cost, as JSON.
 async fn stats(State(state): State<AppState>) -> Json<Stats> {
     Json(Stats {
         implementation: state.implementation.name().to_string(),
         resource: state.resource.usage(),
         process: ProcessStats::sample(),
+        pipeline: Some(PipelineStats::of(&state.pipeline)),
     })
 }
 

@@ -1,4 +1,5 @@
-//! The live dashboard: how many users hold the resource, as it happens.
+//! The live dashboards: how many users hold the resource (`/part1`), and what the
+//! pipeline is doing (`/part2`: queue depth, resource in use, average latency).
 //!
 //! The server samples the resource every 20 ms and streams a rolling average of
 //! the last 11 samples to the page over Server-Sent Events. SSE is plain HTTP, one
@@ -21,6 +22,7 @@ use tokio_stream::wrappers::IntervalStream;
 
 use crate::app::AppState;
 use crate::mock_resource::MockResource;
+use crate::pipeline::PipelineMetrics;
 
 /// How often the dashboard samples the resource.
 pub const SAMPLE_EVERY: Duration = Duration::from_millis(20);
@@ -32,6 +34,104 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/part1", get(page))
         .route("/part1/usage", get(usage_stream))
+        .route("/part2", get(page_part2))
+        .route("/part2/usage", get(pipeline_stream))
+}
+
+async fn page_part2() -> Html<&'static str> {
+    Html(include_str!("dashboard_part2.html"))
+}
+
+/// One message on the `/part2` stream.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PipelineSample {
+    /// Events waiting (buffer and consumers' batches) at this sample.
+    pub queue_depth: u64,
+    /// Events in the producer's buffer at this sample (never above `capacity`).
+    pub buffered: u64,
+    /// The buffer's bound.
+    pub capacity: u64,
+    /// Resource users, rolling average over the last [`WINDOW`] samples.
+    pub in_use_average: f64,
+    /// Resource users at this sample.
+    pub in_use: u64,
+    /// Enqueue-to-done latency in ms: the rolling average, over the last [`WINDOW`]
+    /// samples, of the mean latency of the events finished during each sample.
+    /// Samples in which nothing finished do not count.
+    pub latency_ms_average: f64,
+    /// Counters since the server started.
+    pub processed: u64,
+    /// Evicted by drop-oldest.
+    pub dropped: u64,
+    /// Refused with 503.
+    pub rejected: u64,
+    /// Given up on.
+    pub failed: u64,
+    /// Which implementation the server runs.
+    pub implementation: &'static str,
+}
+
+async fn pipeline_stream(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let implementation = state.implementation.name();
+    let pipeline = state.pipeline.clone();
+    let samples = pipeline_samples(
+        state.resource,
+        pipeline.metrics().clone(),
+        move || pipeline.producer().len() as u64,
+        SAMPLE_EVERY,
+    )
+    .map(move |mut sample| {
+        sample.implementation = implementation;
+        Ok(Event::default()
+            .event("pipeline")
+            .json_data(sample)
+            .expect("a PipelineSample always serialises"))
+    });
+    Sse::new(samples).keep_alive(KeepAlive::default())
+}
+
+/// An endless stream of pipeline samples, one every `every`.
+pub fn pipeline_samples(
+    resource: MockResource,
+    metrics: PipelineMetrics,
+    buffered: impl Fn() -> u64 + Send + 'static,
+    every: Duration,
+) -> impl Stream<Item = PipelineSample> {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut in_use = RollingAverage::new(WINDOW);
+    let mut latency = RollingAverage::new(WINDOW);
+    let mut latency_now = 0.0;
+    let (mut count_before, mut sum_before) = (None::<u64>, 0u64);
+    IntervalStream::new(interval).map(move |_| {
+        let usage = resource.usage();
+        let snapshot = metrics.snapshot();
+        let (count, sum) = (snapshot.latency.count, snapshot.latency.sum_us);
+        // The mean of just the events finished since the previous sample: the
+        // all-time mean would hide a recovery (or a collapse) behind old events.
+        if let Some(before) = count_before {
+            if count > before {
+                let mean_ms = (sum - sum_before) as f64 / (count - before) as f64 / 1000.0;
+                latency_now = latency.push(mean_ms);
+            }
+        }
+        (count_before, sum_before) = (Some(count), sum);
+        PipelineSample {
+            queue_depth: snapshot.queue_depth,
+            buffered: buffered(),
+            capacity: snapshot.capacity,
+            in_use_average: in_use.push(usage.current as f64),
+            in_use: usage.current,
+            latency_ms_average: latency_now,
+            processed: snapshot.processed,
+            dropped: snapshot.dropped,
+            rejected: snapshot.rejected,
+            failed: snapshot.failed,
+            implementation: "",
+        }
+    })
 }
 
 /// `GET /`: the section's landing page is the part 1 dashboard.

@@ -5,6 +5,8 @@
 //!
 //! - **part 1**: serially inside the request, and fire-and-forget on a spawned task;
 //!   then load shedding, refusing work the resource cannot take;
+//! - **part 2**: a pipeline that pulls work with demand, a bounded worker pool,
+//!   supervision, overload policies, and a coalescing cache ([`pipeline`], [`portal`]);
 //!
 //! The exercises live in [`start`] (yours) and [`solution`] (the reference); the rest
 //! of the crate is provided infrastructure, meant to be read: the resource, the web
@@ -14,9 +16,12 @@
 //! <http://127.0.0.1:4000/part1>.
 
 pub mod app;
+pub mod composition;
 pub mod dashboard;
 pub mod load;
 pub mod mock_resource;
+pub mod pipeline;
+pub mod portal;
 pub mod shed_gate;
 pub mod solution;
 pub mod start;

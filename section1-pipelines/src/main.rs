@@ -7,12 +7,13 @@ use section1_pipelines::app::{self, AppState, Implementation};
 use section1_pipelines::load::args::LoadArgs;
 use section1_pipelines::load::{commands, experiment};
 use section1_pipelines::mock_resource::MockResource;
+use section1_pipelines::pipeline::{Drain, OverflowPolicy, PipelineConfig};
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
 #[command(
     version,
-    about = "Section 1: a slow resource, served serially, fire-and-forget, and shed"
+    about = "Section 1: a slow resource, served serially, fire-and-forget, shed, and through a back-pressured pipeline"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -21,7 +22,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the app: dashboards at /part1, exercises at /part1/serial, /part1/async, /part1/shed.
+    /// Serve the app: dashboards at /part1 and /part2, exercises at /part1/serial,
+    /// /part1/async, /part1/shed and /part2/pipeline.
     Serve {
         /// Run the reference solution instead of your code in src/start/.
         #[arg(long)]
@@ -32,6 +34,15 @@ enum Command {
         /// How long one use of the mock resource takes, in milliseconds.
         #[arg(long, default_value_t = MockResource::DEFAULT_HOLD.as_millis() as u64)]
         hold_ms: u64,
+        /// Part 2: how many events the pipeline's buffer holds.
+        #[arg(long, default_value_t = PipelineConfig::DEFAULT_CAPACITY)]
+        buffer: usize,
+        /// Part 2: what /part2/pipeline does when the buffer is full: wait, reject or drop-oldest.
+        #[arg(long, default_value = "reject")]
+        policy: OverflowPolicy,
+        /// Part 2: what drains the pipeline: consumers:N or pool:N (the pool's size is 10 unless set).
+        #[arg(long, default_value = "pool:10")]
+        drain: Drain,
     },
     /// Load one URL and report latency, throughput and the server's /stats (the course's `ab`).
     ///
@@ -62,6 +73,8 @@ enum Command {
 enum ExperimentName {
     /// serial vs fire-and-forget at 50 connections: solutions/section1/part1.md
     Part1,
+    /// fire-and-forget vs the pipeline, 1/3/10 consumers, 10x overload: solutions/section1/part2.md
+    Part2,
 }
 
 #[tokio::main]
@@ -76,16 +89,35 @@ async fn main() -> anyhow::Result<()> {
             solution,
             port,
             hold_ms,
-        } => serve(solution, port, hold_ms).await,
+            buffer,
+            policy,
+            drain,
+        } => {
+            let pipeline = PipelineConfig {
+                capacity: buffer.max(1),
+                policy,
+                drain,
+                ..PipelineConfig::default()
+            };
+            serve(solution, port, hold_ms, pipeline).await
+        }
         Command::Load { url, args } => commands::load(&url, &args).await.map(drop),
         Command::Compare { urls, args } => commands::compare(&urls, &args).await.map(drop),
         Command::Experiment {
             name: ExperimentName::Part1,
         } => experiment::part1(&experiment::walkthrough_dir()).await,
+        Command::Experiment {
+            name: ExperimentName::Part2,
+        } => experiment::part2(&experiment::walkthrough_dir()).await,
     }
 }
 
-async fn serve(solution: bool, port: u16, hold_ms: u64) -> anyhow::Result<()> {
+async fn serve(
+    solution: bool,
+    port: u16,
+    hold_ms: u64,
+    pipeline: PipelineConfig,
+) -> anyhow::Result<()> {
     let implementation = if solution {
         Implementation::Solution
     } else {
@@ -93,13 +125,18 @@ async fn serve(solution: bool, port: u16, hold_ms: u64) -> anyhow::Result<()> {
     };
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(
+    let state = AppState::with_pipeline(
         MockResource::with_hold(Duration::from_millis(hold_ms)),
         implementation,
+        pipeline,
     );
     println!(
-        "serving the {} implementation on http://{addr} (dashboard: http://{addr}/part1, Ctrl-C to stop)",
-        implementation.name()
+        "serving the {} implementation on http://{addr} (dashboards: http://{addr}/part1 and /part2; \
+         pipeline: {} buffer {} policy {}; Ctrl-C to stop)",
+        implementation.name(),
+        pipeline.drain,
+        pipeline.capacity,
+        pipeline.policy.name()
     );
     app::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;

@@ -1,4 +1,5 @@
-//! What `/stats` reports: the resource's counters and what the process costs.
+//! What `/stats` reports: the resource's counters, the part 2 pipeline's figures,
+//! and what the process costs.
 //!
 //! The load generator samples this endpoint during a run, so a report can say not
 //! only how fast the server answered but what it spent doing so (memory, tasks,
@@ -7,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::mock_resource::Usage;
+use crate::pipeline::{PipelineHandle, PipelineSnapshot};
 
 /// The JSON body of `GET /stats`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -17,6 +19,37 @@ pub struct Stats {
     pub resource: Usage,
     /// What the process costs right now.
     pub process: ProcessStats,
+    /// The part 2 pipeline: its setup, gauges, counters and latency. Absent when
+    /// read from a server that has no pipeline (another section's, say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<PipelineStats>,
+}
+
+/// The `pipeline` object of `/stats`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PipelineStats {
+    /// What drains it: `consumers:N` or `pool:N`.
+    pub drain: String,
+    /// What a push does when the buffer is full: `wait`, `reject` or `drop-oldest`.
+    pub policy: String,
+    /// Events in the producer's buffer right now (at most `capacity`).
+    pub buffered: u64,
+    /// Gauges, counters and latency.
+    #[serde(flatten)]
+    pub figures: PipelineSnapshot,
+}
+
+impl PipelineStats {
+    /// Reads the figures of `pipeline` now.
+    pub fn of(pipeline: &PipelineHandle) -> Self {
+        let config = pipeline.config();
+        PipelineStats {
+            drain: config.drain.to_string(),
+            policy: config.policy.name().to_string(),
+            buffered: pipeline.producer().len() as u64,
+            figures: pipeline.metrics().snapshot(),
+        }
+    }
 }
 
 /// Process-level figures, sampled when `/stats` is read.

@@ -92,3 +92,61 @@ async fn the_dashboard_shows_live_resource_use() {
         "the page logged errors: {seen}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pipeline_dashboard_shows_queue_and_resource() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    if let Some(reason) = missing_tool(&dir) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "browser test cannot run in CI: {reason}"
+        );
+        eprintln!("skipped: the part 2 dashboard browser test: {reason}");
+        return;
+    }
+
+    // A pool of 10 in front of a 60 s resource: 15 events leave 10 in use, 5 waiting.
+    let resource = MockResource::with_hold(Duration::from_secs(60));
+    let state = AppState::new(resource, Implementation::Solution);
+    let pipeline = state.pipeline.clone();
+    let server = app::spawn(state, 0).await.unwrap();
+    for _ in 0..15 {
+        pipeline
+            .push(section1_pipelines::pipeline::Event::new())
+            .await
+            .unwrap();
+    }
+
+    let url = server.url("/part2");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(dir.join("dashboard_part2.mjs"))
+            .arg(url)
+            .arg("5")
+            .arg("10")
+            .env("CHROMIUM", chromium())
+            .output()
+            .expect("run node")
+    })
+    .await
+    .unwrap();
+    server.stop().await.unwrap();
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the browser did not see 5 queued and 10 in use on /part2:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: serde_json::Value =
+        serde_json::from_str(stdout.trim()).expect("the script prints JSON");
+    assert_eq!(seen["queue"], "5", "{seen}");
+    assert_eq!(seen["capacity"], "1000", "{seen}");
+    assert_eq!(seen["status"], "live", "{seen}");
+    assert_eq!(seen["implementation"], "solution", "{seen}");
+    assert_eq!(
+        seen["errors"],
+        serde_json::json!([]),
+        "the page logged errors: {seen}"
+    );
+}

@@ -93,3 +93,28 @@ async fn stats_report_the_process() {
     assert!(stats.process.live_tasks >= 1);
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_pipeline_page_and_its_stream_are_served() {
+    let resource = MockResource::with_hold(Duration::from_secs(5));
+    let state = AppState::new(resource, Implementation::Solution);
+    let pipeline = state.pipeline.clone();
+    let server = app::spawn(state, 0).await.unwrap();
+
+    let page = get_until(server.addr, "/part2", "</html>").await;
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("new EventSource(\"/part2/usage\")"), "{page}");
+
+    // 15 events into a pool of 10 with a 5 s resource: 10 in use, 5 waiting.
+    for _ in 0..15 {
+        pipeline
+            .push(section1_pipelines::pipeline::Event::new())
+            .await
+            .unwrap();
+    }
+    let stream = get_until(server.addr, "/part2/usage", "\"in_use\":10,").await;
+    assert!(stream.contains("event: pipeline"), "{stream}");
+    assert!(stream.contains("\"queue_depth\":5,"), "{stream}");
+    assert!(stream.contains("\"capacity\":1000,"), "{stream}");
+    server.stop().await.unwrap();
+}

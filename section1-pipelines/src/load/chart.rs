@@ -1,8 +1,9 @@
 //! A two-panel SVG chart of one or more runs, written by hand.
 //!
 //! Top: latency over time (per-100 ms median as a solid line, maximum dashed), on a
-//! log scale so a 500 ms endpoint and a 1 ms endpoint fit on one chart. Bottom:
-//! resource users over time, from the `/stats` samples. No plotting crate: the
+//! log scale so a 500 ms endpoint and a 1 ms endpoint fit on one chart. Below:
+//! resource users over time, from the `/stats` samples, and, when a server reports
+//! a part 2 pipeline with anything queued, its queue depth in a third panel. No plotting crate: the
 //! format is text, the chart is small, and the output is diffable.
 
 use std::fmt::Write;
@@ -18,13 +19,14 @@ pub struct Series<'a> {
 }
 
 const WIDTH: f64 = 960.0;
-const HEIGHT: f64 = 640.0;
 const LEFT: f64 = 90.0;
 const RIGHT: f64 = 750.0;
 const LATENCY_TOP: f64 = 60.0;
 const LATENCY_BOTTOM: f64 = 320.0;
 const RESOURCE_TOP: f64 = 390.0;
 const RESOURCE_BOTTOM: f64 = 580.0;
+const QUEUE_TOP: f64 = 640.0;
+const QUEUE_BOTTOM: f64 = 790.0;
 const COLOURS: [&str; 6] = [
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
 ];
@@ -62,10 +64,23 @@ pub fn svg(title: &str, series: &[Series<'_>]) -> String {
         RESOURCE_TOP,
     );
 
+    let queue_max = series
+        .iter()
+        .flat_map(|s| s.timeline.server.iter().filter_map(|p| p.queue_depth))
+        .max()
+        .unwrap_or(0);
+    let with_queue = queue_max > 0;
+    let y_queue = Linear::new(0.0, nice_ceiling(queue_max as f64), QUEUE_BOTTOM, QUEUE_TOP);
+    let (bottom, height) = if with_queue {
+        (QUEUE_BOTTOM, 850.0)
+    } else {
+        (RESOURCE_BOTTOM, 640.0)
+    };
+
     let mut out = String::new();
     let _ = writeln!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
     );
     let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(
@@ -98,11 +113,23 @@ pub fn svg(title: &str, series: &[Series<'_>]) -> String {
     for value in y_users.ticks() {
         grid_line(&mut out, y_users.at(value), &format!("{value}"));
     }
+    if with_queue {
+        axes(
+            &mut out,
+            QUEUE_TOP,
+            QUEUE_BOTTOM,
+            &x,
+            "pipeline queue depth (from /stats)",
+        );
+        for value in y_queue.ticks() {
+            grid_line(&mut out, y_queue.at(value), &format!("{value}"));
+        }
+    }
     let _ = writeln!(
         out,
         r#"<text x="{}" y="{}" text-anchor="middle">time since start (s)</text>"#,
         (LEFT + RIGHT) / 2.0,
-        RESOURCE_BOTTOM + 40.0
+        bottom + 40.0
     );
 
     for (i, s) in series.iter().enumerate() {
@@ -141,6 +168,15 @@ pub fn svg(title: &str, series: &[Series<'_>]) -> String {
             "",
             users,
         );
+
+        if with_queue {
+            let queue = s
+                .timeline
+                .server
+                .iter()
+                .filter_map(|p| p.queue_depth.map(|q| (t(p.at_ms), y_queue.at(q as f64))));
+            polyline(&mut out, &format!("{name} queue depth"), colour, "", queue);
+        }
 
         // Legend entry, with the peak: a run of 50 users next to one of 3000 is a flat
         // line on the shared scale, and the number says what the line cannot.
@@ -344,6 +380,7 @@ mod tests {
                     peak: users * i,
                     rss_bytes: Some(1 << 20),
                     live_tasks: 3,
+                    queue_depth: Some(i),
                 })
                 .collect(),
         }

@@ -35,6 +35,9 @@ pub struct StatsSample {
     pub rss_bytes: Option<u64>,
     /// Tasks alive in the server's runtime.
     pub live_tasks: usize,
+    /// Events waiting in the part 2 pipeline, when the server has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_depth: Option<u64>,
 }
 
 /// A running sampler; [`Sampler::finish`] stops it and returns its samples.
@@ -109,6 +112,7 @@ async fn read(conn: &mut Connection, start: Instant) -> Option<StatsSample> {
         peak: stats.resource.peak,
         rss_bytes: stats.process.rss_bytes,
         live_tasks: stats.process.live_tasks,
+        queue_depth: stats.pipeline.map(|p| p.figures.queue_depth),
     })
 }
 
@@ -127,6 +131,9 @@ pub struct ServerSummary {
     pub rss_end_bytes: Option<u64>,
     /// The most live tasks sampled.
     pub live_tasks_max: usize,
+    /// The deepest the part 2 pipeline's queue was in any sample (servers with a pipeline).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_depth_max: Option<u64>,
 }
 
 impl ServerSummary {
@@ -140,6 +147,7 @@ impl ServerSummary {
             rss_max_bytes: samples.iter().filter_map(|s| s.rss_bytes).max(),
             rss_end_bytes: last.rss_bytes,
             live_tasks_max: samples.iter().map(|s| s.live_tasks).max().unwrap_or(0),
+            queue_depth_max: samples.iter().filter_map(|s| s.queue_depth).max(),
         })
     }
 }

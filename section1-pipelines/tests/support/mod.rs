@@ -13,6 +13,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use section1_pipelines::app::{self, AppState, Implementation};
 use section1_pipelines::mock_resource::MockResource;
+use section1_pipelines::pipeline::{PipelineConfig, PipelineHandle};
 use section1_pipelines::shed_gate::ShedGate;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -23,16 +24,23 @@ pub struct TestApp {
     pub router: Router,
     pub resource: MockResource,
     pub gate: ShedGate,
+    pub pipeline: PipelineHandle,
 }
 
 impl TestApp {
     /// An app running `implementation` with a fresh resource holding for the default 500 ms.
     pub fn new(implementation: Implementation) -> Self {
-        let state = AppState::new(MockResource::new(), implementation);
+        Self::with_pipeline(implementation, PipelineConfig::default())
+    }
+
+    /// An app whose part 2 pipeline is set up by `config`.
+    pub fn with_pipeline(implementation: Implementation, config: PipelineConfig) -> Self {
+        let state = AppState::with_pipeline(MockResource::new(), implementation, config);
         TestApp {
             router: app::router(state.clone()),
             resource: state.resource,
             gate: state.shed_gate,
+            pipeline: state.pipeline,
         }
     }
 
