@@ -1,0 +1,163 @@
+//! What one connection sends: a bounded queue of frames, and a switch that closes it.
+//!
+//! Everything bound for a client (replies, pushes, broadcasts, from the socket, its
+//! channels, spawned tasks and the pubsub) goes through one [`Outbox`], so frames keep
+//! their order. The queue is bounded and never waited on: when it is full the client is
+//! not reading fast enough, and the connection is closed with that reason instead of
+//! growing the server's memory.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::{Notify, mpsc};
+
+use crate::protocol::Frame;
+
+/// WebSocket close codes the server uses.
+pub mod close_code {
+    /// The server is going away (idle timeout, disconnect by socket id, shutdown).
+    /// phoenix.js reconnects after it.
+    pub const GOING_AWAY: u16 = 1001;
+    /// A frame that breaks the protocol (not JSON, not a frame).
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// Data the server does not accept (binary garbage).
+    pub const UNSUPPORTED_DATA: u16 = 1003;
+    /// The client did not keep up with what it was sent.
+    pub const POLICY_VIOLATION: u16 = 1008;
+    /// A message above the configured maximum size.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+}
+
+/// Why a connection closed: a WebSocket close code and a short reason (at most 123
+/// bytes on the wire, so keep it short).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseReason {
+    /// The WebSocket close code.
+    pub code: u16,
+    /// Sent in the close frame and logged.
+    pub reason: String,
+}
+
+impl CloseReason {
+    /// A close reason.
+    pub fn new(code: u16, reason: impl Into<String>) -> Self {
+        let mut reason = reason.into();
+        // The close frame's payload is at most 125 bytes, 2 of which are the code.
+        if reason.len() > 123 {
+            let mut end = 123;
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            reason.truncate(end);
+        }
+        CloseReason { code, reason }
+    }
+}
+
+/// A frame on its way to the client.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// A text frame (encoded JSON), possibly shared with other connections.
+    Text(Utf8Bytes),
+    /// Close the connection with this reason.
+    Close(CloseReason),
+}
+
+/// Closes a connection once; the first reason wins and everyone waiting hears it.
+#[derive(Debug, Default)]
+pub struct Closer {
+    reason: Mutex<Option<CloseReason>>,
+    notify: Notify,
+}
+
+impl Closer {
+    /// Asks the connection to close; later calls keep the first reason.
+    pub fn close(&self, reason: CloseReason) {
+        let mut current = self.reason.lock().unwrap_or_else(|e| e.into_inner());
+        if current.is_none() {
+            *current = Some(reason);
+            self.notify.notify_waiters();
+            // Also leave a permit for a waiter that is about to start waiting.
+            self.notify.notify_one();
+        }
+    }
+
+    /// The reason, once closed.
+    pub fn reason(&self) -> Option<CloseReason> {
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Waits until the connection is asked to close.
+    pub async fn closed(&self) -> CloseReason {
+        loop {
+            let notified = self.notify.notified();
+            if let Some(reason) = self.reason() {
+                return reason;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// The sending side of one connection: cheap to clone, never blocks.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    tx: mpsc::Sender<Outbound>,
+    closer: Arc<Closer>,
+}
+
+impl Outbox {
+    /// An outbox holding at most `capacity` frames, and the receiving end for the writer.
+    pub fn new(capacity: usize) -> (Outbox, mpsc::Receiver<Outbound>, Arc<Closer>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let closer = Arc::new(Closer::default());
+        (
+            Outbox {
+                tx,
+                closer: closer.clone(),
+            },
+            rx,
+            closer,
+        )
+    }
+
+    /// Queues an encoded frame. Returns `false` if it was not queued: the connection is
+    /// closing, or the queue was full, in which case this call closes it.
+    pub fn send_text(&self, text: Utf8Bytes) -> bool {
+        if self.closer.reason().is_some() {
+            return false;
+        }
+        match self.tx.try_send(Outbound::Text(text)) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.closer.close(CloseReason::new(
+                    close_code::POLICY_VIOLATION,
+                    format!(
+                        "slow client: {} frames queued and not read",
+                        self.tx.max_capacity()
+                    ),
+                ));
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Encodes and queues a frame (see [`Outbox::send_text`]).
+    pub fn send(&self, frame: &Frame) -> bool {
+        self.send_text(frame.encode().into())
+    }
+
+    /// Asks the connection to close with `reason`.
+    pub fn close(&self, reason: CloseReason) {
+        self.closer.close(reason);
+    }
+
+    /// Whether the connection is closing or closed.
+    pub fn is_closed(&self) -> bool {
+        self.closer.reason().is_some() || self.tx.is_closed()
+    }
+}
