@@ -92,7 +92,7 @@ fn frame_text() -> impl Strategy<Value = String> {
     ];
     (refs.clone(), refs, topic, event, json_value(), 3usize..=6).prop_map(
         |(join_ref, msg_ref, topic, event, payload, len)| {
-            let items = vec![join_ref, msg_ref, topic, event, payload, json!("extra")];
+            let items = [join_ref, msg_ref, topic, event, payload, json!("extra")];
             Value::Array(items[..len].to_vec()).to_string()
         },
     )
