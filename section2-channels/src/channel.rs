@@ -30,6 +30,7 @@ use crate::outbox::Outbox;
 use crate::protocol::{Frame, Payload, Status};
 use crate::pubsub::{Broadcast, PubSub, SubscriberId};
 
+// ANCHOR: channel_trait
 /// A channel: the state of one joined topic on one connection, and its callbacks.
 ///
 /// `join` builds the value; the other callbacks take `&mut self`. Implementors write
@@ -81,6 +82,7 @@ pub trait Channel: Sized + Send + 'static {
         std::future::ready(Handled::Continue)
     }
 }
+// ANCHOR_END: channel_trait
 
 /// The outcome of [`Channel::join`].
 pub enum Join<C> {
@@ -115,6 +117,7 @@ impl<C> Join<C> {
     }
 }
 
+// ANCHOR: handle_in_result
 /// The outcome of [`Channel::handle_in`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum HandleIn {
@@ -126,6 +129,7 @@ pub enum HandleIn {
     /// Stop the channel (the client gets `phx_close`), optionally replying first.
     Stop(Option<(Status, Value)>),
 }
+// ANCHOR_END: handle_in_result
 
 impl HandleIn {
     /// Reply `ok` with `response`.

@@ -15,16 +15,21 @@
 //! 6. [`endpoint`]: the axum WebSocket endpoint, connect/refuse, disconnect by id;
 //! 7. [`client`]: a Rust client for tests and tools, with wscat-style transcripts.
 //!
-//! The exercises live in [`start`] (yours) and [`solution`] (the reference).
+//! The exercises live in [`start`] (yours) and [`solution`] (the reference); [`app`]
+//! routes their topics, and `cargo run -p section2-channels -- serve` serves them.
 
+pub mod app;
 pub mod channel;
 pub mod client;
 pub mod endpoint;
 pub mod outbox;
 pub mod protocol;
 pub mod pubsub;
+pub mod reports;
 pub mod router;
 pub mod socket;
+pub mod solution;
+pub mod start;
 
 pub use channel::{Channel, ChannelContext, HandleIn, Handled, Join, SocketInfo, SocketRef};
 pub use endpoint::{Endpoint, Refused, Server, payload};

@@ -318,6 +318,7 @@ async fn run<C: Channel>(
     let _ = joined.send(true);
     ctx.current_ref = None;
 
+    // ANCHOR: channel_loop
     while let Some(mail) = rx.recv().await {
         match mail {
             Mail::In {
@@ -365,4 +366,5 @@ async fn run<C: Channel>(
         }
     }
     ExitKind::SocketGone
+    // ANCHOR_END: channel_loop
 }

@@ -1,0 +1,64 @@
+//! `section2-channels`: serve the section's channels over WebSocket.
+
+use clap::{Parser, Subcommand};
+use section2_channels::app::{App, Implementation};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Section 2: Phoenix-compatible channels over WebSocket"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the socket at /socket/websocket and the demo page at /.
+    Serve {
+        /// Run the reference solution instead of your code in src/start/.
+        #[arg(long)]
+        solution: bool,
+        /// Port on 127.0.0.1; 0 picks a free one and prints it.
+        #[arg(long, default_value_t = 4000)]
+        port: u16,
+        /// The node name channels report (the `from_node` of s2.e3).
+        #[arg(long, default_value = "app@127.0.0.1")]
+        node: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve {
+            solution,
+            port,
+            node,
+        } => {
+            let implementation = if solution {
+                Implementation::Solution
+            } else {
+                Implementation::Start
+            };
+            let app = App::new(implementation, &node);
+            let server = app.serve(port).await?;
+            println!(
+                "serving the {} implementation on http://{} (socket: ws://{}/socket/websocket?vsn=2.0.0, Ctrl-C to stop)",
+                implementation.name(),
+                server.addr(),
+                server.addr()
+            );
+            tokio::signal::ctrl_c().await?;
+            app.endpoint.shutdown();
+            server.stop().await;
+            Ok(())
+        }
+    }
+}

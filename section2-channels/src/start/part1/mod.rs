@@ -1,0 +1,6 @@
+//! Part 1: channels, replies, broadcasts, intercepts, and replying from another task.
+
+pub mod bounded_reports;
+pub mod intercept;
+pub mod ping;
+pub mod reports;
