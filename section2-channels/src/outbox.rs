@@ -6,6 +6,7 @@
 //! not reading fast enough, and the connection is closed with that reason instead of
 //! growing the server's memory.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
@@ -66,6 +67,8 @@ pub enum Outbound {
 /// Closes a connection once; the first reason wins and everyone waiting hears it.
 #[derive(Debug, Default)]
 pub struct Closer {
+    /// Set once `reason` is: every send checks it, without taking the lock.
+    closed: AtomicBool,
     reason: Mutex<Option<CloseReason>>,
     notify: Notify,
 }
@@ -76,10 +79,16 @@ impl Closer {
         let mut current = self.reason.lock().unwrap_or_else(|e| e.into_inner());
         if current.is_none() {
             *current = Some(reason);
+            self.closed.store(true, Ordering::Release);
             self.notify.notify_waiters();
             // Also leave a permit for a waiter that is about to start waiting.
             self.notify.notify_one();
         }
+    }
+
+    /// Whether the connection was asked to close (cheap: one atomic load).
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     /// The reason, once closed.
@@ -127,7 +136,7 @@ impl Outbox {
     /// Queues an encoded frame. Returns `false` if it was not queued: the connection is
     /// closing, or the queue was full, in which case this call closes it.
     pub fn send_text(&self, text: Utf8Bytes) -> bool {
-        if self.closer.reason().is_some() {
+        if self.closer.is_closed() {
             return false;
         }
         match self.tx.try_send(Outbound::Text(text)) {
@@ -158,6 +167,6 @@ impl Outbox {
 
     /// Whether the connection is closing or closed.
     pub fn is_closed(&self) -> bool {
-        self.closer.reason().is_some() || self.tx.is_closed()
+        self.closer.is_closed() || self.tx.is_closed()
     }
 }
