@@ -1,5 +1,5 @@
 //! Broadcast fan-out: one event to 1,000 and 10,000 local subscribers, through the
-//! course's `LocalPubSub` (encoded once, one bounded outbox per connection, as a
+//! course's `LocalPubSub` (encoded once, one bounded outbox queue per connection, as a
 //! joined channel delivers it), beside a raw `tokio::sync::broadcast` channel carrying
 //! the same pre-encoded bytes to as many receivers, in the same run.
 //!
@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use section2_channels::outbox::{Outbound, Outbox};
+use section2_channels::outbox::{Outbox, OutboxReceiver};
 use section2_channels::pubsub::{Broadcast, LocalPubSub, PubSub, Subscriber, Subscription};
 use section2_channels::{Payload, payload};
 use serde_json::json;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 
 /// Delivers like a joined channel that intercepts nothing: the shared bytes go into
 /// the connection's outbox without waiting.
@@ -30,7 +30,7 @@ impl Subscriber for Connection {
 
 struct Ours {
     pubsub: Arc<dyn PubSub>,
-    queues: Vec<mpsc::Receiver<Outbound>>,
+    queues: Vec<OutboxReceiver>,
     _subscriptions: Vec<Subscription>,
     payload: Payload,
 }
@@ -41,7 +41,7 @@ impl Ours {
         let mut queues = Vec::new();
         let mut subscriptions = Vec::new();
         for _ in 0..subscribers {
-            let (outbox, rx, _closer) = Outbox::new(16);
+            let (outbox, rx) = Outbox::new(16);
             queues.push(rx);
             subscriptions.push(Subscription::new(
                 pubsub.clone(),
@@ -64,8 +64,8 @@ impl Ours {
             self.payload.clone(),
         ));
         debug_assert_eq!(reached, self.queues.len());
-        for queue in &mut self.queues {
-            let Ok(Outbound::Text(text)) = queue.try_recv() else {
+        for queue in &self.queues {
+            let Some(text) = queue.try_recv() else {
                 panic!("every subscriber receives the broadcast");
             };
             std::hint::black_box(text);

@@ -194,7 +194,7 @@ pub struct ChannelContext<C: Channel> {
     pub(crate) socket: Arc<SocketInfo>,
     pub(crate) outbox: Outbox,
     pub(crate) pubsub: Arc<dyn PubSub>,
-    pub(crate) mailbox: mpsc::WeakSender<Mail<C::Info>>,
+    pub(crate) mailbox: mpsc::WeakSender<Box<Mail<C::Info>>>,
     pub(crate) subscriber: SubscriberId,
     pub(crate) current_ref: Option<String>,
 }
@@ -278,7 +278,7 @@ impl<C: Channel> ChannelContext<C> {
 
 /// Sends `handle_info` messages to one channel from anywhere.
 pub struct ChannelAddr<I> {
-    mailbox: mpsc::WeakSender<Mail<I>>,
+    mailbox: mpsc::WeakSender<Box<Mail<I>>>,
 }
 
 impl<I> Clone for ChannelAddr<I> {
@@ -306,7 +306,7 @@ impl<I: Send + 'static> ChannelAddr<I> {
     pub async fn send(&self, message: I) -> Result<(), ChannelGone> {
         let mailbox = self.mailbox.upgrade().ok_or(ChannelGone)?;
         mailbox
-            .send(Mail::Info(message))
+            .send(Box::new(Mail::Info(message)))
             .await
             .map_err(|_| ChannelGone)
     }

@@ -195,39 +195,34 @@ impl Endpoint {
         // The client side reads through a small queue, so a test client that stops
         // reading fills it and then the outbox, like a real one would.
         let (out_tx, out_rx) = futures::channel::mpsc::channel::<Outbound>(8);
-        self.spawn_connection(socket, in_rx, out_tx);
+        tokio::spawn(self.clone().run_connection(socket, in_rx, out_tx));
         Ok(ChannelClient::in_memory(in_tx, out_rx))
     }
 
-    fn spawn_connection<In, S>(&self, socket: SocketInfo, inbound: In, sink: S) -> JoinHandle<()>
+    /// Runs one connection to its end: the socket state machine on this task, the
+    /// writer on a task of its own (so a client that does not read blocks only it).
+    async fn run_connection<In, S>(self, socket: SocketInfo, inbound: In, sink: S)
     where
         In: futures::Stream<Item = Inbound> + Unpin + Send + 'static,
         S: futures::Sink<Outbound> + Unpin + Send + 'static,
     {
-        let inner = self.inner.clone();
+        let inner = self.inner;
         inner.connections.fetch_add(1, Ordering::Relaxed);
         let live = Live(inner.clone());
-        let (outbox, rx, closer) = Outbox::new(inner.config.outbound_capacity);
-        let writer = tokio::spawn(write_loop(
-            sink,
-            rx,
-            closer.clone(),
-            inner.config.close_timeout,
-        ));
+        let (outbox, rx) = Outbox::new(inner.config.outbound_capacity);
+        let writer = tokio::spawn(write_loop(sink, rx, inner.config.close_timeout));
         let connection = Connection::new(
             inner.config.clone(),
             inner.router.clone(),
             inner.pubsub.clone(),
             socket,
             outbox,
-            closer,
             inner.shutdown.subscribe(),
         );
-        tokio::spawn(async move {
-            connection.run(inbound).await;
-            let _ = writer.await;
-            drop(live);
-        })
+        // Boxed so the caller's future (and task) stays small.
+        Box::pin(connection.run(inbound)).await;
+        let _ = writer.await;
+        drop(live);
     }
 }
 
@@ -261,12 +256,17 @@ async fn upgrade(
         .write_buffer_size(0)
         .max_message_size(config.max_message_size)
         .max_frame_size(config.max_message_size)
-        .on_upgrade(move |ws| async move {
-            serve_websocket(endpoint, ws, socket).await;
-        })
+        .on_upgrade(move |ws| serve_websocket(endpoint, ws, socket))
 }
 
-async fn serve_websocket(endpoint: Endpoint, ws: WebSocket, socket: SocketInfo) {
+/// Not `async`: the WebSocket is split here, synchronously, so the future that lives
+/// as long as the connection does not also keep a slot for the unsplit socket (a
+/// few hundred bytes, times every idle connection).
+fn serve_websocket(
+    endpoint: Endpoint,
+    ws: WebSocket,
+    socket: SocketInfo,
+) -> impl Future<Output = ()> + Send + 'static {
     let (sink, stream) = ws.split();
     let sink = futures::SinkExt::with(sink, |out: Outbound| {
         futures::future::ready(Ok::<_, axum::Error>(match out {
@@ -284,9 +284,7 @@ async fn serve_websocket(endpoint: Endpoint, ws: WebSocket, socket: SocketInfo) 
         Ok(Message::Close(_)) => Inbound::Closed,
         Err(error) => classify(error),
     });
-    let _ = endpoint
-        .spawn_connection(socket, Box::pin(inbound), Box::pin(sink))
-        .await;
+    endpoint.run_connection(socket, Box::pin(inbound), Box::pin(sink))
 }
 
 fn classify(error: axum::Error) -> Inbound {

@@ -22,6 +22,7 @@ pub mod app;
 pub mod channel;
 pub mod client;
 pub mod endpoint;
+pub mod lab;
 pub mod outbox;
 pub mod protocol;
 pub mod pubsub;

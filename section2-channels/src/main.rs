@@ -1,6 +1,7 @@
 //! `section2-channels`: serve the section's channels over WebSocket.
 
 use clap::{Parser, Subcommand};
+use section2_channels::SocketConfig;
 use section2_channels::app::{App, Implementation};
 
 #[derive(Parser)]
@@ -26,6 +27,21 @@ enum Command {
         /// The node name channels report (the `from_node` of s2.e3).
         #[arg(long, default_value = "app@127.0.0.1")]
         node: String,
+        /// WebSocket read buffer per connection, in bytes.
+        #[arg(long, default_value_t = SocketConfig::default().read_buffer_size)]
+        read_buffer: usize,
+    },
+    /// Measure the server's memory per idle joined connection (starts its own server).
+    MeasureIdle {
+        /// How many idle connections to open (each needs a file descriptor per side).
+        #[arg(long, default_value_t = 10_000)]
+        connections: usize,
+        /// The topic each connection joins.
+        #[arg(long, default_value = "ping")]
+        topic: String,
+        /// The server's WebSocket read buffer per connection, in bytes.
+        #[arg(long, default_value_t = SocketConfig::default().read_buffer_size)]
+        read_buffer: usize,
     },
 }
 
@@ -41,13 +57,18 @@ async fn main() -> anyhow::Result<()> {
             solution,
             port,
             node,
+            read_buffer,
         } => {
             let implementation = if solution {
                 Implementation::Solution
             } else {
                 Implementation::Start
             };
-            let app = App::new(implementation, &node);
+            let config = SocketConfig {
+                read_buffer_size: read_buffer,
+                ..SocketConfig::default()
+            };
+            let app = App::with_config(implementation, &node, config);
             let server = app.serve(port).await?;
             println!(
                 "serving the {} implementation on http://{} (socket: ws://{}/socket/websocket?vsn=2.0.0, Ctrl-C to stop)",
@@ -60,5 +81,10 @@ async fn main() -> anyhow::Result<()> {
             server.stop().await;
             Ok(())
         }
+        Command::MeasureIdle {
+            connections,
+            topic,
+            read_buffer,
+        } => section2_channels::lab::measure_idle(connections, &topic, read_buffer).await,
     }
 }

@@ -6,11 +6,12 @@
 //! not reading fast enough, and the connection is closed with that reason instead of
 //! growing the server's memory.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use crate::protocol::Frame;
 
@@ -111,48 +112,69 @@ impl Closer {
     }
 }
 
+/// One connection's queue: a plain `VecDeque` behind a lock, so an idle connection
+/// pays for the frames it holds and nothing more (a channel would allocate a block
+/// of slots up front, for every connection).
+#[derive(Debug, Default)]
+struct Shared {
+    queue: Mutex<VecDeque<Utf8Bytes>>,
+    capacity: usize,
+    ready: Notify,
+    closer: Closer,
+    writer_gone: AtomicBool,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Utf8Bytes>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// The sending side of one connection: cheap to clone, never blocks.
 #[derive(Debug, Clone)]
 pub struct Outbox {
-    tx: mpsc::Sender<Outbound>,
-    closer: Arc<Closer>,
+    shared: Arc<Shared>,
 }
 
 impl Outbox {
     /// An outbox holding at most `capacity` frames, and the receiving end for the writer.
-    pub fn new(capacity: usize) -> (Outbox, mpsc::Receiver<Outbound>, Arc<Closer>) {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        let closer = Arc::new(Closer::default());
+    pub fn new(capacity: usize) -> (Outbox, OutboxReceiver) {
+        let shared = Arc::new(Shared {
+            capacity: capacity.max(1),
+            ..Shared::default()
+        });
         (
             Outbox {
-                tx,
-                closer: closer.clone(),
+                shared: shared.clone(),
             },
-            rx,
-            closer,
+            OutboxReceiver { shared },
         )
     }
 
     /// Queues an encoded frame. Returns `false` if it was not queued: the connection is
     /// closing, or the queue was full, in which case this call closes it.
     pub fn send_text(&self, text: Utf8Bytes) -> bool {
-        if self.closer.is_closed() {
+        let shared = &*self.shared;
+        if shared.closer.is_closed() || shared.writer_gone.load(Ordering::Acquire) {
             return false;
         }
-        match self.tx.try_send(Outbound::Text(text)) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.closer.close(CloseReason::new(
+        {
+            let mut queue = shared.lock();
+            if queue.len() >= shared.capacity {
+                drop(queue);
+                shared.closer.close(CloseReason::new(
                     close_code::POLICY_VIOLATION,
                     format!(
                         "slow client: {} frames queued and not read",
-                        self.tx.max_capacity()
+                        shared.capacity
                     ),
                 ));
-                false
+                return false;
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            queue.push_back(text);
         }
+        shared.ready.notify_one();
+        true
     }
 
     /// Encodes and queues a frame (see [`Outbox::send_text`]).
@@ -160,13 +182,83 @@ impl Outbox {
         self.send_text(frame.encode().into())
     }
 
-    /// Asks the connection to close with `reason`.
+    /// Asks the connection to close with `reason` (the first reason wins).
     pub fn close(&self, reason: CloseReason) {
-        self.closer.close(reason);
+        self.shared.closer.close(reason);
+    }
+
+    /// Waits until the connection is asked to close, and says why.
+    pub async fn closed(&self) -> CloseReason {
+        self.shared.closer.closed().await
+    }
+
+    /// Why the connection closed, once it did.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.shared.closer.reason()
     }
 
     /// Whether the connection is closing or closed.
     pub fn is_closed(&self) -> bool {
-        self.closer.is_closed() || self.tx.is_closed()
+        self.shared.closer.is_closed() || self.shared.writer_gone.load(Ordering::Acquire)
+    }
+
+    /// Frames waiting to be written.
+    pub fn queued(&self) -> usize {
+        self.shared.lock().len()
+    }
+}
+
+/// The writer's end of an [`Outbox`].
+#[derive(Debug)]
+pub struct OutboxReceiver {
+    shared: Arc<Shared>,
+}
+
+impl OutboxReceiver {
+    /// The next frame, or the close reason once the connection is asked to close
+    /// (frames still queued stay for [`OutboxReceiver::try_recv`]).
+    pub async fn recv(&self) -> Outbound {
+        loop {
+            // Registered before looking, so a push between the look and the wait
+            // is not missed (`notify_one` also leaves a permit when nobody waits).
+            let ready = self.shared.ready.notified();
+            if let Some(reason) = self.shared.closer.reason() {
+                return Outbound::Close(reason);
+            }
+            if let Some(text) = self.try_recv() {
+                return Outbound::Text(text);
+            }
+            tokio::select! {
+                () = ready => {}
+                _ = self.shared.closer.closed() => {}
+            }
+        }
+    }
+
+    /// A queued frame, if any, without waiting.
+    pub fn try_recv(&self) -> Option<Utf8Bytes> {
+        let mut queue = self.shared.lock();
+        let text = queue.pop_front();
+        if queue.is_empty() && queue.capacity() > 16 {
+            // A burst grew the queue; an idle connection should not keep that memory.
+            queue.shrink_to(4);
+        }
+        text
+    }
+
+    /// Waits until the connection is asked to close.
+    pub async fn closed(&self) -> CloseReason {
+        self.shared.closer.closed().await
+    }
+
+    /// Asks the connection to close.
+    pub fn close(&self, reason: CloseReason) {
+        self.shared.closer.close(reason);
+    }
+}
+
+impl Drop for OutboxReceiver {
+    fn drop(&mut self) {
+        self.shared.writer_gone.store(true, Ordering::Release);
     }
 }

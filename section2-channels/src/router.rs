@@ -92,7 +92,7 @@ pub(crate) struct StartArgs {
     pub socket: Arc<SocketInfo>,
     pub outbox: Outbox,
     pub pubsub: Arc<dyn PubSub>,
-    pub exits: mpsc::Sender<Exit>,
+    pub exits: Arc<Exits>,
     pub mailbox_capacity: usize,
 }
 
@@ -128,7 +128,7 @@ pub(crate) trait Inbox: Send + Sync {
     fn try_send(&self, mail: ClientMail) -> Result<(), InboxError>;
 }
 
-impl<I: Send + 'static> Inbox for mpsc::Sender<Mail<I>> {
+impl<I: Send + 'static> Inbox for mpsc::Sender<Box<Mail<I>>> {
     fn try_send(&self, mail: ClientMail) -> Result<(), InboxError> {
         let mail = match mail {
             ClientMail::In {
@@ -142,7 +142,7 @@ impl<I: Send + 'static> Inbox for mpsc::Sender<Mail<I>> {
             },
             ClientMail::Leave { msg_ref } => Mail::Leave { msg_ref },
         };
-        mpsc::Sender::try_send(self, mail).map_err(|e| match e {
+        mpsc::Sender::try_send(self, Box::new(mail)).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => InboxError::Full,
             mpsc::error::TrySendError::Closed(_) => InboxError::Closed,
         })
@@ -172,6 +172,38 @@ pub(crate) struct Exit {
     pub kind: ExitKind,
 }
 
+/// Where a connection's channels report their end. Each channel reports at most
+/// once and the socket drains the list on every turn of its loop, so it holds at
+/// most the channels that ended since; a plain list costs an idle connection far
+/// less than a channel would.
+#[derive(Debug, Default)]
+pub(crate) struct Exits {
+    ended: std::sync::Mutex<Vec<Exit>>,
+    notify: tokio::sync::Notify,
+}
+
+impl Exits {
+    fn push(&self, exit: Exit) {
+        self.ended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(exit);
+        self.notify.notify_one();
+    }
+
+    /// Waits for channels to end, and takes their reports.
+    pub(crate) async fn next(&self) -> Vec<Exit> {
+        loop {
+            let notified = self.notify.notified();
+            let ended = std::mem::take(&mut *self.ended.lock().unwrap_or_else(|e| e.into_inner()));
+            if !ended.is_empty() {
+                return ended;
+            }
+            notified.await;
+        }
+    }
+}
+
 pub(crate) trait Route: Send + Sync {
     fn start(&self, args: StartArgs) -> Started;
     fn name(&self) -> &'static str;
@@ -185,7 +217,9 @@ impl<C: Channel> Route for TypedRoute<C> {
     }
 
     fn start(&self, args: StartArgs) -> Started {
-        let (tx, rx) = mpsc::channel::<Mail<C::Info>>(args.mailbox_capacity.max(1));
+        // Mail is boxed: a channel allocates its first block of slots up front, and
+        // an idle joined channel should not pay for 32 full-size messages.
+        let (tx, rx) = mpsc::channel::<Box<Mail<C::Info>>>(args.mailbox_capacity.max(1));
         let (joined_tx, joined_rx) = oneshot::channel();
         let weak = tx.downgrade();
         let topic = args.topic.clone();
@@ -201,13 +235,11 @@ impl<C: Channel> Route for TypedRoute<C> {
                 Ok(kind) => kind,
                 Err(panic) => ExitKind::Crashed(panic_message(panic.as_ref())),
             };
-            let _ = exits
-                .send(Exit {
-                    topic,
-                    join_ref,
-                    kind,
-                })
-                .await;
+            exits.push(Exit {
+                topic,
+                join_ref,
+                kind,
+            });
         });
         Started {
             inbox: Box::new(tx),
@@ -231,7 +263,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 /// shared, pre-encoded bytes), or through the mailbox when intercepted.
 struct ChannelSubscriber<I> {
     outbox: Outbox,
-    mailbox: mpsc::WeakSender<Mail<I>>,
+    mailbox: mpsc::WeakSender<Box<Mail<I>>>,
     intercepts: &'static [&'static str],
 }
 
@@ -244,7 +276,10 @@ impl<I: Send + 'static> Subscriber for ChannelSubscriber<I> {
         let Some(mailbox) = self.mailbox.upgrade() else {
             return;
         };
-        if mailbox.try_send(Mail::Out(broadcast.clone())).is_err() {
+        if mailbox
+            .try_send(Box::new(Mail::Out(broadcast.clone())))
+            .is_err()
+        {
             // Broadcasts are at-most-once: a channel that cannot keep up loses this one,
             // and says so, rather than stalling the broadcaster.
             tracing::warn!(
@@ -258,8 +293,8 @@ impl<I: Send + 'static> Subscriber for ChannelSubscriber<I> {
 
 async fn run<C: Channel>(
     args: StartArgs,
-    mut rx: mpsc::Receiver<Mail<C::Info>>,
-    mailbox: mpsc::WeakSender<Mail<C::Info>>,
+    mut rx: mpsc::Receiver<Box<Mail<C::Info>>>,
+    mailbox: mpsc::WeakSender<Box<Mail<C::Info>>>,
     joined: oneshot::Sender<bool>,
 ) -> ExitKind {
     let StartArgs {
@@ -295,7 +330,9 @@ async fn run<C: Channel>(
         }
     };
 
-    let (mut channel, response) = match C::join(&topic, payload, &mut ctx).await {
+    // Boxed: the join future is used once, and inline it would stay part of the
+    // channel's task (its idle memory) for the channel's whole life.
+    let (mut channel, response) = match Box::pin(C::join(&topic, payload, &mut ctx)).await {
         Join::Ok { channel, reply } => (channel, reply),
         Join::Error(response) => {
             reply(Status::Error, msg_ref.as_deref(), response);
@@ -320,7 +357,7 @@ async fn run<C: Channel>(
 
     // ANCHOR: channel_loop
     while let Some(mail) = rx.recv().await {
-        match mail {
+        match *mail {
             Mail::In {
                 msg_ref,
                 event,

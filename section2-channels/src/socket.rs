@@ -20,14 +20,14 @@ use std::time::Duration;
 use axum::extract::ws::Utf8Bytes;
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 use crate::channel::SocketInfo;
-use crate::outbox::{CloseReason, Closer, Outbound, Outbox, close_code};
+use crate::outbox::{CloseReason, Outbound, Outbox, OutboxReceiver, close_code};
 use crate::protocol::{self, BinaryPush, Frame, Payload, Status};
 use crate::pubsub::{Broadcast, PubSub, Subscriber, Subscription};
-use crate::router::{ChannelRouter, ClientMail, Exit, ExitKind, InboxError, StartArgs};
+use crate::router::{ChannelRouter, ClientMail, Exit, ExitKind, Exits, InboxError, StartArgs};
 
 /// The bounds of one connection. Every queue and buffer is bounded; the defaults
 /// suit many small idle connections (a chat, a feed), not bulk transfer.
@@ -116,10 +116,8 @@ pub struct Connection {
     pubsub: Arc<dyn PubSub>,
     socket: Arc<SocketInfo>,
     outbox: Outbox,
-    closer: Arc<Closer>,
     channels: HashMap<String, JoinedChannel>,
-    exits_tx: mpsc::Sender<Exit>,
-    exits_rx: mpsc::Receiver<Exit>,
+    exits: Arc<Exits>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -131,22 +129,16 @@ impl Connection {
         pubsub: Arc<dyn PubSub>,
         socket: SocketInfo,
         outbox: Outbox,
-        closer: Arc<Closer>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
-        // Each channel reports its end once; this bound keeps a flood of joins and
-        // leaves from queuing more than the socket will read soon.
-        let (exits_tx, exits_rx) = mpsc::channel(config.max_channels.max(1) * 2);
         Connection {
             config,
             router,
             pubsub,
             socket: Arc::new(socket),
             outbox,
-            closer,
             channels: HashMap::new(),
-            exits_tx,
-            exits_rx,
+            exits: Arc::default(),
             shutdown,
         }
     }
@@ -163,13 +155,16 @@ impl Connection {
         });
         let idle = tokio::time::sleep(self.config.idle_timeout);
         tokio::pin!(idle);
-        let closer = self.closer.clone();
+        let outbox = self.outbox.clone();
+        let exits = self.exits.clone();
         let mut shutdown = self.shutdown.clone();
         let reason = loop {
             tokio::select! {
                 biased;
-                reason = closer.closed() => break reason,
-                Some(exit) = self.exits_rx.recv() => self.on_exit(exit),
+                reason = outbox.closed() => break reason,
+                ended = exits.next() => for exit in ended {
+                    self.on_exit(exit);
+                },
                 true = async { shutdown.wait_for(|stop| *stop).await.is_ok() } => self.outbox.close(CloseReason::new(
                     close_code::GOING_AWAY,
                     "server shutting down",
@@ -268,7 +263,9 @@ impl Connection {
             return;
         }
         match event.as_str() {
-            protocol::JOIN => self.join(join_ref, msg_ref, topic, payload).await,
+            // Boxed: joins are rare, and inline they would make every connection's
+            // future (its memory while idle) as big as the join path.
+            protocol::JOIN => Box::pin(self.join(join_ref, msg_ref, topic, payload)).await,
             protocol::LEAVE => self.leave(join_ref, msg_ref, topic),
             _ => self.push(join_ref, msg_ref, topic, event, payload),
         }
@@ -321,7 +318,7 @@ impl Connection {
             socket: self.socket.clone(),
             outbox: self.outbox.clone(),
             pubsub: self.pubsub.clone(),
-            exits: self.exits_tx.clone(),
+            exits: self.exits.clone(),
             mailbox_capacity: self.config.mailbox_capacity,
         });
         // Like Phoenix, the socket waits for the join: frames sent after a join are
@@ -499,36 +496,28 @@ enum Current {
 /// Writes what the outbox holds to the client until the connection closes; then
 /// sends what is still queued (unless the client was too slow to read it) and a
 /// close frame, each within `close_timeout`.
-pub async fn write_loop<S>(
-    mut sink: S,
-    mut rx: mpsc::Receiver<Outbound>,
-    closer: Arc<Closer>,
-    close_timeout: Duration,
-) where
+pub async fn write_loop<S>(mut sink: S, rx: OutboxReceiver, close_timeout: Duration)
+where
     S: Sink<Outbound> + Unpin,
 {
     let reason = loop {
-        let next = tokio::select! {
-            biased;
-            reason = closer.closed() => break reason,
-            next = rx.recv() => next,
-        };
-        let Some(next) = next else {
-            break CloseReason::new(1000, "server done");
+        let text = match rx.recv().await {
+            Outbound::Text(text) => text,
+            Outbound::Close(reason) => break reason,
         };
         tokio::select! {
-            sent = sink.send(next) => if sent.is_err() {
-                closer.close(CloseReason::new(1000, "client gone"));
+            sent = sink.send(Outbound::Text(text)) => if sent.is_err() {
+                rx.close(CloseReason::new(1000, "client gone"));
                 return;
             },
             // A client that does not read can hold this send forever.
-            reason = closer.closed() => break reason,
+            reason = rx.closed() => break reason,
         }
     };
     let drain = async {
         if reason.code != close_code::POLICY_VIOLATION {
-            while let Ok(next) = rx.try_recv() {
-                if sink.send(next).await.is_err() {
+            while let Some(text) = rx.try_recv() {
+                if sink.send(Outbound::Text(text)).await.is_err() {
                     return;
                 }
             }
