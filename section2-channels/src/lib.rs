@@ -15,9 +15,16 @@
 //! 6. [`endpoint`]: the axum WebSocket endpoint, connect/refuse, disconnect by id;
 //! 7. [`client`]: a Rust client for tests and tools, with wscat-style transcripts.
 //!
+//! Beside the framework:
+//!
+//! - [`activity`]: the activity feed's store on a real database (SQLite or Postgres),
+//!   the source of truth the channels read from and write through;
+//! - [`token`]: signed, expiring tokens (Phoenix.Token-like) that authenticate a socket.
+//!
 //! The exercises live in [`start`] (yours) and [`solution`] (the reference); [`app`]
 //! routes their topics, and `cargo run -p section2-channels -- serve` serves them.
 
+pub mod activity;
 pub mod app;
 pub mod channel;
 pub mod client;
@@ -31,6 +38,7 @@ pub mod router;
 pub mod socket;
 pub mod solution;
 pub mod start;
+pub mod token;
 
 pub use channel::{Channel, ChannelContext, HandleIn, Handled, Join, SocketInfo, SocketRef};
 pub use endpoint::{Endpoint, Refused, Server, payload};
