@@ -160,7 +160,13 @@ pub fn bench_command(args: Args) -> u8 {
     let root = workspace::root();
     let mut command = cargo_command(&root);
     command
-        .args(["bench", "-p", "section1-pipelines", "-p", "section2-channels"])
+        .args([
+            "bench",
+            "-p",
+            "section1-pipelines",
+            "-p",
+            "section2-channels",
+        ])
         .args(args.rest());
     println!("{}", ui::dim(&format!("$ {}", describe(&command))));
     match command.status() {
