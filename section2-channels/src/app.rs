@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::response::Html;
 use axum::routing::get;
 
+use crate::activity::ActivityStore;
 use crate::endpoint::{Endpoint, Server};
 use crate::pubsub::{LocalPubSub, PubSub};
 use crate::router::ChannelRouter;
@@ -30,13 +31,16 @@ impl Implementation {
     }
 }
 
-/// The topics each exercise serves, for `implementation`.
-pub fn channels(implementation: Implementation) -> ChannelRouter {
+/// The topics each exercise serves, for `implementation`; the feed reads and writes
+/// `store`.
+pub fn channels(implementation: Implementation, store: ActivityStore) -> ChannelRouter {
     macro_rules! routes {
         ($imp:ident) => {{
             use crate::$imp::part1;
             ChannelRouter::new()
+                .state(store)
                 .channel::<part1::ping::PingChannel>("ping")
+                .channel::<part1::feed::FeedChannel>("feed")
                 .channel::<part1::intercept::OpsChannel>("ops")
                 .channel::<part1::reports::ReportsChannel>("reports")
                 .channel::<part1::bounded_reports::BoundedReportsChannel>("reports:bounded")
@@ -58,15 +62,21 @@ pub struct App {
 }
 
 impl App {
-    /// An app serving `implementation` on a fresh local pubsub named `node`.
-    pub fn new(implementation: Implementation, node: &str) -> App {
-        Self::with_config(implementation, node, SocketConfig::default())
+    /// An app serving `implementation` on a fresh local pubsub named `node`, with the
+    /// feed on `store`.
+    pub fn new(implementation: Implementation, node: &str, store: ActivityStore) -> App {
+        Self::with_config(implementation, node, store, SocketConfig::default())
     }
 
     /// The same, with explicit per-connection bounds.
-    pub fn with_config(implementation: Implementation, node: &str, config: SocketConfig) -> App {
+    pub fn with_config(
+        implementation: Implementation,
+        node: &str,
+        store: ActivityStore,
+        config: SocketConfig,
+    ) -> App {
         let pubsub: Arc<dyn PubSub> = Arc::new(LocalPubSub::named(node));
-        let endpoint = Endpoint::builder(channels(implementation))
+        let endpoint = Endpoint::builder(channels(implementation, store))
             .pubsub(pubsub)
             .config(config)
             .build();

@@ -192,6 +192,7 @@ pub struct ChannelContext<C: Channel> {
     pub(crate) topic: Arc<str>,
     pub(crate) join_ref: Arc<str>,
     pub(crate) socket: Arc<SocketInfo>,
+    pub(crate) state: Arc<Extensions>,
     pub(crate) outbox: Outbox,
     pub(crate) pubsub: Arc<dyn PubSub>,
     pub(crate) mailbox: mpsc::WeakSender<Box<Mail<C::Info>>>,
@@ -218,6 +219,12 @@ impl<C: Channel> ChannelContext<C> {
     /// A value `connect` stored for the channels, by type (e.g. `ctx.assign::<UserId>()`).
     pub fn assign<T: Send + Sync + 'static>(&self) -> Option<&T> {
         self.socket.assigns.get::<T>()
+    }
+
+    /// Shared state the app gave the router (`ChannelRouter::state`), by type: e.g.
+    /// `ctx.state::<ActivityStore>()`.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.state.get::<T>()
     }
 
     /// The pubsub this channel broadcasts on.

@@ -42,7 +42,17 @@ pub async fn measure_idle(
 ) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
     let mut server = tokio::process::Command::new(exe)
-        .args(["serve", "--solution", "--port", "0", "--read-buffer"])
+        .args([
+            "serve",
+            "--solution",
+            "--port",
+            "0",
+            "--database",
+            "sqlite::memory:",
+            "--seed",
+            "0",
+            "--read-buffer",
+        ])
         .arg(read_buffer.to_string())
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())

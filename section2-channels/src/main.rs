@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use section2_channels::SocketConfig;
+use section2_channels::activity::{ActivityStore, DEFAULT_URL, seed_store};
 use section2_channels::app::{App, Implementation};
 
 #[derive(Parser)]
@@ -30,6 +31,12 @@ enum Command {
         /// WebSocket read buffer per connection, in bytes.
         #[arg(long, default_value_t = SocketConfig::default().read_buffer_size)]
         read_buffer: usize,
+        /// The activity database: a SQLite file (the default) or a postgres:// URL.
+        #[arg(long, default_value = DEFAULT_URL)]
+        database: String,
+        /// Generated activities to add when the feed is empty.
+        #[arg(long, default_value_t = 50)]
+        seed: usize,
     },
     /// Measure the server's memory per idle joined connection (starts its own server).
     MeasureIdle {
@@ -58,6 +65,8 @@ async fn main() -> anyhow::Result<()> {
             port,
             node,
             read_buffer,
+            database,
+            seed,
         } => {
             let implementation = if solution {
                 Implementation::Solution
@@ -68,7 +77,12 @@ async fn main() -> anyhow::Result<()> {
                 read_buffer_size: read_buffer,
                 ..SocketConfig::default()
             };
-            let app = App::with_config(implementation, &node, config);
+            let store = ActivityStore::open(&database).await?;
+            if seed > 0 && store.count().await? == 0 {
+                seed_store(&store, seed, 2026).await?;
+                println!("seeded the empty feed with {seed} generated activities");
+            }
+            let app = App::with_config(implementation, &node, store, config);
             let server = app.serve(port).await?;
             println!(
                 "serving the {} implementation on http://{} (socket: ws://{}/socket/websocket?vsn=2.0.0, Ctrl-C to stop)",

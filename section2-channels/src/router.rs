@@ -8,6 +8,7 @@ use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use axum::http::Extensions;
 use futures::FutureExt;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -22,6 +23,9 @@ use crate::pubsub::{Broadcast, PubSub, Subscriber, SubscriberId, Subscription};
 #[derive(Clone, Default)]
 pub struct ChannelRouter {
     routes: Vec<(TopicPattern, Arc<dyn Route>)>,
+    /// What every channel may use (a database store, a signer), by type; shared by all
+    /// connections, so it costs a connection nothing.
+    pub(crate) state: Arc<Extensions>,
 }
 
 impl std::fmt::Debug for ChannelRouter {
@@ -44,6 +48,13 @@ impl ChannelRouter {
             TopicPattern::parse(pattern),
             Arc::new(TypedRoute::<C>(PhantomData)),
         ));
+        self
+    }
+
+    /// Makes `value` available to every channel as `ctx.state::<T>()` (one value per
+    /// type; a second call with the same type replaces the first).
+    pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        Arc::make_mut(&mut self.state).insert(value);
         self
     }
 
@@ -90,6 +101,7 @@ pub(crate) struct StartArgs {
     pub msg_ref: Option<String>,
     pub payload: Payload,
     pub socket: Arc<SocketInfo>,
+    pub state: Arc<Extensions>,
     pub outbox: Outbox,
     pub pubsub: Arc<dyn PubSub>,
     pub exits: Arc<Exits>,
@@ -303,6 +315,7 @@ async fn run<C: Channel>(
         msg_ref,
         payload,
         socket,
+        state,
         outbox,
         pubsub,
         ..
@@ -312,6 +325,7 @@ async fn run<C: Channel>(
         topic: topic.as_str().into(),
         join_ref: join_ref.as_str().into(),
         socket,
+        state,
         outbox: outbox.clone(),
         pubsub: pubsub.clone(),
         mailbox: mailbox.clone(),

@@ -17,6 +17,7 @@ use std::time::Duration;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::post;
+use section2_channels::activity::ActivityStore;
 use section2_channels::app::{self, App, Implementation};
 use section2_channels::endpoint::{ConnectParams, Refused};
 use section2_channels::{Endpoint, Server, SocketInfo, payload};
@@ -83,9 +84,10 @@ async fn restart(State(control): State<Control>) -> StatusCode {
 }
 
 /// The section's app plus the suite's extra socket and control routes.
-fn router(restart_tx: mpsc::Sender<()>) -> (App, axum::Router) {
-    let app = App::new(Implementation::Solution, NODE_NAME);
-    let user_socket = Endpoint::builder(app::channels(Implementation::Solution))
+async fn router(restart_tx: mpsc::Sender<()>) -> (App, axum::Router) {
+    let store = ActivityStore::open("sqlite::memory:").await.unwrap();
+    let app = App::new(Implementation::Solution, NODE_NAME, store.clone());
+    let user_socket = Endpoint::builder(app::channels(Implementation::Solution, store))
         .pubsub(app.endpoint.pubsub().clone())
         .handler(token_socket)
         .build();
@@ -118,7 +120,7 @@ async fn the_official_phoenix_client_works_against_the_server() {
     }
 
     let (restart_tx, mut restart_rx) = mpsc::channel(1);
-    let (mut app, routes) = router(restart_tx.clone());
+    let (mut app, routes) = router(restart_tx.clone()).await;
     let mut server =
         Server::spawn(TcpListener::bind("127.0.0.1:0").await.unwrap(), routes).unwrap();
     let addr = server.addr();
@@ -157,7 +159,7 @@ async fn the_official_phoenix_client_works_against_the_server() {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     app.endpoint.shutdown();
                     server.stop().await;
-                    let (new_app, routes) = router(restart_tx.clone());
+                    let (new_app, routes) = router(restart_tx.clone()).await;
                     app = new_app;
                     server = Server::spawn(TcpListener::bind(addr).await.expect("rebind the same port"), routes).unwrap();
                 }
