@@ -26,6 +26,7 @@
 
 pub mod activity;
 pub mod app;
+pub mod auth;
 pub mod channel;
 pub mod client;
 pub mod endpoint;

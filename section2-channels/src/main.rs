@@ -92,6 +92,7 @@ async fn main() -> anyhow::Result<()> {
             );
             tokio::signal::ctrl_c().await?;
             app.endpoint.shutdown();
+            app.auth_endpoint.shutdown();
             server.stop().await;
             Ok(())
         }

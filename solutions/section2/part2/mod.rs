@@ -1,0 +1,5 @@
+//! Part 2: per-connection state, timers, and authentication.
+
+pub mod auth_socket;
+pub mod recurring;
+pub mod user_channel;
