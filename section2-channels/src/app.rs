@@ -40,11 +40,12 @@ impl Implementation {
 pub fn channels(implementation: Implementation, store: ActivityStore) -> ChannelRouter {
     macro_rules! routes {
         ($imp:ident) => {{
-            use crate::$imp::part1;
+            use crate::$imp::{part1, part2};
             ChannelRouter::new()
                 .state(store)
                 .channel::<part1::ping::PingChannel>("ping")
                 .channel::<part1::feed::FeedChannel>("feed")
+                .channel::<part2::rate_limit::RateLimitedFeedChannel>("feed:limited")
                 .channel::<part1::intercept::OpsChannel>("ops")
                 .channel::<part1::reports::ReportsChannel>("reports")
                 .channel::<part1::bounded_reports::BoundedReportsChannel>("reports:bounded")

@@ -1,8 +1,12 @@
-//! Exercise tests for section 2, part 2 (s2.e8 to s2.e10): an authenticated socket,
-//! a channel only its own user may join, and a channel that pushes on a timer.
+//! Exercise tests for section 2, part 2: a rate limit in channel state (s2.e6), an
+//! authenticated socket (s2.e8), a channel only its own user may join (s2.e9), and a
+//! channel that pushes on a timer (s2.e10).
 //!
 //! Written once, instantiated for your code (`start`, run by `cargo xtask check`)
-//! and the reference (`solution`). Timers run on tokio's paused clock.
+//! and the reference (`solution`). Timers run on tokio's paused clock, except in
+//! s2.e6: its creates go to a real database, whose connection pool waits with a
+//! timeout that a paused clock would skip, so s2.e6 runs on the real clock with a
+//! 300 ms window and generous margins.
 
 use std::time::Duration;
 
@@ -10,6 +14,7 @@ use section2_channels::activity::ActivityStore;
 use section2_channels::app::{self, App, Implementation};
 use section2_channels::client::{ChannelClient, ConnectError, reply_response, reply_status};
 use section2_channels::endpoint::Refused;
+use section2_channels::feed::RateLimitWindow;
 use section2_channels::token::TokenSigner;
 use section2_channels::{Endpoint, Server};
 use serde_json::json;
@@ -73,6 +78,95 @@ fn refused(result: Result<ChannelClient, Refused>) -> String {
     match result {
         Err(Refused(reason)) => reason,
         Ok(_) => "accepted".into(),
+    }
+}
+
+const WINDOW: Duration = Duration::from_millis(300);
+
+/// An endpoint with `implementation`'s feed channels and a short rate-limit window.
+async fn limited_feed(implementation: Implementation) -> (Endpoint, ActivityStore) {
+    let store = ActivityStore::open("sqlite::memory:")
+        .await
+        .expect("an in-memory store");
+    let router = app::channels(implementation, store.clone()).state(RateLimitWindow(WINDOW));
+    (Endpoint::builder(router).build(), store)
+}
+
+fn activity(who: &str) -> serde_json::Value {
+    json!({"who": who, "what": "opened a ticket", "type": "support_request", "customer_tier": "pro"})
+}
+
+exercise! { s2_e6:
+    #[tokio::test]
+    async fn a_second_create_within_the_window_is_rate_limited() {
+        let (endpoint, store) = limited_feed(IMPLEMENTATION).await;
+        let mut tab = endpoint.connect_in_memory(&[]).unwrap();
+        let mut dashboard = endpoint.connect_in_memory(&[]).unwrap();
+        tab.join("feed:limited", json!({})).await;
+        dashboard.join("feed", json!({})).await;
+        let first = tab.call("feed:limited", "create_activity", activity("Ada L.")).await;
+        assert_eq!(
+            reply_status(&first),
+            Some("ok"),
+            "the first create is allowed, got {}. A phx_error in the transcript means your \
+             handle_in panicked.\n{}",
+            reply_response(&first),
+            tab.transcript()
+        );
+        assert_eq!(dashboard.next_frame().await.event, "activity.created", "the create reached the feed");
+        let second = tab.call("feed:limited", "create_activity", activity("Ada L.")).await;
+        assert_eq!(
+            (reply_status(&second), reply_response(&second)),
+            (Some("error"), &json!({"reason": "rate limit exceeded"})),
+            "a second create right after the first must be refused with \
+             {{\"reason\": \"rate limit exceeded\"}}"
+        );
+        assert_eq!(store.count().await.unwrap(), 1, "the refused create must not reach the store");
+    }
+
+    #[tokio::test]
+    async fn the_timer_clears_the_limit() {
+        let (endpoint, store) = limited_feed(IMPLEMENTATION).await;
+        let mut tab = endpoint.connect_in_memory(&[]).unwrap();
+        tab.join("feed:limited", json!({})).await;
+        let first = tab.call("feed:limited", "create_activity", activity("Ada L.")).await;
+        assert_eq!(reply_status(&first), Some("ok"), "{}", tab.transcript());
+        tokio::time::sleep(WINDOW + Duration::from_millis(400)).await;
+        let again = tab.call("feed:limited", "create_activity", activity("Ada L.")).await;
+        assert_eq!(
+            reply_status(&again),
+            Some("ok"),
+            "after the window ({WINDOW:?}) a create must be allowed again, got {}. Send \
+             yourself a message with ctx.send_after and clear the flag in handle_info.",
+            reply_response(&again)
+        );
+        assert_eq!(store.count().await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn invalid_data_does_not_count_and_each_tab_has_its_own_limit() {
+        let (endpoint, _store) = limited_feed(IMPLEMENTATION).await;
+        let mut tab = endpoint.connect_in_memory(&[]).unwrap();
+        let mut other_tab = endpoint.connect_in_memory(&[]).unwrap();
+        tab.join("feed:limited", json!({})).await;
+        other_tab.join("feed:limited", json!({})).await;
+        let invalid = tab.call("feed:limited", "create_activity", json!({"who": ""})).await;
+        assert_eq!(reply_response(&invalid)["reason"], "invalid activity data", "{}", tab.transcript());
+        let valid = tab.call("feed:limited", "create_activity", activity("Ada L.")).await;
+        assert_eq!(
+            reply_status(&valid),
+            Some("ok"),
+            "a rejected (invalid) create must not start the limit, got {}",
+            reply_response(&valid)
+        );
+        // The limit lives in the channel: another tab (connection) is not limited.
+        let other = other_tab.call("feed:limited", "create_activity", activity("Ada L.")).await;
+        assert_eq!(
+            reply_status(&other),
+            Some("ok"),
+            "the limit is per channel, so another connection may still create, got {}",
+            reply_response(&other)
+        );
     }
 }
 
