@@ -57,15 +57,23 @@ pub fn channels(implementation: Implementation, store: ActivityStore) -> Channel
     }
 }
 
-/// The topics of the authenticated socket (part 2): `user:<id>` and `recurring`.
-pub fn auth_channels(implementation: Implementation, signer: TokenSigner) -> ChannelRouter {
+/// The topics of the authenticated socket (part 2): `user:<id>`, `recurring`, and
+/// `feed:limited` with one rate limit per user.
+pub fn auth_channels(
+    implementation: Implementation,
+    signer: TokenSigner,
+    store: ActivityStore,
+) -> ChannelRouter {
     macro_rules! routes {
         ($imp:ident) => {{
             use crate::$imp::part2;
             ChannelRouter::new()
                 .state(signer)
+                .state(store)
                 .state(RecurringInterval::default())
+                .state(Arc::new(part2::user_rate_limit::UserRateLimiter::new()))
                 .channel::<part2::user_channel::UserChannel>("user:*")
+                .channel::<part2::user_rate_limit::UserLimitedFeedChannel>("feed:limited")
                 .channel::<part2::recurring::RecurringChannel>("recurring")
         }};
     }
@@ -115,11 +123,11 @@ impl App {
     ) -> App {
         let pubsub: Arc<dyn PubSub> = Arc::new(LocalPubSub::named(node));
         let signer = signer_from_env();
-        let endpoint = Endpoint::builder(channels(implementation, store))
+        let endpoint = Endpoint::builder(channels(implementation, store.clone()))
             .pubsub(pubsub.clone())
             .config(config.clone())
             .build();
-        let auth_endpoint = Endpoint::builder(auth_channels(implementation, signer.clone()))
+        let auth_endpoint = Endpoint::builder(auth_channels(implementation, signer.clone(), store))
             .handler(auth_handler(implementation, signer.clone()))
             .pubsub(pubsub)
             .config(config)

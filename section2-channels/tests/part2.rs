@@ -49,10 +49,13 @@ const USER: i64 = 7;
 const DAY_MS: i64 = 86_400_000;
 
 async fn app(implementation: Implementation) -> App {
-    let store = ActivityStore::open("sqlite::memory:")
+    App::new(implementation, "app@127.0.0.1", store().await)
+}
+
+async fn store() -> ActivityStore {
+    ActivityStore::open("sqlite::memory:")
         .await
-        .expect("an in-memory store");
-    App::new(implementation, "app@127.0.0.1", store)
+        .expect("an in-memory store")
 }
 
 fn now_ms() -> i64 {
@@ -61,10 +64,18 @@ fn now_ms() -> i64 {
 
 /// An endpoint with `implementation`'s part 2 channels behind the *reference*
 /// `connect`, so s2.e9 and s2.e10 do not depend on your s2.e8.
-fn channels_endpoint(implementation: Implementation, signer: &TokenSigner) -> Endpoint {
-    Endpoint::builder(app::auth_channels(implementation, signer.clone()))
-        .handler(app::auth_handler(Implementation::Solution, signer.clone()))
-        .build()
+fn channels_endpoint(
+    implementation: Implementation,
+    signer: &TokenSigner,
+    store: &ActivityStore,
+) -> Endpoint {
+    Endpoint::builder(app::auth_channels(
+        implementation,
+        signer.clone(),
+        store.clone(),
+    ))
+    .handler(app::auth_handler(Implementation::Solution, signer.clone()))
+    .build()
 }
 
 fn connect_as(endpoint: &Endpoint, signer: &TokenSigner, user: i64) -> ChannelClient {
@@ -170,6 +181,107 @@ exercise! { s2_e6:
     }
 }
 
+/// The authenticated socket's channels with a short window, and a signer.
+async fn per_user_feed(implementation: Implementation) -> (Endpoint, TokenSigner, ActivityStore) {
+    let app = app(implementation).await;
+    let store = store().await;
+    let router = app::auth_channels(implementation, app.signer.clone(), store.clone())
+        .state(RateLimitWindow(WINDOW));
+    let endpoint = Endpoint::builder(router)
+        .handler(app::auth_handler(
+            Implementation::Solution,
+            app.signer.clone(),
+        ))
+        .build();
+    (endpoint, app.signer, store)
+}
+
+async fn create_as(client: &mut ChannelClient, who: &str) -> serde_json::Value {
+    let reply = client
+        .call("feed:limited", "create_activity", activity(who))
+        .await;
+    if reply_status(&reply).is_none() {
+        panic!("no reply status: {reply:?}\n{}", client.transcript());
+    }
+    json!({"status": reply_status(&reply), "response": reply_response(&reply)})
+}
+
+exercise! { s2_e7:
+    #[tokio::test]
+    async fn one_limit_per_user_across_tabs_and_reconnects() {
+        let (endpoint, signer, store) = per_user_feed(IMPLEMENTATION).await;
+        let mut tab = connect_as(&endpoint, &signer, USER);
+        let mut other_tab = connect_as(&endpoint, &signer, USER);
+        tab.join("feed:limited", json!({})).await;
+        other_tab.join("feed:limited", json!({})).await;
+        let first = create_as(&mut tab, "Ada L.").await;
+        assert_eq!(first["status"], "ok", "the user's first create is allowed: {first}\n{}", tab.transcript());
+        let limited = json!({"status": "error", "response": {"reason": "rate limit exceeded"}});
+        assert_eq!(
+            create_as(&mut other_tab, "Ada L.").await,
+            limited,
+            "the same user in another tab is limited too: the limit belongs to the user, \
+             not to the channel"
+        );
+        // A reconnect is a new socket and a new channel, same user: still limited.
+        tab.close().await;
+        let mut reconnected = connect_as(&endpoint, &signer, USER);
+        reconnected.join("feed:limited", json!({})).await;
+        assert_eq!(
+            create_as(&mut reconnected, "Ada L.").await,
+            limited,
+            "reconnecting must not reset the user's limit"
+        );
+        tokio::time::sleep(WINDOW + Duration::from_millis(400)).await;
+        let later = create_as(&mut reconnected, "Ada L.").await;
+        assert_eq!(later["status"], "ok", "after the window the user may create again: {later}");
+        assert_eq!(store.count().await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn each_user_has_their_own_limit_and_failed_creates_do_not_count() {
+        let (endpoint, signer, _store) = per_user_feed(IMPLEMENTATION).await;
+        let mut ada = connect_as(&endpoint, &signer, USER);
+        let mut bob = connect_as(&endpoint, &signer, USER + 1);
+        ada.join("feed:limited", json!({})).await;
+        bob.join("feed:limited", json!({})).await;
+        let invalid = ada.call("feed:limited", "create_activity", json!({"who": ""})).await;
+        assert_eq!(reply_response(&invalid)["reason"], "invalid activity data", "{}", ada.transcript());
+        let ada_first = create_as(&mut ada, "Ada L.").await;
+        assert_eq!(
+            ada_first["status"], "ok",
+            "an invalid create must not use up the user's window: {ada_first}"
+        );
+        let bob_first = create_as(&mut bob, "Bob K.").await;
+        assert_eq!(bob_first["status"], "ok", "another user is not limited by this one: {bob_first}");
+    }
+
+    #[tokio::test]
+    async fn the_limiter_checks_and_sets_in_one_step() {
+        use std::sync::Arc;
+        macro_rules! race {
+            ($limiter:ty) => {{
+                let limiter = Arc::new(<$limiter>::new());
+                let allowed: usize = std::thread::scope(|scope| {
+                    let handles: Vec<_> = (0..8)
+                        .map(|_| {
+                            let limiter = limiter.clone();
+                            scope.spawn(move || usize::from(limiter.try_acquire(USER, Duration::from_secs(60)).is_ok()))
+                        })
+                        .collect();
+                    handles.into_iter().map(|h| h.join().unwrap()).sum()
+                });
+                allowed
+            }};
+        }
+        let allowed = match IMPLEMENTATION {
+            Implementation::Start => race!(section2_channels::start::part2::user_rate_limit::UserRateLimiter),
+            Implementation::Solution => race!(section2_channels::solution::part2::user_rate_limit::UserRateLimiter),
+        };
+        assert_eq!(allowed, 1, "8 tabs creating at the same instant: exactly one may pass, {allowed} did");
+    }
+}
+
 exercise! { s2_e8:
     #[tokio::test]
     async fn a_valid_token_connects_as_auth_socket_user() {
@@ -237,7 +349,8 @@ exercise! { s2_e9:
     #[tokio::test]
     async fn only_the_sockets_own_user_joins_its_channel() {
         let app = app(IMPLEMENTATION).await;
-        let endpoint = channels_endpoint(IMPLEMENTATION, &app.signer);
+        let store = store().await;
+        let endpoint = channels_endpoint(IMPLEMENTATION, &app.signer, &store);
         let mut client = connect_as(&endpoint, &app.signer, USER);
         let reply = client.join(&format!("user:{USER}"), json!({})).await;
         assert_eq!(
@@ -263,7 +376,8 @@ exercise! { s2_e10:
     #[tokio::test]
     async fn pushes_a_fresh_token_for_the_user_every_five_seconds() {
         let app = app(IMPLEMENTATION).await;
-        let endpoint = channels_endpoint(IMPLEMENTATION, &app.signer);
+        let store = store().await;
+        let endpoint = channels_endpoint(IMPLEMENTATION, &app.signer, &store);
         tokio::time::pause();
         let mut client = connect_as(&endpoint, &app.signer, USER);
         client.set_timeout(Duration::from_secs(60));

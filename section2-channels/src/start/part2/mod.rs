@@ -4,3 +4,4 @@ pub mod auth_socket;
 pub mod rate_limit;
 pub mod recurring;
 pub mod user_channel;
+pub mod user_rate_limit;
