@@ -30,6 +30,7 @@ pub mod auth;
 pub mod channel;
 pub mod client;
 pub mod endpoint;
+pub mod experiment;
 pub mod feed;
 pub mod lab;
 pub mod outbox;

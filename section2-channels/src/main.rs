@@ -38,6 +38,8 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         seed: usize,
     },
+    /// Regenerate the walkthrough's measured figures (solutions/section2/part1.md).
+    Experiment,
     /// Measure the server's memory per idle joined connection (starts its own server).
     MeasureIdle {
         /// How many idle connections to open (each needs a file descriptor per side).
@@ -100,6 +102,14 @@ async fn main() -> anyhow::Result<()> {
             connections,
             topic,
             read_buffer,
-        } => section2_channels::lab::measure_idle(connections, &topic, read_buffer).await,
+        } => {
+            let m = section2_channels::lab::measure_idle(connections, &topic, read_buffer).await?;
+            section2_channels::lab::print(&m, &topic);
+            Ok(())
+        }
+        Command::Experiment => {
+            section2_channels::experiment::run(&section2_channels::experiment::walkthrough_dir())
+                .await
+        }
     }
 }
