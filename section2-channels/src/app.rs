@@ -150,6 +150,11 @@ impl App {
             .route("/", get(|| async { Html(PAGE) }))
             .route("/token", get(move || demo_token(signer.clone())))
             .route("/phoenix.mjs", get(phoenix_js))
+            // Browsers ask for it on every page; "nothing here" beats a 404 in the console.
+            .route(
+                "/favicon.ico",
+                get(|| async { axum::http::StatusCode::NO_CONTENT }),
+            )
     }
 
     /// Serves the app on `127.0.0.1:port` in the background.
