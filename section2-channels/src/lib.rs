@@ -33,6 +33,7 @@ pub mod endpoint;
 pub mod experiment;
 pub mod feed;
 pub mod lab;
+mod mailbox;
 pub mod outbox;
 pub mod protocol;
 pub mod pubsub;
