@@ -154,13 +154,19 @@ pub fn describe(command: &Command) -> String {
     text
 }
 
-/// `cargo xtask bench [ARGS...]`: section 1's criterion benches and the load
+/// `cargo xtask bench [ARGS...]`: sections 1 and 2 criterion benches and the load
 /// generator comparison, with any extra arguments passed to `cargo bench`.
 pub fn bench_command(args: Args) -> u8 {
     let root = workspace::root();
     let mut command = cargo_command(&root);
     command
-        .args(["bench", "-p", "section1-pipelines"])
+        .args([
+            "bench",
+            "-p",
+            "section1-pipelines",
+            "-p",
+            "section2-channels",
+        ])
         .args(args.rest());
     println!("{}", ui::dim(&format!("$ {}", describe(&command))));
     match command.status() {

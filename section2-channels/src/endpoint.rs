@@ -1,0 +1,364 @@
+//! The endpoint: accepts WebSocket connections at `<mount>/websocket?vsn=2.0.0`, asks
+//! the [`SocketHandler`] whether to let each one in, and runs a [`Connection`] for it.
+//!
+//! It also owns what all connections share: the channel router, the pubsub, the
+//! bounds, and a count of live connections.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures::StreamExt;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::channel::SocketInfo;
+use crate::client::ChannelClient;
+use crate::outbox::{Outbound, Outbox};
+use crate::protocol::{Payload, VSN};
+use crate::pubsub::{Broadcast, LocalPubSub, PubSub};
+use crate::router::ChannelRouter;
+use crate::socket::{Connection, Inbound, SocketConfig, disconnect_broadcast, write_loop};
+
+/// The query parameters of a connection (`token`, `vsn`, ...).
+pub type ConnectParams = HashMap<String, String>;
+
+/// Why `connect` refused a connection; logged, and answered with 403.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "connection refused: {}", self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Decides who may connect, and what their channels know about them (Phoenix's
+/// `connect/3` and `id/1` in one call).
+pub trait SocketHandler: Send + Sync + 'static {
+    /// Lets the connection in with its [`SocketInfo`] (id and assigns), or refuses it.
+    fn connect(&self, params: &ConnectParams) -> Result<SocketInfo, Refused>;
+}
+
+impl<F> SocketHandler for F
+where
+    F: Fn(&ConnectParams) -> Result<SocketInfo, Refused> + Send + Sync + 'static,
+{
+    fn connect(&self, params: &ConnectParams) -> Result<SocketInfo, Refused> {
+        self(params)
+    }
+}
+
+/// Lets everyone in, anonymously (no socket id, no assigns).
+pub fn anonymous(_params: &ConnectParams) -> Result<SocketInfo, Refused> {
+    Ok(SocketInfo::default())
+}
+
+struct Inner {
+    router: Arc<ChannelRouter>,
+    handler: Box<dyn SocketHandler>,
+    pubsub: Arc<dyn PubSub>,
+    config: SocketConfig,
+    connections: AtomicUsize,
+    shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+/// A socket endpoint. Cheap to clone; clones share connections and pubsub.
+#[derive(Clone)]
+pub struct Endpoint {
+    inner: Arc<Inner>,
+}
+
+/// Builds an [`Endpoint`].
+pub struct EndpointBuilder {
+    router: ChannelRouter,
+    handler: Box<dyn SocketHandler>,
+    pubsub: Option<Arc<dyn PubSub>>,
+    config: SocketConfig,
+}
+
+impl EndpointBuilder {
+    /// Who may connect (default: everyone, anonymously).
+    pub fn handler(mut self, handler: impl SocketHandler) -> Self {
+        self.handler = Box::new(handler);
+        self
+    }
+
+    /// The pubsub to broadcast on (default: a new [`LocalPubSub`]).
+    pub fn pubsub(mut self, pubsub: Arc<dyn PubSub>) -> Self {
+        self.pubsub = Some(pubsub);
+        self
+    }
+
+    /// The bounds of each connection.
+    pub fn config(mut self, config: SocketConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The endpoint.
+    pub fn build(self) -> Endpoint {
+        Endpoint {
+            inner: Arc::new(Inner {
+                router: Arc::new(self.router),
+                handler: self.handler,
+                pubsub: self.pubsub.unwrap_or_else(|| Arc::new(LocalPubSub::new())),
+                config: self.config,
+                connections: AtomicUsize::new(0),
+                shutdown: tokio::sync::watch::Sender::new(false),
+            }),
+        }
+    }
+}
+
+/// Counts a live connection for as long as it lives.
+struct Live(Arc<Inner>);
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Endpoint {
+    /// An endpoint serving `router`'s channels.
+    pub fn builder(router: ChannelRouter) -> EndpointBuilder {
+        EndpointBuilder {
+            router,
+            handler: Box::new(anonymous),
+            pubsub: None,
+            config: SocketConfig::default(),
+        }
+    }
+
+    /// The pubsub every channel of this endpoint uses.
+    pub fn pubsub(&self) -> &Arc<dyn PubSub> {
+        &self.inner.pubsub
+    }
+
+    /// The per-connection bounds.
+    pub fn config(&self) -> &SocketConfig {
+        &self.inner.config
+    }
+
+    /// Broadcasts `event` to every client joined to `topic` (from outside a channel,
+    /// e.g. after a database write). Returns how many local subscribers it reached.
+    pub fn broadcast(&self, topic: &str, event: &str, payload: Payload) -> usize {
+        self.inner
+            .pubsub
+            .broadcast(Broadcast::new(topic, event, payload))
+    }
+
+    /// Closes every connection whose socket id is `socket_id` (code 1001), on every
+    /// node: how to log a user out everywhere.
+    pub fn disconnect(&self, socket_id: &str) -> usize {
+        self.inner.pubsub.broadcast(disconnect_broadcast(socket_id))
+    }
+
+    /// Closes every open connection (1001, "server shutting down"); phoenix.js clients
+    /// reconnect to whatever serves the address next.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+
+    /// How many connections are open now.
+    pub fn connections(&self) -> usize {
+        self.inner.connections.load(Ordering::Relaxed)
+    }
+
+    /// Routes for a socket mounted at `mount` (e.g. `/socket`): the WebSocket is at
+    /// `{mount}/websocket`, as phoenix.js expects.
+    pub fn routes(&self, mount: &str) -> axum::Router {
+        axum::Router::new()
+            .route(&format!("{mount}/websocket"), get(upgrade))
+            .with_state(self.clone())
+    }
+
+    /// Opens a connection without a network: the same socket state machine, driven
+    /// through in-memory queues, so tests can use tokio's paused clock.
+    pub fn connect_in_memory(&self, params: &[(&str, &str)]) -> Result<ChannelClient, Refused> {
+        let params: ConnectParams = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let socket = self.inner.handler.connect(&params)?;
+        let (in_tx, in_rx) = futures::channel::mpsc::channel::<Inbound>(16);
+        // The client side reads through a small queue, so a test client that stops
+        // reading fills it and then the outbox, like a real one would.
+        let (out_tx, out_rx) = futures::channel::mpsc::channel::<Outbound>(8);
+        tokio::spawn(self.clone().run_connection(socket, in_rx, out_tx));
+        Ok(ChannelClient::in_memory(in_tx, out_rx))
+    }
+
+    /// Runs one connection to its end: the socket state machine on this task, the
+    /// writer on a task of its own (so a client that does not read blocks only it).
+    async fn run_connection<In, S>(self, socket: SocketInfo, inbound: In, sink: S)
+    where
+        In: futures::Stream<Item = Inbound> + Unpin + Send + 'static,
+        S: futures::Sink<Outbound> + Unpin + Send + 'static,
+    {
+        let inner = self.inner;
+        inner.connections.fetch_add(1, Ordering::Relaxed);
+        let live = Live(inner.clone());
+        let (outbox, rx) = Outbox::new(inner.config.outbound_capacity);
+        let writer = tokio::spawn(write_loop(sink, rx, inner.config.close_timeout));
+        let connection = Connection::new(
+            inner.config.clone(),
+            inner.router.clone(),
+            inner.pubsub.clone(),
+            socket,
+            outbox,
+            inner.shutdown.subscribe(),
+        );
+        // Boxed so the caller's future (and task) stays small.
+        Box::pin(connection.run(inbound)).await;
+        let _ = writer.await;
+        drop(live);
+    }
+}
+
+async fn upgrade(
+    State(endpoint): State<Endpoint>,
+    Query(params): Query<ConnectParams>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    match params.get("vsn").map(String::as_str) {
+        Some(VSN) => {}
+        other => {
+            tracing::warn!(vsn = ?other, "connection refused: unsupported serializer version");
+            return (
+                StatusCode::FORBIDDEN,
+                format!("this server speaks the Phoenix v2 protocol only: connect with ?vsn={VSN}"),
+            )
+                .into_response();
+        }
+    }
+    let socket = match endpoint.inner.handler.connect(&params) {
+        Ok(socket) => socket,
+        Err(refused) => {
+            tracing::warn!(reason = %refused.0, "connection refused");
+            // Like Phoenix: no body, the client learns nothing about why.
+            return StatusCode::FORBIDDEN.into_response();
+        }
+    };
+    let config = &endpoint.inner.config;
+    ws.read_buffer_size(config.read_buffer_size)
+        // Write each frame as it comes instead of gathering 128 KiB first.
+        .write_buffer_size(0)
+        .max_message_size(config.max_message_size)
+        .max_frame_size(config.max_message_size)
+        .on_upgrade(move |ws| serve_websocket(endpoint, ws, socket))
+}
+
+/// Not `async`: the WebSocket is split here, synchronously, so the future that lives
+/// as long as the connection does not also keep a slot for the unsplit socket (a
+/// few hundred bytes, times every idle connection).
+fn serve_websocket(
+    endpoint: Endpoint,
+    ws: WebSocket,
+    socket: SocketInfo,
+) -> impl Future<Output = ()> + Send + 'static {
+    let (sink, stream) = ws.split();
+    let sink = futures::SinkExt::with(sink, |out: Outbound| {
+        futures::future::ready(Ok::<_, axum::Error>(match out {
+            Outbound::Text(text) => Message::Text(text),
+            Outbound::Close(reason) => Message::Close(Some(CloseFrame {
+                code: reason.code,
+                reason: reason.reason.into(),
+            })),
+        }))
+    });
+    let inbound = stream.map(|message| match message {
+        Ok(Message::Text(text)) => Inbound::Text(text),
+        Ok(Message::Binary(bytes)) => Inbound::Binary(bytes.to_vec()),
+        Ok(Message::Ping(_) | Message::Pong(_)) => Inbound::Control,
+        Ok(Message::Close(_)) => Inbound::Closed,
+        Err(error) => classify(error),
+    });
+    endpoint.run_connection(socket, Box::pin(inbound), Box::pin(sink))
+}
+
+fn classify(error: axum::Error) -> Inbound {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    let error = error.into_inner();
+    match error.downcast_ref::<WsError>() {
+        Some(WsError::Capacity(_)) => Inbound::TooBig,
+        Some(WsError::ConnectionClosed | WsError::AlreadyClosed) => Inbound::Closed,
+        _ => Inbound::Error(error.to_string()),
+    }
+}
+
+/// A running server: its address, and how to stop it.
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Serves `app` on `listener` in the background.
+    pub fn spawn(listener: TcpListener, app: axum::Router) -> std::io::Result<Server> {
+        let addr = listener.local_addr()?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        Ok(Server {
+            addr,
+            shutdown: Some(tx),
+            task,
+        })
+    }
+
+    /// Binds `127.0.0.1:port` (0 picks a free port) and serves `app`.
+    pub async fn bind(port: u16, app: axum::Router) -> std::io::Result<Server> {
+        Self::spawn(TcpListener::bind(("127.0.0.1", port)).await?, app)
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `ws://<addr>{mount}/websocket?vsn=2.0.0` plus `params`.
+    pub fn socket_url(&self, mount: &str, params: &[(&str, &str)]) -> String {
+        let mut url = format!("ws://{}{mount}/websocket?", self.addr);
+        for (key, value) in params {
+            url.push_str(&format!("{key}={value}&"));
+        }
+        url.push_str("vsn=");
+        url.push_str(VSN);
+        url
+    }
+
+    /// Stops accepting and aborts the server (open WebSockets are dropped).
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+/// Turns a JSON value that must be an object into a payload (panics otherwise: for
+/// literals in code, `json!({...})`).
+pub fn payload(value: Value) -> Payload {
+    match value {
+        Value::Object(map) => map,
+        other => panic!("a payload is a JSON object, got {other}"),
+    }
+}

@@ -1,0 +1,115 @@
+//! `section2-channels`: serve the section's channels over WebSocket.
+
+use clap::{Parser, Subcommand};
+use section2_channels::SocketConfig;
+use section2_channels::activity::{ActivityStore, DEFAULT_URL, seed_store};
+use section2_channels::app::{App, Implementation};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Section 2: Phoenix-compatible channels over WebSocket"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the socket at /socket/websocket and the demo page at /.
+    Serve {
+        /// Run the reference solution instead of your code in src/start/.
+        #[arg(long)]
+        solution: bool,
+        /// Port on 127.0.0.1; 0 picks a free one and prints it.
+        #[arg(long, default_value_t = 4000)]
+        port: u16,
+        /// The node name channels report (the `from_node` of s2.e3).
+        #[arg(long, default_value = "app@127.0.0.1")]
+        node: String,
+        /// WebSocket read buffer per connection, in bytes.
+        #[arg(long, default_value_t = SocketConfig::default().read_buffer_size)]
+        read_buffer: usize,
+        /// The activity database: a SQLite file (the default) or a postgres:// URL.
+        #[arg(long, default_value = DEFAULT_URL)]
+        database: String,
+        /// Generated activities to add when the feed is empty.
+        #[arg(long, default_value_t = 50)]
+        seed: usize,
+    },
+    /// Regenerate the walkthrough's measured figures (solutions/section2/part1.md).
+    Experiment,
+    /// Measure the server's memory per idle joined connection (starts its own server).
+    MeasureIdle {
+        /// How many idle connections to open (each needs a file descriptor per side).
+        #[arg(long, default_value_t = 10_000)]
+        connections: usize,
+        /// The topic each connection joins.
+        #[arg(long, default_value = "ping")]
+        topic: String,
+        /// The server's WebSocket read buffer per connection, in bytes.
+        #[arg(long, default_value_t = SocketConfig::default().read_buffer_size)]
+        read_buffer: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve {
+            solution,
+            port,
+            node,
+            read_buffer,
+            database,
+            seed,
+        } => {
+            let implementation = if solution {
+                Implementation::Solution
+            } else {
+                Implementation::Start
+            };
+            let config = SocketConfig {
+                read_buffer_size: read_buffer,
+                ..SocketConfig::default()
+            };
+            let store = ActivityStore::open(&database).await?;
+            if seed > 0 && store.count().await? == 0 {
+                seed_store(&store, seed, 2026).await?;
+                println!("seeded the empty feed with {seed} generated activities");
+            }
+            let app = App::with_config(implementation, &node, store, config);
+            let server = app.serve(port).await?;
+            println!(
+                "serving the {} implementation on http://{} (socket: ws://{}/socket/websocket?vsn=2.0.0, Ctrl-C to stop)",
+                implementation.name(),
+                server.addr(),
+                server.addr()
+            );
+            tokio::signal::ctrl_c().await?;
+            app.endpoint.shutdown();
+            app.auth_endpoint.shutdown();
+            server.stop().await;
+            Ok(())
+        }
+        Command::MeasureIdle {
+            connections,
+            topic,
+            read_buffer,
+        } => {
+            let m = section2_channels::lab::measure_idle(connections, &topic, read_buffer).await?;
+            section2_channels::lab::print(&m, &topic);
+            Ok(())
+        }
+        Command::Experiment => {
+            section2_channels::experiment::run(&section2_channels::experiment::walkthrough_dir())
+                .await
+        }
+    }
+}

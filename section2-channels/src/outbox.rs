@@ -1,0 +1,264 @@
+//! What one connection sends: a bounded queue of frames, and a switch that closes it.
+//!
+//! Everything bound for a client (replies, pushes, broadcasts, from the socket, its
+//! channels, spawned tasks and the pubsub) goes through one [`Outbox`], so frames keep
+//! their order. The queue is bounded and never waited on: when it is full the client is
+//! not reading fast enough, and the connection is closed with that reason instead of
+//! growing the server's memory.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::Notify;
+
+use crate::protocol::Frame;
+
+/// WebSocket close codes the server uses.
+pub mod close_code {
+    /// The server is going away (idle timeout, disconnect by socket id, shutdown).
+    /// phoenix.js reconnects after it.
+    pub const GOING_AWAY: u16 = 1001;
+    /// A frame that breaks the protocol (not JSON, not a frame).
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// Data the server does not accept (binary garbage).
+    pub const UNSUPPORTED_DATA: u16 = 1003;
+    /// The client did not keep up with what it was sent.
+    pub const POLICY_VIOLATION: u16 = 1008;
+    /// A message above the configured maximum size.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+}
+
+/// Why a connection closed: a WebSocket close code and a short reason (at most 123
+/// bytes on the wire, so keep it short).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseReason {
+    /// The WebSocket close code.
+    pub code: u16,
+    /// Sent in the close frame and logged.
+    pub reason: String,
+}
+
+impl CloseReason {
+    /// A close reason.
+    pub fn new(code: u16, reason: impl Into<String>) -> Self {
+        let mut reason = reason.into();
+        // The close frame's payload is at most 125 bytes, 2 of which are the code.
+        if reason.len() > 123 {
+            let mut end = 123;
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            reason.truncate(end);
+        }
+        CloseReason { code, reason }
+    }
+}
+
+/// A frame on its way to the client.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// A text frame (encoded JSON), possibly shared with other connections.
+    Text(Utf8Bytes),
+    /// Close the connection with this reason.
+    Close(CloseReason),
+}
+
+/// Closes a connection once; the first reason wins and everyone waiting hears it.
+#[derive(Debug, Default)]
+pub struct Closer {
+    /// Set once `reason` is: every send checks it, without taking the lock.
+    closed: AtomicBool,
+    reason: Mutex<Option<CloseReason>>,
+    notify: Notify,
+}
+
+impl Closer {
+    /// Asks the connection to close; later calls keep the first reason.
+    pub fn close(&self, reason: CloseReason) {
+        let mut current = self.reason.lock().unwrap_or_else(|e| e.into_inner());
+        if current.is_none() {
+            *current = Some(reason);
+            self.closed.store(true, Ordering::Release);
+            self.notify.notify_waiters();
+            // Also leave a permit for a waiter that is about to start waiting.
+            self.notify.notify_one();
+        }
+    }
+
+    /// Whether the connection was asked to close (cheap: one atomic load).
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// The reason, once closed.
+    pub fn reason(&self) -> Option<CloseReason> {
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Waits until the connection is asked to close.
+    pub async fn closed(&self) -> CloseReason {
+        loop {
+            let notified = self.notify.notified();
+            if let Some(reason) = self.reason() {
+                return reason;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// One connection's queue: a plain `VecDeque` behind a lock, so an idle connection
+/// pays for the frames it holds and nothing more (a channel would allocate a block
+/// of slots up front, for every connection).
+#[derive(Debug, Default)]
+struct Shared {
+    queue: Mutex<VecDeque<Utf8Bytes>>,
+    capacity: usize,
+    ready: Notify,
+    closer: Closer,
+    writer_gone: AtomicBool,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Utf8Bytes>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The sending side of one connection: cheap to clone, never blocks.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    shared: Arc<Shared>,
+}
+
+impl Outbox {
+    /// An outbox holding at most `capacity` frames, and the receiving end for the writer.
+    pub fn new(capacity: usize) -> (Outbox, OutboxReceiver) {
+        let shared = Arc::new(Shared {
+            capacity: capacity.max(1),
+            ..Shared::default()
+        });
+        (
+            Outbox {
+                shared: shared.clone(),
+            },
+            OutboxReceiver { shared },
+        )
+    }
+
+    /// Queues an encoded frame. Returns `false` if it was not queued: the connection is
+    /// closing, or the queue was full, in which case this call closes it.
+    pub fn send_text(&self, text: Utf8Bytes) -> bool {
+        let shared = &*self.shared;
+        if shared.closer.is_closed() || shared.writer_gone.load(Ordering::Acquire) {
+            return false;
+        }
+        {
+            let mut queue = shared.lock();
+            if queue.len() >= shared.capacity {
+                drop(queue);
+                shared.closer.close(CloseReason::new(
+                    close_code::POLICY_VIOLATION,
+                    format!(
+                        "slow client: {} frames queued and not read",
+                        shared.capacity
+                    ),
+                ));
+                return false;
+            }
+            queue.push_back(text);
+        }
+        shared.ready.notify_one();
+        true
+    }
+
+    /// Encodes and queues a frame (see [`Outbox::send_text`]).
+    pub fn send(&self, frame: &Frame) -> bool {
+        self.send_text(frame.encode().into())
+    }
+
+    /// Asks the connection to close with `reason` (the first reason wins).
+    pub fn close(&self, reason: CloseReason) {
+        self.shared.closer.close(reason);
+    }
+
+    /// Waits until the connection is asked to close, and says why.
+    pub async fn closed(&self) -> CloseReason {
+        self.shared.closer.closed().await
+    }
+
+    /// Why the connection closed, once it did.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.shared.closer.reason()
+    }
+
+    /// Whether the connection is closing or closed.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closer.is_closed() || self.shared.writer_gone.load(Ordering::Acquire)
+    }
+
+    /// Frames waiting to be written.
+    pub fn queued(&self) -> usize {
+        self.shared.lock().len()
+    }
+}
+
+/// The writer's end of an [`Outbox`].
+#[derive(Debug)]
+pub struct OutboxReceiver {
+    shared: Arc<Shared>,
+}
+
+impl OutboxReceiver {
+    /// The next frame, or the close reason once the connection is asked to close
+    /// (frames still queued stay for [`OutboxReceiver::try_recv`]).
+    pub async fn recv(&self) -> Outbound {
+        loop {
+            // Registered before looking, so a push between the look and the wait
+            // is not missed (`notify_one` also leaves a permit when nobody waits).
+            let ready = self.shared.ready.notified();
+            if let Some(reason) = self.shared.closer.reason() {
+                return Outbound::Close(reason);
+            }
+            if let Some(text) = self.try_recv() {
+                return Outbound::Text(text);
+            }
+            tokio::select! {
+                () = ready => {}
+                _ = self.shared.closer.closed() => {}
+            }
+        }
+    }
+
+    /// A queued frame, if any, without waiting.
+    pub fn try_recv(&self) -> Option<Utf8Bytes> {
+        let mut queue = self.shared.lock();
+        let text = queue.pop_front();
+        if queue.is_empty() && queue.capacity() > 16 {
+            // A burst grew the queue; an idle connection should not keep that memory.
+            queue.shrink_to(4);
+        }
+        text
+    }
+
+    /// Waits until the connection is asked to close.
+    pub async fn closed(&self) -> CloseReason {
+        self.shared.closer.closed().await
+    }
+
+    /// Asks the connection to close.
+    pub fn close(&self, reason: CloseReason) {
+        self.shared.closer.close(reason);
+    }
+}
+
+impl Drop for OutboxReceiver {
+    fn drop(&mut self) {
+        self.shared.writer_gone.store(true, Ordering::Release);
+    }
+}

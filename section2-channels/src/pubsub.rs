@@ -1,0 +1,315 @@
+//! Publish/subscribe by topic: how one event reaches every channel joined to it.
+//!
+//! The [`PubSub`] trait is what channels and the endpoint use; [`LocalPubSub`] is the
+//! in-process implementation. A cluster implementation (section 3 puts Redis behind
+//! this trait) publishes to the other nodes and hands what it receives to a
+//! `LocalPubSub` for local delivery, so channels never know which one they run on.
+//!
+//! A [`Broadcast`] is encoded **once**, when it is created: every subscriber gets a
+//! cheap clone of the same bytes (a reference count), not a fresh `serde_json` run.
+//! Delivery never waits: a [`Subscriber`] queues or drops, so one slow client cannot
+//! hold up a broadcast to ten thousand others.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use axum::extract::ws::Utf8Bytes;
+use serde_json::Value;
+
+use crate::protocol::{Frame, Payload};
+
+/// Identifies one subscription, so `broadcast_from` can skip the sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SubscriberId(u64);
+
+impl SubscriberId {
+    /// A process-wide unique id.
+    pub fn next() -> SubscriberId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        SubscriberId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// One event for every subscriber of a topic, encoded once.
+#[derive(Debug)]
+pub struct Broadcast {
+    topic: String,
+    event: String,
+    payload: Payload,
+    frame: Utf8Bytes,
+    from: Option<SubscriberId>,
+}
+
+impl Broadcast {
+    /// A broadcast of `event` on `topic`; the wire frame is encoded here, once.
+    pub fn new(topic: impl Into<String>, event: impl Into<String>, payload: Payload) -> Self {
+        let topic = topic.into();
+        let event = event.into();
+        let frame = Frame::broadcast(&topic, &event, Value::Object(payload.clone())).encode();
+        Broadcast {
+            topic,
+            event,
+            payload,
+            frame: frame.into(),
+            from: None,
+        }
+    }
+
+    /// The same broadcast, not delivered to `sender` (Phoenix's `broadcast_from`).
+    pub fn from_subscriber(mut self, sender: SubscriberId) -> Self {
+        self.from = Some(sender);
+        self
+    }
+
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The event.
+    pub fn event(&self) -> &str {
+        &self.event
+    }
+
+    /// The payload, for subscribers that intercept the event.
+    pub fn payload(&self) -> &Payload {
+        &self.payload
+    }
+
+    /// The encoded frame `[null, null, topic, event, payload]`, shared by all.
+    pub fn frame(&self) -> &Utf8Bytes {
+        &self.frame
+    }
+
+    /// The subscriber that must not receive it, if any.
+    pub fn sender(&self) -> Option<SubscriberId> {
+        self.from
+    }
+}
+
+/// Something that receives broadcasts: a joined channel, a socket waiting for its
+/// `disconnect`, a test probe.
+///
+/// `deliver` runs on the broadcaster's task, under the topic's read lock: it must not
+/// block or await. Queue the message (`try_send`) or drop it and say so.
+pub trait Subscriber: Send + Sync + 'static {
+    /// Hands one broadcast to the subscriber.
+    fn deliver(&self, broadcast: &Arc<Broadcast>);
+}
+
+/// The operations channels need from a publish/subscribe system.
+pub trait PubSub: Send + Sync + 'static {
+    /// Adds `subscriber` to `topic` under `id`.
+    fn subscribe(&self, topic: &str, id: SubscriberId, subscriber: Arc<dyn Subscriber>);
+
+    /// Removes the subscription `id` from `topic` (no-op if absent).
+    fn unsubscribe(&self, topic: &str, id: SubscriberId);
+
+    /// Delivers to every subscriber of the topic, on every node; returns how many
+    /// local subscribers it reached.
+    fn broadcast(&self, broadcast: Broadcast) -> usize;
+
+    /// Delivers to this node's subscribers only.
+    fn local_broadcast(&self, broadcast: Broadcast) -> usize;
+
+    /// This node's name (Phoenix's `node()`); `"local"` for a single process.
+    fn node_name(&self) -> &str;
+}
+
+/// Subscribes for as long as it lives: dropping it unsubscribes, also when the task
+/// holding it panics or is aborted.
+pub struct Subscription {
+    pubsub: Arc<dyn PubSub>,
+    topic: String,
+    id: SubscriberId,
+}
+
+impl Subscription {
+    /// Subscribes `subscriber` to `topic` until the returned guard is dropped.
+    pub fn new(
+        pubsub: Arc<dyn PubSub>,
+        topic: impl Into<String>,
+        subscriber: Arc<dyn Subscriber>,
+    ) -> Subscription {
+        let topic = topic.into();
+        let id = SubscriberId::next();
+        pubsub.subscribe(&topic, id, subscriber);
+        Subscription { pubsub, topic, id }
+    }
+
+    /// Subscribes under an id chosen by the caller (a channel knows its id before it
+    /// subscribes, so `broadcast_from` works from its first callback).
+    pub fn with_id(
+        pubsub: Arc<dyn PubSub>,
+        topic: impl Into<String>,
+        id: SubscriberId,
+        subscriber: Arc<dyn Subscriber>,
+    ) -> Subscription {
+        let topic = topic.into();
+        pubsub.subscribe(&topic, id, subscriber);
+        Subscription { pubsub, topic, id }
+    }
+
+    /// The id `broadcast_from` uses to skip this subscriber.
+    pub fn id(&self) -> SubscriberId {
+        self.id
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.pubsub.unsubscribe(&self.topic, self.id);
+    }
+}
+
+type Topics = HashMap<String, HashMap<SubscriberId, Arc<dyn Subscriber>>>;
+
+/// In-process PubSub: a map from topic to subscribers behind a read/write lock.
+///
+/// Broadcasting takes the read lock, so broadcasts to different (or the same) topics
+/// run in parallel; only (un)subscribing takes the write lock, briefly.
+pub struct LocalPubSub {
+    node: String,
+    topics: RwLock<Topics>,
+}
+
+impl LocalPubSub {
+    /// A pubsub for a single process, named `"local"`.
+    pub fn new() -> Self {
+        Self::named("local")
+    }
+
+    /// A pubsub whose `node_name` is `node` (what a cluster node would report).
+    pub fn named(node: impl Into<String>) -> Self {
+        LocalPubSub {
+            node: node.into(),
+            topics: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// How many subscribers `topic` has.
+    pub fn subscriber_count(&self, topic: &str) -> usize {
+        self.read().get(topic).map_or(0, HashMap::len)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Topics> {
+        // A panic inside `deliver` must not take every broadcast down with it.
+        self.topics.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Topics> {
+        self.topics.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Default for LocalPubSub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PubSub for LocalPubSub {
+    fn subscribe(&self, topic: &str, id: SubscriberId, subscriber: Arc<dyn Subscriber>) {
+        self.write()
+            .entry(topic.to_owned())
+            .or_default()
+            .insert(id, subscriber);
+    }
+
+    fn unsubscribe(&self, topic: &str, id: SubscriberId) {
+        let mut topics = self.write();
+        if let Some(subscribers) = topics.get_mut(topic) {
+            subscribers.remove(&id);
+            if subscribers.is_empty() {
+                // Topics come and go with users (`user:42`): do not keep empty maps.
+                topics.remove(topic);
+            }
+        }
+    }
+
+    fn broadcast(&self, broadcast: Broadcast) -> usize {
+        // One process is the whole cluster.
+        self.local_broadcast(broadcast)
+    }
+
+    fn local_broadcast(&self, broadcast: Broadcast) -> usize {
+        let broadcast = Arc::new(broadcast);
+        let topics = self.read();
+        let Some(subscribers) = topics.get(broadcast.topic()) else {
+            return 0;
+        };
+        let mut reached = 0;
+        for (id, subscriber) in subscribers {
+            if Some(*id) != broadcast.sender() {
+                subscriber.deliver(&broadcast);
+                reached += 1;
+            }
+        }
+        reached
+    }
+
+    fn node_name(&self) -> &str {
+        &self.node
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Probe(Mutex<Vec<String>>);
+
+    impl Subscriber for Probe {
+        fn deliver(&self, broadcast: &Arc<Broadcast>) {
+            self.0.lock().unwrap().push(broadcast.frame().to_string());
+        }
+    }
+
+    fn payload(value: Value) -> Payload {
+        value.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn delivers_the_same_encoded_frame_to_every_subscriber() {
+        let pubsub: Arc<dyn PubSub> = Arc::new(LocalPubSub::new());
+        let a = Arc::new(Probe::default());
+        let b = Arc::new(Probe::default());
+        let _sa = Subscription::new(pubsub.clone(), "feed", a.clone());
+        let _sb = Subscription::new(pubsub.clone(), "feed", b.clone());
+        let _other = Subscription::new(pubsub.clone(), "orders", Arc::new(Probe::default()));
+        let reached = pubsub.broadcast(Broadcast::new(
+            "feed",
+            "activity.created",
+            payload(serde_json::json!({"id": 1})),
+        ));
+        assert_eq!(reached, 2);
+        let expected = r#"[null,null,"feed","activity.created",{"id":1}]"#;
+        assert_eq!(*a.0.lock().unwrap(), [expected]);
+        assert_eq!(*b.0.lock().unwrap(), [expected]);
+    }
+
+    #[test]
+    fn broadcast_from_skips_the_sender_and_drop_unsubscribes() {
+        let local = Arc::new(LocalPubSub::new());
+        let pubsub: Arc<dyn PubSub> = local.clone();
+        let me = Arc::new(Probe::default());
+        let other = Arc::new(Probe::default());
+        let mine = Subscription::new(pubsub.clone(), "cart:1", me.clone());
+        let theirs = Subscription::new(pubsub.clone(), "cart:1", other.clone());
+        pubsub.broadcast(
+            Broadcast::new("cart:1", "updated", Payload::new()).from_subscriber(mine.id()),
+        );
+        assert!(me.0.lock().unwrap().is_empty());
+        assert_eq!(other.0.lock().unwrap().len(), 1);
+        drop(mine);
+        drop(theirs);
+        assert_eq!(local.subscriber_count("cart:1"), 0);
+        assert_eq!(
+            pubsub.broadcast(Broadcast::new("cart:1", "x", Payload::new())),
+            0
+        );
+    }
+}

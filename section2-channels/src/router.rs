@@ -1,0 +1,417 @@
+//! Which channel serves which topic, and how a channel's task is started.
+//!
+//! Routes are exact (`"feed"`) or a prefix ending in `*` (`"user:*"` matches `user:42`);
+//! the first route that matches wins, as in Phoenix's `channel "user:*", ...`.
+
+use std::any::type_name;
+use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use axum::http::Extensions;
+use futures::FutureExt;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::AbortHandle;
+
+use crate::channel::{Channel, ChannelContext, HandleIn, Handled, Join, Mail, SocketInfo};
+use crate::mailbox;
+use crate::outbox::Outbox;
+use crate::protocol::{Frame, Payload, Status};
+use crate::pubsub::{Broadcast, PubSub, Subscriber, SubscriberId, Subscription};
+
+/// Routes topics to channel types.
+#[derive(Clone, Default)]
+pub struct ChannelRouter {
+    routes: Vec<(TopicPattern, Arc<dyn Route>)>,
+    /// What every channel may use (a database store, a signer), by type; shared by all
+    /// connections, so it costs a connection nothing.
+    pub(crate) state: Arc<Extensions>,
+}
+
+impl std::fmt::Debug for ChannelRouter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.routes.iter().map(|(p, r)| (p, r.name())))
+            .finish()
+    }
+}
+
+impl ChannelRouter {
+    /// A router with no routes: every join gets "unmatched topic".
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Serves topics matching `pattern` (`"feed"`, or `"user:*"` for a prefix) with `C`.
+    pub fn channel<C: Channel>(mut self, pattern: &str) -> Self {
+        self.routes.push((
+            TopicPattern::parse(pattern),
+            Arc::new(TypedRoute::<C>(PhantomData)),
+        ));
+        self
+    }
+
+    /// Makes `value` available to every channel as `ctx.state::<T>()` (one value per
+    /// type; a second call with the same type replaces the first).
+    pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        Arc::make_mut(&mut self.state).insert(value);
+        self
+    }
+
+    /// Whether some route serves `topic`.
+    pub fn matches(&self, topic: &str) -> bool {
+        self.find(topic).is_some()
+    }
+
+    pub(crate) fn find(&self, topic: &str) -> Option<&Arc<dyn Route>> {
+        self.routes
+            .iter()
+            .find(|(pattern, _)| pattern.matches(topic))
+            .map(|(_, route)| route)
+    }
+}
+
+/// A route's topic pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TopicPattern {
+    Exact(String),
+    Prefix(String),
+}
+
+impl TopicPattern {
+    fn parse(pattern: &str) -> Self {
+        match pattern.strip_suffix('*') {
+            Some(prefix) => TopicPattern::Prefix(prefix.to_owned()),
+            None => TopicPattern::Exact(pattern.to_owned()),
+        }
+    }
+
+    fn matches(&self, topic: &str) -> bool {
+        match self {
+            TopicPattern::Exact(exact) => topic == exact,
+            TopicPattern::Prefix(prefix) => topic.starts_with(prefix.as_str()),
+        }
+    }
+}
+
+/// What the socket hands a route to start a channel.
+pub(crate) struct StartArgs {
+    pub topic: String,
+    pub join_ref: String,
+    pub msg_ref: Option<String>,
+    pub payload: Payload,
+    pub socket: Arc<SocketInfo>,
+    pub state: Arc<Extensions>,
+    pub outbox: Outbox,
+    pub pubsub: Arc<dyn PubSub>,
+    pub exits: Arc<Exits>,
+    pub mailbox_capacity: usize,
+}
+
+/// A started channel, as the socket holds it.
+pub(crate) struct Started {
+    pub inbox: Box<dyn Inbox>,
+    pub abort: AbortHandle,
+    /// `true` once joined (the ok reply is queued), `false` if refused (the error reply
+    /// is queued); dropped without a value if `join` panicked.
+    pub joined: oneshot::Receiver<bool>,
+}
+
+/// A message from the client for a channel.
+pub(crate) enum ClientMail {
+    In {
+        msg_ref: Option<String>,
+        event: String,
+        payload: Payload,
+    },
+    Leave {
+        msg_ref: Option<String>,
+    },
+}
+
+/// Why a mailbox did not take a message.
+pub(crate) enum InboxError {
+    Full,
+    Closed,
+}
+
+/// The socket's type-erased handle on a channel's mailbox.
+pub(crate) trait Inbox: Send + Sync {
+    fn try_send(&self, mail: ClientMail) -> Result<(), InboxError>;
+}
+
+impl<I: Send + 'static> Inbox for mailbox::Sender<Mail<I>> {
+    fn try_send(&self, mail: ClientMail) -> Result<(), InboxError> {
+        let mail = match mail {
+            ClientMail::In {
+                msg_ref,
+                event,
+                payload,
+            } => Mail::In {
+                msg_ref,
+                event,
+                payload,
+            },
+            ClientMail::Leave { msg_ref } => Mail::Leave { msg_ref },
+        };
+        mailbox::Sender::try_send(self, mail).map_err(|e| match e {
+            mailbox::TrySendError::Full(_) => InboxError::Full,
+            mailbox::TrySendError::Closed(_) => InboxError::Closed,
+        })
+    }
+}
+
+/// How a channel's task ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ExitKind {
+    /// `join` refused; nothing to tell the client beyond the error reply.
+    Refused,
+    /// The client left; the leave was answered.
+    Left,
+    /// The channel stopped itself.
+    Stopped,
+    /// The socket dropped the channel's mailbox.
+    SocketGone,
+    /// A callback panicked.
+    Crashed(String),
+}
+
+/// A channel's task ended.
+#[derive(Debug)]
+pub(crate) struct Exit {
+    pub topic: String,
+    pub join_ref: String,
+    pub kind: ExitKind,
+}
+
+/// Where a connection's channels report their end. Each channel reports at most
+/// once and the socket drains the list on every turn of its loop, so it holds at
+/// most the channels that ended since; a plain list costs an idle connection far
+/// less than a channel would.
+#[derive(Debug, Default)]
+pub(crate) struct Exits {
+    ended: std::sync::Mutex<Vec<Exit>>,
+    notify: tokio::sync::Notify,
+}
+
+impl Exits {
+    fn push(&self, exit: Exit) {
+        self.ended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(exit);
+        self.notify.notify_one();
+    }
+
+    /// Waits for channels to end, and takes their reports.
+    pub(crate) async fn next(&self) -> Vec<Exit> {
+        loop {
+            let notified = self.notify.notified();
+            let ended = std::mem::take(&mut *self.ended.lock().unwrap_or_else(|e| e.into_inner()));
+            if !ended.is_empty() {
+                return ended;
+            }
+            notified.await;
+        }
+    }
+}
+
+pub(crate) trait Route: Send + Sync {
+    fn start(&self, args: StartArgs) -> Started;
+    fn name(&self) -> &'static str;
+}
+
+struct TypedRoute<C>(PhantomData<fn() -> C>);
+
+impl<C: Channel> Route for TypedRoute<C> {
+    fn name(&self) -> &'static str {
+        type_name::<C>()
+    }
+
+    fn start(&self, args: StartArgs) -> Started {
+        let (tx, rx) = mailbox::mailbox::<Mail<C::Info>>(args.mailbox_capacity);
+        let (joined_tx, joined_rx) = oneshot::channel();
+        let weak = tx.downgrade();
+        let topic = args.topic.clone();
+        let join_ref = args.join_ref.clone();
+        let exits = args.exits.clone();
+        let task = tokio::spawn(async move {
+            // A panic in a callback ends this channel only: it becomes phx_error for the
+            // client, and the socket and its other channels carry on.
+            let kind = match AssertUnwindSafe(run::<C>(args, rx, weak, joined_tx))
+                .catch_unwind()
+                .await
+            {
+                Ok(kind) => kind,
+                Err(panic) => ExitKind::Crashed(panic_message(panic.as_ref())),
+            };
+            exits.push(Exit {
+                topic,
+                join_ref,
+                kind,
+            });
+        });
+        Started {
+            inbox: Box::new(tx),
+            abort: task.abort_handle(),
+            joined: joined_rx,
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".to_owned()
+    }
+}
+
+/// Routes broadcasts on the channel's topic: straight to the socket's outbox (the
+/// shared, pre-encoded bytes), or through the mailbox when intercepted.
+struct ChannelSubscriber<I> {
+    outbox: Outbox,
+    mailbox: mailbox::WeakSender<Mail<I>>,
+    intercepts: &'static [&'static str],
+}
+
+impl<I: Send + 'static> Subscriber for ChannelSubscriber<I> {
+    fn deliver(&self, broadcast: &Arc<Broadcast>) {
+        if !self.intercepts.contains(&broadcast.event()) {
+            self.outbox.send_text(broadcast.frame().clone());
+            return;
+        }
+        let Some(mailbox) = self.mailbox.upgrade() else {
+            return;
+        };
+        if mailbox.try_send(Mail::Out(broadcast.clone())).is_err() {
+            // Broadcasts are at-most-once: a channel that cannot keep up loses this one,
+            // and says so, rather than stalling the broadcaster.
+            tracing::warn!(
+                topic = broadcast.topic(),
+                event = broadcast.event(),
+                "intercepted broadcast dropped: the channel's mailbox is full"
+            );
+        }
+    }
+}
+
+async fn run<C: Channel>(
+    args: StartArgs,
+    mut rx: mailbox::Receiver<Mail<C::Info>>,
+    mailbox: mailbox::WeakSender<Mail<C::Info>>,
+    joined: oneshot::Sender<bool>,
+) -> ExitKind {
+    let StartArgs {
+        topic,
+        join_ref,
+        msg_ref,
+        payload,
+        socket,
+        state,
+        outbox,
+        pubsub,
+        ..
+    } = args;
+    let subscriber = SubscriberId::next();
+    let mut ctx = ChannelContext::<C> {
+        topic: topic.as_str().into(),
+        join_ref: join_ref.as_str().into(),
+        socket,
+        state,
+        outbox: outbox.clone(),
+        pubsub: pubsub.clone(),
+        mailbox: mailbox.clone(),
+        subscriber,
+        current_ref: msg_ref.clone(),
+    };
+    let reply = |status, msg_ref: Option<&str>, response| {
+        if msg_ref.is_some() {
+            outbox.send(&Frame::reply(
+                Some(&join_ref),
+                msg_ref,
+                &topic,
+                status,
+                response,
+            ));
+        }
+    };
+
+    // Boxed: the join future is used once, and inline it would stay part of the
+    // channel's task (its idle memory) for the channel's whole life.
+    let (mut channel, response) = match Box::pin(C::join(&topic, payload, &mut ctx)).await {
+        Join::Ok { channel, reply } => (channel, reply),
+        Join::Error(response) => {
+            reply(Status::Error, msg_ref.as_deref(), response);
+            let _ = joined.send(false);
+            return ExitKind::Refused;
+        }
+    };
+    // Subscribe before the ok reply, so a client that has its ok misses no broadcast.
+    let _subscription = Subscription::with_id(
+        pubsub,
+        topic.clone(),
+        subscriber,
+        Arc::new(ChannelSubscriber::<C::Info> {
+            outbox: outbox.clone(),
+            mailbox,
+            intercepts: C::INTERCEPTS,
+        }),
+    );
+    reply(Status::Ok, msg_ref.as_deref(), response);
+    let _ = joined.send(true);
+    ctx.current_ref = None;
+
+    // ANCHOR: channel_loop
+    while let Some(mail) = rx.recv().await {
+        match mail {
+            Mail::In {
+                msg_ref,
+                event,
+                payload,
+            } => {
+                ctx.current_ref = msg_ref.clone();
+                let outcome = channel.handle_in(&event, payload, &mut ctx).await;
+                ctx.current_ref = None;
+                match outcome {
+                    HandleIn::Reply(status, response) => {
+                        reply(status, msg_ref.as_deref(), response)
+                    }
+                    HandleIn::NoReply => {}
+                    HandleIn::Stop(response) => {
+                        if let Some((status, response)) = response {
+                            reply(status, msg_ref.as_deref(), response);
+                        }
+                        return ExitKind::Stopped;
+                    }
+                }
+            }
+            Mail::Leave { msg_ref } => {
+                reply(
+                    Status::Ok,
+                    msg_ref.as_deref(),
+                    Value::Object(Payload::new()),
+                );
+                return ExitKind::Left;
+            }
+            Mail::Out(broadcast) => {
+                let handled = channel
+                    .handle_out(broadcast.event(), broadcast.payload(), &mut ctx)
+                    .await;
+                if handled == Handled::Stop {
+                    return ExitKind::Stopped;
+                }
+            }
+            Mail::Info(message) => {
+                if channel.handle_info(message, &mut ctx).await == Handled::Stop {
+                    return ExitKind::Stopped;
+                }
+            }
+        }
+    }
+    ExitKind::SocketGone
+    // ANCHOR_END: channel_loop
+}

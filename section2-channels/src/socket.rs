@@ -1,0 +1,529 @@
+//! One client connection: the socket state machine that reads frames, answers the
+//! control events, routes the rest to channel tasks, and closes with a reason.
+//!
+//! It is independent of axum: [`Connection::run`] reads any stream of [`Inbound`]
+//! messages and writes through an [`Outbox`], so the same code serves a real
+//! WebSocket, the in-memory connections tests drive on a paused clock, and the
+//! property tests that throw random frames at it.
+//!
+//! What it answers, exactly as Phoenix does (see the protocol notes in the slides):
+//! heartbeats on `phoenix`; `unmatched topic` (with a null join ref) for a topic no
+//! route serves or a push to a topic not joined; `too many channels joined`; a
+//! duplicate join closes the old channel (`phx_close` with the old join ref) and joins
+//! again; a leave is answered ok and followed by `phx_close`; a crashed channel becomes
+//! `phx_error`; a push carrying an outdated join ref is ignored.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio::task::AbortHandle;
+
+use crate::channel::SocketInfo;
+use crate::outbox::{CloseReason, Outbound, Outbox, OutboxReceiver, close_code};
+use crate::protocol::{self, BinaryPush, Frame, Payload, Status};
+use crate::pubsub::{Broadcast, PubSub, Subscriber, Subscription};
+use crate::router::{ChannelRouter, ClientMail, Exit, ExitKind, Exits, InboxError, StartArgs};
+
+/// The bounds of one connection. Every queue and buffer is bounded; the defaults
+/// suit many small idle connections (a chat, a feed), not bulk transfer.
+#[derive(Debug, Clone)]
+pub struct SocketConfig {
+    /// WebSocket read buffer per connection, in bytes.
+    pub read_buffer_size: usize,
+    /// Largest message (and frame) accepted from a client, in bytes; larger closes
+    /// the connection with 1009.
+    pub max_message_size: usize,
+    /// Frames queued for a client; a client that lets this many pile up is too slow
+    /// and is disconnected (1008).
+    pub outbound_capacity: usize,
+    /// Channels one connection may join at once.
+    pub max_channels: usize,
+    /// Messages waiting in one channel's mailbox; a push to a full mailbox gets an
+    /// error reply instead of growing it.
+    pub mailbox_capacity: usize,
+    /// A connection with no frame from its client for this long is closed (1001).
+    pub idle_timeout: Duration,
+    /// How long the writer waits on a client while closing.
+    pub close_timeout: Duration,
+}
+
+impl Default for SocketConfig {
+    fn default() -> Self {
+        SocketConfig {
+            read_buffer_size: 4 * 1024,
+            max_message_size: 64 * 1024,
+            outbound_capacity: 256,
+            max_channels: 100,
+            mailbox_capacity: 64,
+            idle_timeout: Duration::from_secs(60),
+            close_timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A message from the client, whatever the transport.
+#[derive(Debug, Clone)]
+pub enum Inbound {
+    /// A text frame.
+    Text(Utf8Bytes),
+    /// A binary frame.
+    Binary(Vec<u8>),
+    /// A ping or pong: it shows the client is alive.
+    Control,
+    /// The client closed the connection.
+    Closed,
+    /// A message above the size limit.
+    TooBig,
+    /// The transport failed.
+    Error(String),
+}
+
+/// Answers a topic's `"disconnect"` broadcast by closing the connection: how the
+/// server logs out every connection of one socket id.
+struct DisconnectOnBroadcast(Outbox);
+
+impl Subscriber for DisconnectOnBroadcast {
+    fn deliver(&self, broadcast: &Arc<Broadcast>) {
+        if broadcast.event() == "disconnect" {
+            self.0.close(CloseReason::new(
+                close_code::GOING_AWAY,
+                "disconnected by the server",
+            ));
+        }
+    }
+}
+
+/// The broadcast that closes every connection whose socket id is `socket_id`.
+pub fn disconnect_broadcast(socket_id: &str) -> Broadcast {
+    Broadcast::new(socket_id, "disconnect", Payload::new())
+}
+
+struct JoinedChannel {
+    join_ref: String,
+    inbox: Box<dyn crate::router::Inbox>,
+    abort: AbortHandle,
+}
+
+/// The state of one connection.
+pub struct Connection {
+    config: SocketConfig,
+    router: Arc<ChannelRouter>,
+    pubsub: Arc<dyn PubSub>,
+    socket: Arc<SocketInfo>,
+    outbox: Outbox,
+    channels: HashMap<String, JoinedChannel>,
+    exits: Arc<Exits>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Connection {
+    /// A connection for an accepted socket; frames go out through `outbox`.
+    pub fn new(
+        config: SocketConfig,
+        router: Arc<ChannelRouter>,
+        pubsub: Arc<dyn PubSub>,
+        socket: SocketInfo,
+        outbox: Outbox,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Connection {
+            config,
+            router,
+            pubsub,
+            socket: Arc::new(socket),
+            outbox,
+            channels: HashMap::new(),
+            exits: Arc::default(),
+            shutdown,
+        }
+    }
+
+    /// Serves the connection until the client goes or the server closes it; returns
+    /// the reason. Stops every channel before returning.
+    pub async fn run(mut self, mut inbound: impl Stream<Item = Inbound> + Unpin) -> CloseReason {
+        let _disconnect = self.socket.id.clone().map(|id| {
+            Subscription::new(
+                self.pubsub.clone(),
+                id,
+                Arc::new(DisconnectOnBroadcast(self.outbox.clone())),
+            )
+        });
+        let idle = tokio::time::sleep(self.config.idle_timeout);
+        tokio::pin!(idle);
+        let outbox = self.outbox.clone();
+        let exits = self.exits.clone();
+        let mut shutdown = self.shutdown.clone();
+        let reason = loop {
+            tokio::select! {
+                biased;
+                reason = outbox.closed() => break reason,
+                ended = exits.next() => for exit in ended {
+                    self.on_exit(exit);
+                },
+                true = async { shutdown.wait_for(|stop| *stop).await.is_ok() } => self.outbox.close(CloseReason::new(
+                    close_code::GOING_AWAY,
+                    "server shutting down",
+                )),
+                message = inbound.next() => {
+                    idle.as_mut().reset(tokio::time::Instant::now() + self.config.idle_timeout);
+                    self.on_inbound(message).await;
+                }
+                () = &mut idle => self.outbox.close(CloseReason::new(
+                    close_code::GOING_AWAY,
+                    format!("idle timeout: no frame for {} s", self.config.idle_timeout.as_secs()),
+                )),
+            }
+        };
+        for (_, channel) in self.channels.drain() {
+            channel.abort.abort();
+        }
+        let socket_id = self.socket.id.as_deref().unwrap_or("-");
+        if reason.code == close_code::POLICY_VIOLATION || reason.code >= 1002 {
+            tracing::warn!(socket_id, code = reason.code, reason = %reason.reason, "connection closed");
+        } else {
+            tracing::debug!(socket_id, code = reason.code, reason = %reason.reason, "connection closed");
+        }
+        reason
+    }
+
+    async fn on_inbound(&mut self, message: Option<Inbound>) {
+        match message {
+            Some(Inbound::Text(text)) => self.on_text(&text).await,
+            Some(Inbound::Binary(bytes)) => self.on_binary(&bytes),
+            Some(Inbound::Control) => {}
+            None | Some(Inbound::Closed) => self
+                .outbox
+                .close(CloseReason::new(1000, "closed by the client")),
+            Some(Inbound::TooBig) => self.outbox.close(CloseReason::new(
+                close_code::MESSAGE_TOO_BIG,
+                format!("message larger than {} bytes", self.config.max_message_size),
+            )),
+            Some(Inbound::Error(e)) => self
+                .outbox
+                .close(CloseReason::new(close_code::PROTOCOL_ERROR, e)),
+        }
+    }
+
+    fn on_binary(&mut self, bytes: &[u8]) {
+        match BinaryPush::parse(bytes) {
+            // Well-formed: answer it, so the client's push fails fast and clearly.
+            Some(push) => self.reply(
+                None,
+                Some(&push.msg_ref),
+                &push.topic,
+                Status::Error,
+                json!({ "reason": "binary payloads are not supported; send JSON text frames" }),
+            ),
+            None => self.outbox.close(CloseReason::new(
+                close_code::UNSUPPORTED_DATA,
+                "binary frame is not a Phoenix v2 push",
+            )),
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) {
+        let frame = match Frame::decode(text) {
+            Ok(frame) => frame,
+            Err(error) => {
+                match error.reply_to() {
+                    Some((msg_ref, topic)) => self.reply(
+                        None,
+                        Some(msg_ref),
+                        topic,
+                        Status::Error,
+                        json!({ "reason": error.to_string() }),
+                    ),
+                    None => self.outbox.close(CloseReason::new(
+                        close_code::PROTOCOL_ERROR,
+                        format!("bad frame: {error}"),
+                    )),
+                }
+                return;
+            }
+        };
+        let payload = match frame.payload {
+            Value::Object(payload) => payload,
+            _ => unreachable!("decode checks the payload is an object"),
+        };
+        let Frame {
+            join_ref,
+            msg_ref,
+            topic,
+            event,
+            ..
+        } = frame;
+
+        if topic == protocol::PHOENIX_TOPIC && event == protocol::HEARTBEAT {
+            self.reply(None, msg_ref.as_deref(), &topic, Status::Ok, json!({}));
+            return;
+        }
+        match event.as_str() {
+            // Boxed: joins are rare, and inline they would make every connection's
+            // future (its memory while idle) as big as the join path.
+            protocol::JOIN => Box::pin(self.join(join_ref, msg_ref, topic, payload)).await,
+            protocol::LEAVE => self.leave(join_ref, msg_ref, topic),
+            _ => self.push(join_ref, msg_ref, topic, event, payload),
+        }
+    }
+
+    async fn join(
+        &mut self,
+        join_ref: Option<String>,
+        msg_ref: Option<String>,
+        topic: String,
+        payload: Payload,
+    ) {
+        // phoenix.js sends join_ref == ref on a join; accept a null join_ref too.
+        let Some(join_ref) = join_ref.or_else(|| msg_ref.clone()) else {
+            // No ref at all: nothing to reply to and no way to address the channel.
+            return;
+        };
+        if let Some(old) = self.channels.remove(&topic) {
+            // A second join of a joined topic replaces the channel. The old one is
+            // closed with its own join ref, which phoenix.js recognises as outdated.
+            old.abort.abort();
+            self.outbox.send(&Frame::lifecycle(
+                &old.join_ref,
+                &topic,
+                protocol::CLOSE,
+                json!({}),
+            ));
+            tracing::debug!(topic, "duplicate join: closed the previous channel");
+        }
+        if self.channels.len() >= self.config.max_channels {
+            self.reply(
+                Some(&join_ref),
+                msg_ref.as_deref(),
+                &topic,
+                Status::Error,
+                json!({ "reason": "too many channels joined" }),
+            );
+            return;
+        }
+        let Some(route) = self.router.find(&topic) else {
+            tracing::warn!(topic, "join refused: no channel serves this topic");
+            self.unmatched(msg_ref.as_deref(), &topic);
+            return;
+        };
+        let started = route.start(StartArgs {
+            topic: topic.clone(),
+            join_ref: join_ref.clone(),
+            msg_ref: msg_ref.clone(),
+            payload,
+            socket: self.socket.clone(),
+            state: self.router.state.clone(),
+            outbox: self.outbox.clone(),
+            pubsub: self.pubsub.clone(),
+            exits: self.exits.clone(),
+            mailbox_capacity: self.config.mailbox_capacity,
+        });
+        // Like Phoenix, the socket waits for the join: frames sent after a join are
+        // handled after it, by the channel it created.
+        match started.joined.await {
+            Ok(true) => {
+                self.channels.insert(
+                    topic,
+                    JoinedChannel {
+                        join_ref,
+                        inbox: started.inbox,
+                        abort: started.abort,
+                    },
+                );
+            }
+            Ok(false) => {}
+            Err(_) => {
+                tracing::error!(topic, "join crashed");
+                self.reply(
+                    Some(&join_ref),
+                    msg_ref.as_deref(),
+                    &topic,
+                    Status::Error,
+                    json!({ "reason": "join crashed" }),
+                );
+            }
+        }
+    }
+
+    fn leave(&mut self, join_ref: Option<String>, msg_ref: Option<String>, topic: String) {
+        match self.current(&topic, join_ref.as_deref()) {
+            Current::Joined => {
+                let channel = &self.channels[&topic];
+                match channel.inbox.try_send(ClientMail::Leave {
+                    msg_ref: msg_ref.clone(),
+                }) {
+                    Ok(()) => {}
+                    Err(_) => {
+                        // The channel cannot take it: leave without its help.
+                        let channel = self.channels.remove(&topic).expect("joined");
+                        channel.abort.abort();
+                        self.reply(
+                            join_ref.as_deref(),
+                            msg_ref.as_deref(),
+                            &topic,
+                            Status::Ok,
+                            json!({}),
+                        );
+                        self.outbox.send(&Frame::lifecycle(
+                            &channel.join_ref,
+                            &topic,
+                            protocol::CLOSE,
+                            json!({}),
+                        ));
+                    }
+                }
+            }
+            Current::Outdated => {}
+            Current::NotJoined => {
+                self.reply(
+                    join_ref.as_deref(),
+                    msg_ref.as_deref(),
+                    &topic,
+                    Status::Ok,
+                    json!({}),
+                );
+            }
+        }
+    }
+
+    fn push(
+        &mut self,
+        join_ref: Option<String>,
+        msg_ref: Option<String>,
+        topic: String,
+        event: String,
+        payload: Payload,
+    ) {
+        match self.current(&topic, join_ref.as_deref()) {
+            Current::Joined => {}
+            // A message for a channel this client already replaced: Phoenix drops it.
+            Current::Outdated => return,
+            Current::NotJoined => {
+                self.unmatched(msg_ref.as_deref(), &topic);
+                return;
+            }
+        }
+        let channel = &self.channels[&topic];
+        let channel_join_ref = channel.join_ref.clone();
+        match channel.inbox.try_send(ClientMail::In {
+            msg_ref: msg_ref.clone(),
+            event,
+            payload,
+        }) {
+            Ok(()) => {}
+            Err(InboxError::Full) => self.reply(
+                Some(&channel_join_ref),
+                msg_ref.as_deref(),
+                &topic,
+                Status::Error,
+                json!({ "reason": "channel busy: too many messages waiting" }),
+            ),
+            // The channel just ended; its exit is on the way and will close it.
+            Err(InboxError::Closed) => {}
+        }
+    }
+
+    fn current(&self, topic: &str, join_ref: Option<&str>) -> Current {
+        match self.channels.get(topic) {
+            None => Current::NotJoined,
+            Some(channel) => match join_ref {
+                Some(join_ref) if join_ref != channel.join_ref => Current::Outdated,
+                _ => Current::Joined,
+            },
+        }
+    }
+
+    fn on_exit(&mut self, exit: Exit) {
+        let is_current = self
+            .channels
+            .get(&exit.topic)
+            .is_some_and(|c| c.join_ref == exit.join_ref);
+        if !is_current {
+            // A replaced or refused channel: the client was told already.
+            return;
+        }
+        self.channels.remove(&exit.topic);
+        let (event, payload) = match &exit.kind {
+            ExitKind::Crashed(panic) => {
+                tracing::error!(topic = exit.topic, panic, "channel crashed");
+                (protocol::ERROR, json!({ "reason": "channel_crash" }))
+            }
+            _ => (protocol::CLOSE, json!({})),
+        };
+        self.outbox.send(&Frame::lifecycle(
+            &exit.join_ref,
+            &exit.topic,
+            event,
+            payload,
+        ));
+    }
+
+    fn unmatched(&self, msg_ref: Option<&str>, topic: &str) {
+        self.reply(
+            None,
+            msg_ref,
+            topic,
+            Status::Error,
+            json!({ "reason": "unmatched topic" }),
+        );
+    }
+
+    fn reply(
+        &self,
+        join_ref: Option<&str>,
+        msg_ref: Option<&str>,
+        topic: &str,
+        status: Status,
+        response: Value,
+    ) {
+        // A request without a ref cannot be answered (the client is not waiting).
+        if msg_ref.is_some() {
+            self.outbox
+                .send(&Frame::reply(join_ref, msg_ref, topic, status, response));
+        }
+    }
+}
+
+enum Current {
+    Joined,
+    Outdated,
+    NotJoined,
+}
+
+/// Writes what the outbox holds to the client until the connection closes; then
+/// sends what is still queued (unless the client was too slow to read it) and a
+/// close frame, each within `close_timeout`.
+pub async fn write_loop<S>(mut sink: S, rx: OutboxReceiver, close_timeout: Duration)
+where
+    S: Sink<Outbound> + Unpin,
+{
+    let reason = loop {
+        let text = match rx.recv().await {
+            Outbound::Text(text) => text,
+            Outbound::Close(reason) => break reason,
+        };
+        tokio::select! {
+            sent = sink.send(Outbound::Text(text)) => if sent.is_err() {
+                rx.close(CloseReason::new(1000, "client gone"));
+                return;
+            },
+            // A client that does not read can hold this send forever.
+            reason = rx.closed() => break reason,
+        }
+    };
+    let drain = async {
+        if reason.code != close_code::POLICY_VIOLATION {
+            while let Some(text) = rx.try_recv() {
+                if sink.send(Outbound::Text(text)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        let _ = sink.send(Outbound::Close(reason)).await;
+    };
+    let _ = tokio::time::timeout(close_timeout, drain).await;
+}
