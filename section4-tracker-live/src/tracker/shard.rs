@@ -346,10 +346,7 @@ where
             self.silent_periods += 1;
         }
         // 2. Catch up: ask only the replicas whose clocks add something to ours.
-        if self
-            .ticks
-            .is_multiple_of(u64::from(self.config.clock_sample_periods))
-        {
+        if self.ticks % u64::from(self.config.clock_sample_periods) == 0 {
             let mut clockset = std::mem::take(&mut self.pending_clockset);
             clock::append_clock(&mut clockset, self.replica.clone(), self.state.clocks());
             for (replica, _) in clockset {

@@ -573,10 +573,9 @@ impl<M: Clone> State<M> {
         }
         for tag in removed {
             let visible = self.visible(&tag);
-            if let Some(entry) = self.remove_value(&tag)
-                && visible
-            {
-                changes.leaves.push(entry);
+            match self.remove_value(&tag) {
+                Some(entry) if visible => changes.leaves.push(entry),
+                _ => {}
             }
         }
         // What the remote has seen, we have now seen too (for replicas we know).
