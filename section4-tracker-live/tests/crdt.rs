@@ -602,6 +602,20 @@ mod generations {
     }
 
     #[test]
+    fn a_delta_larger_than_every_limit_resets_the_generations() {
+        let (_, ds) = deltas(3);
+        let mut big = ds[1].clone();
+        big.merge(&ds[2]).unwrap();
+        let mut g = DeltaGenerations::new(vec![2, 3]);
+        g.push(&ds[0]);
+        g.push(&big);
+        assert!(
+            g.generations().is_empty(),
+            "a size-4 delta fits no generation"
+        );
+    }
+
+    #[test]
     fn duplicate_pushes_are_a_no_op() {
         let (_, ds) = deltas(2);
         let mut g = DeltaGenerations::new(vec![10, 20]);

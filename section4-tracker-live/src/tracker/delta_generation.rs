@@ -47,6 +47,12 @@ impl<M: Clone> DeltaGenerations<M> {
     // ANCHOR: push
     /// Adds a delta (local or received) to every generation it continues.
     pub fn push(&mut self, delta: &Delta<M>) {
+        if self.sizes.iter().all(|&limit| delta.size() > limit) {
+            // No generation may hold it, and every generation would now have a gap after
+            // it: a replica that missed this delta needs the whole set anyway.
+            self.generations.clear();
+            return;
+        }
         if self.generations.is_empty() {
             self.generations = vec![delta.clone(); self.sizes.len()];
             return;
