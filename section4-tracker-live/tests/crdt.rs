@@ -190,6 +190,12 @@ mod replicas {
         );
         assert_eq!(replicas.get("b").unwrap().replica, b2);
         assert_eq!(replicas.len(), 1);
+        assert_eq!(
+            replicas.put_heartbeat(&node("b", 1), t0),
+            vec![],
+            "a late heartbeat of the previous start changes nothing"
+        );
+        assert_eq!(replicas.get("b").unwrap().replica, b2);
     }
 
     #[test]

@@ -116,8 +116,9 @@ impl Replicas {
     // ANCHOR: put_heartbeat
     /// Records a heartbeat from `from` at `now` and returns what changed.
     ///
-    /// A new version under a known name means that node restarted: the old replica is
-    /// taken down and permanently down (its owners are dead), the new one comes up.
+    /// A newer version under a known name means that node restarted: the old replica is
+    /// taken down and permanently down (its owners are dead), the new one comes up. An
+    /// older version is a message from a previous start still in flight: ignored.
     pub fn put_heartbeat(&mut self, from: &ReplicaRef, now: Instant) -> Vec<ReplicaEvent> {
         let fresh = Replica {
             replica: from.clone(),
@@ -128,6 +129,10 @@ impl Replicas {
             self.by_name.insert(from.name.clone(), fresh);
             return vec![ReplicaEvent::Up(from.clone())];
         };
+        if from.vsn < known.replica.vsn {
+            // A late message from an earlier start of that node: it is already replaced.
+            return Vec::new();
+        }
         if known.replica.vsn == from.vsn {
             known.last_heartbeat_at = now;
             return match std::mem::replace(&mut known.status, Status::Up) {
