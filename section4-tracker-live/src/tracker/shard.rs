@@ -345,6 +345,7 @@ where
         } else {
             self.silent_periods += 1;
         }
+        // ANCHOR: catch_up
         // 2. Catch up: ask only the replicas whose clocks add something to ours.
         if self.ticks % u64::from(self.config.clock_sample_periods) == 0 {
             let mut clockset = std::mem::take(&mut self.pending_clockset);
@@ -362,6 +363,7 @@ where
                 }
             }
         }
+        // ANCHOR_END: catch_up
         // 3. Liveness.
         let events = self.replicas.detect_down(
             Instant::now().into_std(),

@@ -532,6 +532,7 @@ impl<M: Clone> State<M> {
         values: &HashMap<Tag, Entry<M>>,
     ) -> Changes<M> {
         let mut changes = Changes::default();
+        // ANCHOR: merge_joins
         // Joins first, judged against what we had seen *before* this merge: a dot we have
         // never seen, from a replica we know, is an add.
         for (tag, entry) in values {
@@ -545,6 +546,8 @@ impl<M: Clone> State<M> {
                 self.insert_value(tag.clone(), entry.clone());
             }
         }
+        // ANCHOR_END: merge_joins
+        // ANCHOR: observed_removes
         // Observed removes: a remote value the remote has seen (its context covers the dot)
         // but no longer holds. Our own values are only ever removed by us.
         let mut removed = Vec::new();
@@ -571,6 +574,7 @@ impl<M: Clone> State<M> {
                 }
             }
         }
+        // ANCHOR_END: observed_removes
         for tag in removed {
             let visible = self.visible(&tag);
             match self.remove_value(&tag) {
@@ -580,11 +584,21 @@ impl<M: Clone> State<M> {
         }
         // What the remote has seen, we have now seen too (for replicas we know).
         for (replica, dots) in clouds {
-            if self.context.contains_key(replica) {
-                self.clouds
-                    .entry(replica.clone())
-                    .or_default()
-                    .extend(dots.iter().copied());
+            let Some(seen) = self.context.get_mut(replica) else {
+                continue; // unknown replica: ignored until it is up
+            };
+            let cloud = self.clouds.entry(replica.clone()).or_default();
+            // Dots arrive sorted: while they continue the context and nothing waits in
+            // our cloud, advance the context directly (the common, in-order case).
+            for &dot in dots {
+                if dot <= *seen {
+                    continue;
+                }
+                if dot == *seen + 1 && cloud.is_empty() {
+                    *seen = dot;
+                } else {
+                    cloud.insert(dot);
+                }
             }
         }
         for (replica, &n) in context {
