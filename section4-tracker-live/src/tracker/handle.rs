@@ -248,6 +248,7 @@ impl<M> Clone for Tracker<M> {
 
 impl<M: Clone + Send + Sync + 'static> Tracker<M> {
     /// Starts `config.pool_size` shards named after `name`, gossiping over `transport`.
+    /// Must be called inside a tokio runtime (the shards are spawned on it).
     pub fn start<T: Transport<M>>(
         name: &str,
         transport: Arc<T>,

@@ -2,6 +2,9 @@
 //! message is delivered through bounded queues, and the test decides what the network
 //! does: cut links (a partition), drop a node's inbound gossip, or hold a node's traffic
 //! (a suspended node) and release it later. It also logs who sent what to whom.
+//!
+//! A test tool: the log and the messages held for a suspended node grow with traffic
+//! until cleared or released, which is what a test wants and a server must never do.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
