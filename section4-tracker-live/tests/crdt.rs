@@ -9,7 +9,7 @@ use section4_tracker_live::tracker::clock::{self, Clock};
 use section4_tracker_live::tracker::delta_generation::{DeltaGenerations, Transfer};
 use section4_tracker_live::tracker::replica::{ReplicaEvent, ReplicaRef, Replicas, Status};
 use section4_tracker_live::tracker::state::{
-    AlreadyTracked, Entry, Key, NotContiguous, OwnerId, State, Topic, VClock,
+    AlreadyTracked, Entry, Key, NotContiguous, OwnerId, Snapshot, State, Topic, VClock,
 };
 
 fn node(name: &str, vsn: u64) -> ReplicaRef {
@@ -41,6 +41,16 @@ fn entry_keys<M>(entries: &[Entry<M>]) -> Vec<String> {
 
 /// Replicas that have all seen each other come up.
 fn cluster(names: &[&str]) -> Vec<State<&'static str>> {
+    cluster_any(names)
+}
+
+fn cluster_of<M: Clone, const N: usize>(names: [&str; N]) -> [State<M>; N] {
+    cluster_any(&names)
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("one state per name"))
+}
+
+fn cluster_any<M: Clone>(names: &[&str]) -> Vec<State<M>> {
     let refs: Vec<ReplicaRef> = names.iter().map(|n| node(n, 1)).collect();
     refs.iter()
         .map(|me| {
@@ -701,5 +711,62 @@ mod generations {
         let b = node("b", 1);
         let clock = VClock::from([(b.clone(), 0), (a.replica().clone(), 0)]);
         assert!(matches!(g.extract(&a, &b, &clock), Transfer::Snapshot(_)));
+    }
+}
+
+mod wire {
+    use super::*;
+    use section4_tracker_live::tracker::Tracked;
+    use section4_tracker_live::tracker::transport::Gossip;
+
+    fn tracked(meta: &str, n: u32) -> Tracked<String> {
+        Tracked {
+            meta: meta.to_string(),
+            phx_ref: format!("ref-{n}").into(),
+            phx_ref_prev: (n > 1).then(|| Arc::from(format!("ref-{}", n - 1))),
+        }
+    }
+
+    #[test]
+    fn gossip_survives_a_json_round_trip() {
+        let [mut a, mut b] = cluster_of::<Tracked<String>, 2>(["a", "b"]);
+        a.join(
+            OwnerId(1),
+            t("room:lobby"),
+            k("alice"),
+            tracked("online", 1),
+        )
+        .unwrap();
+        a.join(OwnerId(2), t("orders:42"), k("bob"), tracked("online", 2))
+            .unwrap();
+        a.leave(OwnerId(1), &t("room:lobby"), &k("alice"));
+        let delta = a.take_delta();
+        let heartbeat = Gossip::Heartbeat {
+            from: a.replica().clone(),
+            delta: Some(delta.clone()),
+            clocks: a.clocks(),
+        };
+        let json = serde_json::to_string(&heartbeat).expect("encodes");
+        let Gossip::Heartbeat {
+            from,
+            delta: Some(decoded),
+            clocks,
+        } = serde_json::from_str::<Gossip<String>>(&json).expect("decodes")
+        else {
+            panic!("decoded into another message: {json}");
+        };
+        assert_eq!(&from, a.replica());
+        assert_eq!(clocks, a.clocks());
+        assert_eq!(decoded, delta);
+
+        let changes = b.merge_delta(&decoded);
+        assert_eq!(entry_keys(&changes.joins), vec!["bob"]);
+
+        let snapshot = a.extract(b.replica(), &b.clocks());
+        let json = serde_json::to_string(&snapshot).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Snapshot<Tracked<String>>>(&json).unwrap(),
+            snapshot
+        );
     }
 }

@@ -5,12 +5,15 @@
 //! restarts from the (smaller) generation below it. A catching-up replica gets the first
 //! generation that starts no later than its clock and brings something new.
 
+use serde::{Deserialize, Serialize};
+
 use super::clock;
 use super::replica::ReplicaRef;
 use super::state::{Delta, State, VClock};
 
 /// What a transfer request is answered with.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(bound(serialize = "M: Serialize", deserialize = "M: Deserialize<'de>"))]
 pub enum Transfer<M> {
     /// A delta generation that covers what the requester lacks.
     Delta(Delta<M>),

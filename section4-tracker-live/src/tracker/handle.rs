@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::replica::{ReplicaRef, Status};
@@ -17,7 +18,7 @@ use super::transport::Transport;
 /// What is stored for each presence: the application's meta plus a unique reference
 /// (`phx_ref`), and after an update the reference it replaced (`phx_ref_prev`), so clients
 /// can tell an update from a second device joining.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tracked<M> {
     /// Application metadata (a name, a status, when they came online...).
     pub meta: M,

@@ -19,6 +19,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use super::clock::{self, Clock};
 use super::replica::ReplicaRef;
 
@@ -32,11 +34,11 @@ pub type VClock = Clock<ReplicaRef>;
 pub type Clouds = BTreeMap<ReplicaRef, BTreeSet<u64>>;
 
 /// The local owner of presences (a channel, a connection): when it ends, its presences go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct OwnerId(pub u64);
 
 /// A dot: the `clock`-th event of `replica`. Identifies one addition for ever.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Tag {
     /// The replica that made the change.
     pub replica: ReplicaRef,
@@ -51,7 +53,7 @@ impl fmt::Debug for Tag {
 }
 
 /// One presence: `key` is present in `topic`, tracked by `owner`, with `meta`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry<M> {
     /// The topic.
     pub topic: Topic,
@@ -101,27 +103,36 @@ impl<M> Changes<M> {
 ///
 /// Its causal context is only its clouds: every dot it added *or removed* is in them, so a
 /// receiver that finds a dot in the clouds but not in `values` knows it was removed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(bound(serialize = "M: Serialize", deserialize = "M: Deserialize<'de>"))]
 pub struct Delta<M> {
     /// Values added (and still present) in this delta.
+    #[serde(with = "pairs")]
     pub values: HashMap<Tag, Entry<M>>,
     /// Every dot this delta covers.
+    #[serde(with = "pairs")]
     pub clouds: Clouds,
     /// Clock at the beginning of the range this delta covers.
+    #[serde(with = "pairs")]
     pub start: VClock,
     /// Clock at the end of the range.
+    #[serde(with = "pairs")]
     pub end: VClock,
 }
 // ANCHOR_END: delta
 
 /// A full copy of a replica's set, as sent to a replica catching up.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(bound(serialize = "M: Serialize", deserialize = "M: Deserialize<'de>"))]
 pub struct Snapshot<M> {
     /// Contiguous dots seen, per replica.
+    #[serde(with = "pairs")]
     pub context: VClock,
     /// Dots seen out of order.
+    #[serde(with = "pairs")]
     pub clouds: Clouds,
     /// Every value.
+    #[serde(with = "pairs")]
     pub values: HashMap<Tag, Entry<M>>,
 }
 
@@ -134,6 +145,36 @@ pub struct Lattice<M> {
     pub clouds: Clouds,
     /// Live values by dot: (topic, key, meta).
     pub values: BTreeMap<Tag, (Topic, Key, M)>,
+}
+
+/// Maps keyed by structs (replicas, dots) as lists of pairs: JSON object keys must be
+/// strings, and a list keeps every encoding of the gossip simple.
+pub mod pairs {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Writes the map as a sequence of `[key, value]` pairs.
+    pub fn serialize<'a, S, T, K, V>(map: &'a T, serializer: S) -> Result<S::Ok, S::Error>
+    where
+        S: Serializer,
+        &'a T: IntoIterator<Item = (&'a K, &'a V)>,
+        K: Serialize + 'a,
+        V: Serialize + 'a,
+    {
+        serializer.collect_seq(map)
+    }
+
+    /// Reads a sequence of `[key, value]` pairs into any map.
+    pub fn deserialize<'de, D, T, K, V>(deserializer: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: FromIterator<(K, V)>,
+        K: Deserialize<'de>,
+        V: Deserialize<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
+    }
 }
 
 fn covers(context: &VClock, clouds: &Clouds, tag: &Tag) -> bool {

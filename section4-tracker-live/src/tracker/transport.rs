@@ -7,16 +7,19 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::Tracked;
 use super::delta_generation::Transfer;
 use super::replica::ReplicaRef;
-use super::state::{Delta, VClock};
+use super::state::{Delta, VClock, pairs};
 
 // ANCHOR: gossip
-/// The messages shards exchange on their gossip topic.
-#[derive(Clone, Debug)]
+/// The messages shards exchange on their gossip topic. Serializable (with serde), so a
+/// transport over Redis or any byte pipe can encode them as it likes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound(serialize = "M: Serialize", deserialize = "M: Deserialize<'de>"))]
 pub enum Gossip<M> {
     /// Every broadcast period: the changes since the last one (or nothing, every few
     /// silent periods) and the sender's clock, so receivers notice what they miss.
@@ -26,6 +29,7 @@ pub enum Gossip<M> {
         /// Local changes since the previous heartbeat, if any.
         delta: Option<Delta<Tracked<M>>>,
         /// The sender's clock over replicas it believes up.
+        #[serde(with = "pairs")]
         clocks: VClock,
     },
     /// "You know things I don't: send them" (sent to one replica).
@@ -35,6 +39,7 @@ pub enum Gossip<M> {
         /// The replica asked (a restarted node ignores requests for its previous self).
         to: ReplicaRef,
         /// The requester's clock: what it already has.
+        #[serde(with = "pairs")]
         clocks: VClock,
     },
     /// The answer: a delta generation or the whole set.
