@@ -739,3 +739,89 @@ fn timing_options_are_validated() {
         Duration::from_secs(30)
     );
 }
+
+/// Many seeded histories of partitions (some longer than the permdown period), dropped
+/// gossip and churn: once the network heals, every node lists exactly what the owners hold.
+#[tokio::test(start_paused = true)]
+async fn random_partitions_and_churn_converge_once_healed() {
+    let mut seed: u64 = 0x5eed_2026;
+    let mut next = move |n: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % n
+    };
+    const NAMES: [&str; 3] = ["a", "b", "c"];
+    for round in 0..12 {
+        let hub = Hub::new();
+        let nodes: Vec<Node> = NAMES.iter().map(|n| start(&hub, n)).collect();
+        let owners: Vec<Vec<_>> = nodes
+            .iter()
+            .map(|n| (0..4).map(|_| n.tracker.owner()).collect())
+            .collect();
+        let mut truth = BTreeSet::new();
+        let mut history = Vec::new();
+        for _ in 0..30 {
+            match next(6) {
+                0 => {
+                    let i = next(3) as usize;
+                    let rest: Vec<&str> =
+                        NAMES.iter().copied().filter(|n| *n != NAMES[i]).collect();
+                    hub.partition(&[NAMES[i]], &rest);
+                    history.push(format!("partition {}", NAMES[i]));
+                }
+                1 => {
+                    hub.heal();
+                    history.push("heal".to_string());
+                }
+                2 => {
+                    let i = next(3) as usize;
+                    hub.drop_gossips(NAMES[i]);
+                    history.push(format!("drop {}", NAMES[i]));
+                }
+                _ => {
+                    let (n, o) = (next(3) as usize, next(4) as usize);
+                    let key = format!("user:{}{o}", NAMES[n]);
+                    if truth.remove(&key) {
+                        nodes[n]
+                            .tracker
+                            .untrack(&owners[n][o], "room:lobby", &key)
+                            .await;
+                        history.push(format!("untrack {key}"));
+                    } else {
+                        nodes[n]
+                            .tracker
+                            .track(&owners[n][o], "room:lobby", &key, "online")
+                            .await
+                            .unwrap();
+                        history.push(format!("track {key}"));
+                        truth.insert(key);
+                    }
+                }
+            }
+            let pause = Duration::from_millis(next(400));
+            sleep(pause).await;
+            history.push(format!("sleep {}ms", pause.as_millis()));
+        }
+        hub.heal();
+        for n in NAMES {
+            hub.resume_gossips(n);
+        }
+        let healed = Instant::now();
+        loop {
+            let mut views = Vec::new();
+            for n in &nodes {
+                views.push(n.keys("room:lobby").await);
+            }
+            if views.iter().all(|v| *v == truth) {
+                break;
+            }
+            assert!(
+                healed.elapsed() < Duration::from_secs(3),
+                "round {round}: no convergence 3 s after healing\n\
+                 expected {truth:?}\n got {views:?}\n history: {history:?}"
+            );
+            sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
