@@ -1,0 +1,112 @@
+//! `section3-production`: a measured node, a dev StatsD sink, and cluster tools.
+
+use std::net::SocketAddr;
+
+use clap::{Parser, Subcommand};
+use section3_production::Implementation;
+use section3_production::node::{Node, NodeConfig};
+use section3_production::statsd_sink::StatsdSink;
+use section3_production::telemetry::{self, DEFAULT_STATSD_PORT, Delivery, LogFormat};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Section 3: telemetry, memory and a cluster over Redis"
+)]
+struct Cli {
+    /// Log lines as text (default) or one JSON object per line. `RUST_LOG` filters.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve section 2's channels at /socket/websocket, measured, as one cluster node.
+    Serve {
+        /// Run the reference solution instead of your code in src/start/.
+        #[arg(long)]
+        solution: bool,
+        /// Port on 127.0.0.1; 0 picks a free one and prints it.
+        #[arg(long, default_value_t = 4000)]
+        port: u16,
+        /// This node's name (sent as `from_node` to the other nodes).
+        #[arg(long, default_value = "app@127.0.0.1")]
+        node: String,
+        /// Join the cluster on this Redis (`redis://127.0.0.1:6379`); without it the
+        /// node runs alone on the in-process pubsub.
+        #[arg(long)]
+        redis: Option<String>,
+        /// Where to send StatsD lines.
+        #[arg(long, default_value_t = SocketAddr::from(([127, 0, 0, 1], DEFAULT_STATSD_PORT)))]
+        statsd: SocketAddr,
+    },
+    /// A development StatsD server: prints every line it receives.
+    StatsdSink {
+        /// UDP port on 127.0.0.1; 0 picks a free one and prints it.
+        #[arg(long, default_value_t = DEFAULT_STATSD_PORT)]
+        port: u16,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init_tracing(cli.log_format);
+    match cli.command {
+        Command::Serve {
+            solution,
+            port,
+            node,
+            redis,
+            statsd,
+        } => {
+            let implementation = if solution {
+                Implementation::Solution
+            } else {
+                Implementation::Start
+            };
+            // Immediate delivery: in class every measurement should show in the sink
+            // as it happens. A production node would batch (Delivery::Batched).
+            let recorder = telemetry::statsd_recorder(statsd, Some("rts"), Delivery::Immediate)?;
+            metrics::set_global_recorder(recorder)
+                .map_err(|_| anyhow::anyhow!("a metrics recorder was already installed"))?;
+            let config = NodeConfig {
+                name: node,
+                redis_url: redis,
+                implementation,
+            };
+            let node = Node::start(&config).await?;
+            let server = node.serve(port).await?;
+            println!(
+                "node {} serving the {} implementation: ws://{}/socket/websocket?vsn=2.0.0; \
+                 {}; StatsD lines to {statsd} (Ctrl-C to stop)",
+                config.name,
+                implementation.name(),
+                server.addr(),
+                match &config.redis_url {
+                    Some(url) => format!("clustered through {url}"),
+                    None => "alone (no --redis)".to_owned(),
+                },
+            );
+            tokio::signal::ctrl_c().await?;
+            node.endpoint.shutdown();
+            server.stop().await;
+            Ok(())
+        }
+        Command::StatsdSink { port } => {
+            let mut sink = StatsdSink::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+            println!(
+                "statsd-sink listening on udp://{} (Ctrl-C to stop)",
+                sink.addr()
+            );
+            loop {
+                tokio::select! {
+                    line = sink.next_line() => println!("{}", line?),
+                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! One node of the system: section 2's channels, measured, on a local or Redis pubsub.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use section2_channels::app::{self, Implementation as Section2};
+use section2_channels::endpoint::{Endpoint, Server};
+use section2_channels::pubsub::{LocalPubSub, PubSub};
+
+use crate::Implementation;
+use crate::process::ProcessSample;
+
+/// How a node is started.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The node's name, sent as `from_node` (`app@127.0.0.1`).
+    pub name: String,
+    /// Redis to cluster through; `None` runs a single node on the in-process pubsub.
+    pub redis_url: Option<String>,
+    /// Which implementation of this section's exercises runs.
+    pub implementation: Implementation,
+}
+
+/// A running node: its endpoint (and pubsub) and the process poller.
+pub struct Node {
+    /// The socket endpoint; its pubsub is local or Redis-backed.
+    pub endpoint: Endpoint,
+    poller: tokio::task::JoinHandle<()>,
+}
+
+impl Node {
+    /// Starts the node: joins the cluster if a Redis URL is given, and starts the
+    /// process poller (s3.e4) reporting every second.
+    pub async fn start(config: &NodeConfig) -> anyhow::Result<Node> {
+        let pubsub: Arc<dyn PubSub> = match (&config.redis_url, config.implementation) {
+            (None, _) => Arc::new(LocalPubSub::named(config.name.clone())),
+            (Some(url), Implementation::Start) => Arc::new(
+                crate::start::part2::redis_pubsub::RedisPubSub::connect(url, &config.name).await?,
+            ),
+            (Some(url), Implementation::Solution) => Arc::new(
+                crate::solution::part2::redis_pubsub::RedisPubSub::connect(url, &config.name)
+                    .await?,
+            ),
+        };
+        // Later sections build on the reference of earlier ones.
+        let endpoint = Endpoint::builder(app::channels(Section2::Solution))
+            .pubsub(pubsub)
+            .build();
+        let period = Duration::from_secs(1);
+        let poller = match config.implementation {
+            Implementation::Start => tokio::spawn(crate::start::part1::poller::poll_process(
+                period,
+                ProcessSample::now,
+            )),
+            Implementation::Solution => tokio::spawn(crate::solution::part1::poller::poll_process(
+                period,
+                ProcessSample::now,
+            )),
+        };
+        Ok(Node { endpoint, poller })
+    }
+
+    /// Serves the socket at `/socket/websocket` on `127.0.0.1:port` (0 picks one).
+    pub async fn serve(&self, port: u16) -> std::io::Result<Server> {
+        Server::bind(port, self.endpoint.routes("/socket")).await
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.poller.abort();
+    }
+}

@@ -1,0 +1,3 @@
+//! Part 2: a cluster. Broadcasts across nodes over Redis.
+
+pub mod redis_pubsub;
