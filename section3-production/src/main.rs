@@ -48,6 +48,15 @@ enum Command {
         #[arg(long, default_value_t = DEFAULT_STATSD_PORT)]
         port: u16,
     },
+    /// Measure broadcast latency from one node to another through Redis.
+    ClusterLatency {
+        /// The Redis to go through; without it a throwaway redis-server is started.
+        #[arg(long)]
+        redis: Option<String>,
+        /// Measured messages, sent one at a time.
+        #[arg(long, default_value_t = 10_000)]
+        messages: u64,
+    },
 }
 
 #[tokio::main]
@@ -93,6 +102,27 @@ async fn main() -> anyhow::Result<()> {
             tokio::signal::ctrl_c().await?;
             node.endpoint.shutdown();
             server.stop().await;
+            Ok(())
+        }
+        Command::ClusterLatency { redis, messages } => {
+            let throwaway = match redis {
+                Some(_) => None,
+                None => Some(section3_production::cluster::latency::ThrowawayRedis::start()?),
+            };
+            let url = redis.unwrap_or_else(|| throwaway.as_ref().unwrap().url.clone());
+            let report =
+                section3_production::cluster::latency::measure(&url, messages, messages / 10)
+                    .await?;
+            println!(
+                "cross-node broadcast through Redis at {url}: {}/{} delivered; \
+                 p50 {} us, p99 {} us, p99.9 {} us, max {} us",
+                report.delivered,
+                report.sent,
+                report.p50_us,
+                report.p99_us,
+                report.p999_us,
+                report.max_us
+            );
             Ok(())
         }
         Command::StatsdSink { port } => {

@@ -5,12 +5,14 @@
 //! - [`envelope`]: what one node tells the others about a broadcast (with
 //!   `from_node`), as JSON;
 //! - [`redis_link`]: the two Redis connections a node keeps (one to publish, one
-//!   subscribed), reconnecting after Redis restarts and counting what was lost.
+//!   subscribed), reconnecting after Redis restarts and counting what was lost;
+//! - [`latency`]: how long a broadcast takes from node to node through Redis.
 //!
 //! The adapter that puts them behind section 2's `PubSub` trait is exercise s3.e6
 //! (`start::part2::redis_pubsub`).
 
 pub mod envelope;
+pub mod latency;
 pub mod redis_link;
 
 pub use envelope::Envelope;
