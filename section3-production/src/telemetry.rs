@@ -27,6 +27,7 @@ pub enum LogFormat {
 ///
 /// `RUST_LOG` filters what is written (`RUST_LOG=section3_production=debug,info`);
 /// without it, `info` and above. Call once, from `main`.
+// ANCHOR: init_tracing
 pub fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
@@ -40,6 +41,7 @@ pub fn init_tracing(format: LogFormat) {
             .init(),
     }
 }
+// ANCHOR_END: init_tracing
 
 /// How the StatsD recorder sends its lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +64,7 @@ pub fn statsd_recorder(
     prefix: Option<&str>,
     delivery: Delivery,
 ) -> anyhow::Result<StatsdRecorder> {
+    // ANCHOR: delivery
     let builder = match delivery {
         Delivery::Immediate => {
             let socket = UdpSocket::bind(("127.0.0.1", 0))?;
@@ -74,5 +77,6 @@ pub fn statsd_recorder(
             .with_queue_size(10_000)
             .with_buffer_size(512),
     };
+    // ANCHOR_END: delivery
     Ok(builder.build(prefix)?)
 }

@@ -123,6 +123,7 @@ impl RedisLink {
 
     /// Queues `message` for publishing. Never waits; returns `false` (and counts the
     /// loss) when the queue is full.
+    // ANCHOR: publish
     pub fn publish(&self, message: Vec<u8>) -> bool {
         match self.outbound.try_send(message) {
             Ok(()) => true,
@@ -132,6 +133,7 @@ impl RedisLink {
             }
         }
     }
+    // ANCHOR_END: publish
 
     /// The link's counters so far.
     pub fn stats(&self) -> LinkStats {
