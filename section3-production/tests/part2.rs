@@ -244,3 +244,133 @@ exercise! { s3_e6:
         assert_eq!(on_backend.frames().len(), 3 + (id - 10) as usize + 1);
     }
 }
+
+/// The nodes of a test cluster, as the asker knows them.
+fn nodes(names: &[&str]) -> std::collections::BTreeSet<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+/// Answers sent on their own task: each `(after, node, value)` is sent `after` the
+/// start. The sender is kept open until `hold_open` has passed, so "the channel
+/// closed" never ends a gathering that should end on the deadline.
+fn answers(
+    script: Vec<(u64, &'static str, u64)>,
+    hold_open: Duration,
+) -> tokio::sync::mpsc::Receiver<section3_production::cluster::scatter::Answer<u64>> {
+    use section3_production::cluster::scatter::Answer;
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(async move {
+        let start = tokio::time::Instant::now();
+        for (after, node, value) in script {
+            tokio::time::sleep_until(start + Duration::from_millis(after)).await;
+            let _ = tx
+                .send(Answer {
+                    node: node.to_string(),
+                    value,
+                })
+                .await;
+        }
+        tokio::time::sleep_until(start + hold_open).await;
+    });
+    rx
+}
+
+exercise! { s3_e8:
+    #[tokio::test(start_paused = true)]
+    async fn returns_as_soon_as_every_node_answered() {
+        let expected = nodes(&["app@127.0.0.1", "backend@127.0.0.1", "worker@127.0.0.1"]);
+        let mut replies = answers(
+            vec![(100, "backend@127.0.0.1", 7), (200, "app@127.0.0.1", 12), (300, "worker@127.0.0.1", 0)],
+            Duration::from_secs(60),
+        );
+        let started = tokio::time::Instant::now();
+        let gathered = imp::part2::scatter_gather::gather(&expected, &mut replies, Duration::from_secs(5)).await;
+        let took = started.elapsed();
+        assert_eq!(
+            gathered.answered.len(), 3,
+            "all three nodes answered within 300 ms, but gathered.answered is {:?}",
+            gathered.answered
+        );
+        assert_eq!(gathered.answered["app@127.0.0.1"], 12, "each node's answer is kept under its name");
+        assert!(gathered.missing.is_empty(), "nobody is missing, but missing = {:?}", gathered.missing);
+        assert!(
+            took == Duration::from_millis(300),
+            "the last answer arrived at 300 ms, so gather should return then; it took {took:?}. \
+             Stop waiting once every expected node has answered: the deadline is a limit, not a wait."
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_node_is_named_missing_at_the_deadline() {
+        let expected = nodes(&["app@127.0.0.1", "backend@127.0.0.1"]);
+        let mut replies = answers(vec![(100, "app@127.0.0.1", 3)], Duration::from_secs(60));
+        let started = tokio::time::Instant::now();
+        let gathered = imp::part2::scatter_gather::gather(&expected, &mut replies, Duration::from_secs(1)).await;
+        let took = started.elapsed();
+        assert_eq!(
+            took,
+            Duration::from_secs(1),
+            "backend never answers: gather should give up exactly at the 1 s deadline; it took {took:?}"
+        );
+        assert_eq!(gathered.answered.into_iter().collect::<Vec<_>>(), [("app@127.0.0.1".to_string(), 3)]);
+        assert_eq!(
+            gathered.missing,
+            nodes(&["backend@127.0.0.1"]),
+            "the answer must say which nodes did not answer, so the caller knows the count is partial"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_is_for_the_whole_gathering_not_each_reply() {
+        let expected = nodes(&["a@127.0.0.1", "b@127.0.0.1", "c@127.0.0.1", "d@127.0.0.1"]);
+        // Each answer comes 600 ms after the previous one: always within a 1 s
+        // timeout of the last, never all within 1 s of the question.
+        let mut replies = answers(
+            vec![(600, "a@127.0.0.1", 1), (1200, "b@127.0.0.1", 1), (1800, "c@127.0.0.1", 1)],
+            Duration::from_secs(60),
+        );
+        let started = tokio::time::Instant::now();
+        let gathered = imp::part2::scatter_gather::gather(&expected, &mut replies, Duration::from_secs(1)).await;
+        let took = started.elapsed();
+        assert_eq!(
+            took,
+            Duration::from_secs(1),
+            "with answers trickling in every 600 ms, gather must still return 1 s after it was \
+             called; it took {took:?}. A timeout around each `recv()` restarts with every \
+             answer: compute one deadline up front (`Instant::now() + limit`) and use \
+             `tokio::time::timeout_at`."
+        );
+        assert_eq!(gathered.answered.keys().collect::<Vec<_>>(), ["a@127.0.0.1"]);
+        assert_eq!(gathered.missing, nodes(&["b@127.0.0.1", "c@127.0.0.1", "d@127.0.0.1"]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn duplicates_latecomers_and_a_closed_channel() {
+        let expected = nodes(&["app@127.0.0.1", "backend@127.0.0.1"]);
+        // app answers twice; a node nobody expected answers too; then every sender
+        // is gone (the cluster shut down) before backend answered.
+        let mut replies = answers(
+            vec![(10, "app@127.0.0.1", 5), (20, "app@127.0.0.1", 99), (30, "newcomer@127.0.0.1", 1)],
+            Duration::from_millis(40),
+        );
+        let started = tokio::time::Instant::now();
+        let gathered = imp::part2::scatter_gather::gather(&expected, &mut replies, Duration::from_secs(5)).await;
+        let took = started.elapsed();
+        assert_eq!(
+            gathered.answered.get("app@127.0.0.1"), Some(&5),
+            "a node that answers twice counts once, with its first answer; answered = {:?}",
+            gathered.answered
+        );
+        assert_eq!(
+            gathered.answered.get("newcomer@127.0.0.1"), Some(&1),
+            "a node that joined after the question went out still answered: keep its answer"
+        );
+        assert_eq!(gathered.missing, nodes(&["backend@127.0.0.1"]));
+        assert_eq!(
+            took,
+            Duration::from_millis(40),
+            "when the replies channel closes nobody can answer any more: return then, not at \
+             the deadline; gather took {took:?}"
+        );
+    }
+}

@@ -14,6 +14,7 @@
 pub mod envelope;
 pub mod latency;
 pub mod redis_link;
+pub mod scatter;
 
 pub use envelope::Envelope;
 pub use redis_link::{LinkStats, RedisLink};

@@ -1,3 +1,4 @@
-//! Part 2: a cluster. Broadcasts across nodes over Redis.
+//! Part 2: a cluster. Broadcasts across nodes over Redis, and asking every node.
 
 pub mod redis_pubsub;
+pub mod scatter_gather;
