@@ -8,6 +8,7 @@ use section2_channels::endpoint::{Endpoint, Server};
 use section2_channels::pubsub::{LocalPubSub, PubSub};
 
 use crate::Implementation;
+use crate::cluster::queries::{Answerer, ClusterQueries, Membership};
 use crate::process::ProcessSample;
 
 /// How a node is started.
@@ -25,6 +26,8 @@ pub struct NodeConfig {
 pub struct Node {
     /// The socket endpoint; its pubsub is local or Redis-backed.
     pub endpoint: Endpoint,
+    /// Membership and questions to every node, when clustered.
+    pub queries: Option<Arc<ClusterQueries>>,
     poller: tokio::task::JoinHandle<()>,
 }
 
@@ -57,12 +60,49 @@ impl Node {
                 ProcessSample::now,
             )),
         };
-        Ok(Node { endpoint, poller })
+        let queries = match &config.redis_url {
+            None => None,
+            Some(url) => {
+                let counted = endpoint.clone();
+                let answerer: Answerer = Arc::new(move |question: &str| match question {
+                    "connected_users" => counted.connections().into(),
+                    // A question this version does not know: an explicit null, so
+                    // the asker sees the node answered but had nothing to say.
+                    _ => serde_json::Value::Null,
+                });
+                Some(Arc::new(
+                    ClusterQueries::connect(url, &config.name, Membership::default(), answerer)
+                        .await?,
+                ))
+            }
+        };
+        Ok(Node {
+            endpoint,
+            queries,
+            poller,
+        })
     }
 
-    /// Serves the socket at `/socket/websocket` on `127.0.0.1:port` (0 picks one).
+    /// Serves the socket at `/socket/websocket` on `127.0.0.1:port` (0 picks one),
+    /// and, when clustered, `GET /cluster/users`: every node's connected sockets,
+    /// and the nodes that did not answer within 500 ms.
     pub async fn serve(&self, port: u16) -> std::io::Result<Server> {
-        Server::bind(port, self.endpoint.routes("/socket")).await
+        let mut routes = self.endpoint.routes("/socket");
+        if let Some(queries) = self.queries.clone() {
+            routes = routes.route(
+                "/cluster/users",
+                axum::routing::get(move || async move {
+                    let gathered = queries
+                        .ask("connected_users", Duration::from_millis(500))
+                        .await;
+                    axum::Json(serde_json::json!({
+                        "answered": gathered.answered,
+                        "missing": gathered.missing,
+                    }))
+                }),
+            );
+        }
+        Server::bind(port, routes).await
     }
 }
 

@@ -6,6 +6,8 @@
 //!   `from_node`), as JSON;
 //! - [`redis_link`]: the two Redis connections a node keeps (one to publish, one
 //!   subscribed), reconnecting after Redis restarts and counting what was lost;
+//! - [`queries`]: membership by heartbeat, and a question to every node
+//!   (scatter-gather, gathered by exercise s3.e8);
 //! - [`latency`]: how long a broadcast takes from node to node through Redis.
 //!
 //! The adapter that puts them behind section 2's `PubSub` trait is exercise s3.e6
@@ -13,6 +15,7 @@
 
 pub mod envelope;
 pub mod latency;
+pub mod queries;
 pub mod redis_link;
 pub mod scatter;
 

@@ -161,11 +161,20 @@ impl RedisLink {
     }
 }
 
-impl Drop for RedisLink {
-    fn drop(&mut self) {
+impl RedisLink {
+    /// Stops both tasks: nothing more is published or received. Dropping the link
+    /// does the same; this is for an owner that cannot drop it yet (the link's own
+    /// callback may hold the last reference to its owner).
+    pub fn close(&self) {
         for task in &self.tasks {
             task.abort();
         }
+    }
+}
+
+impl Drop for RedisLink {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
