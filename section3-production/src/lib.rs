@@ -16,6 +16,7 @@
 //! `cargo run -p section3-production -- serve` in another.
 
 pub mod cluster;
+pub mod feed;
 pub mod node;
 pub mod process;
 pub mod solution;

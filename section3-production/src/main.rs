@@ -48,6 +48,26 @@ enum Command {
         #[arg(long, default_value_t = DEFAULT_STATSD_PORT)]
         port: u16,
     },
+    /// A node without a web server: creates an activity every period and broadcasts
+    /// it to the cluster (the `backend` of the two-node demo).
+    Backend {
+        /// Run the reference solution instead of your code in src/start/.
+        #[arg(long)]
+        solution: bool,
+        /// This node's name.
+        #[arg(long, default_value = "backend@127.0.0.1")]
+        node: String,
+        /// The cluster's Redis (`redis://127.0.0.1:6379`).
+        #[arg(long)]
+        redis: String,
+        /// Where activities are stored (`sqlite://activities.db`, `postgres://...`);
+        /// by default an in-memory SQLite database that lives as long as the node.
+        #[arg(long, default_value = "sqlite::memory:")]
+        database: String,
+        /// Milliseconds between two activities.
+        #[arg(long, default_value_t = 2000)]
+        every_ms: u64,
+    },
     /// Measure broadcast latency from one node to another through Redis.
     ClusterLatency {
         /// The Redis to go through; without it a throwaway redis-server is started.
@@ -104,6 +124,13 @@ async fn main() -> anyhow::Result<()> {
             server.stop().await;
             Ok(())
         }
+        Command::Backend {
+            solution,
+            node,
+            redis,
+            database,
+            every_ms,
+        } => run_backend(solution, &node, &redis, &database, every_ms).await,
         Command::ClusterLatency { redis, messages } => {
             let throwaway = match redis {
                 Some(_) => None,
@@ -137,6 +164,51 @@ async fn main() -> anyhow::Result<()> {
                     _ = tokio::signal::ctrl_c() => return Ok(()),
                 }
             }
+        }
+    }
+}
+
+async fn run_backend(
+    solution: bool,
+    node: &str,
+    redis: &str,
+    database: &str,
+    every_ms: u64,
+) -> anyhow::Result<()> {
+    use section2_channels::activity::{ActivityGenerator, ActivityStore};
+    use section3_production::{solution as reference, start};
+
+    let store = ActivityStore::open(database).await?;
+    let implementation = if solution { "solution" } else { "start" };
+    // The backend runs the same adapter as a web node: s3.e6, yours or the reference.
+    let pubsub: Box<dyn section2_channels::PubSub> = if solution {
+        Box::new(reference::part2::redis_pubsub::RedisPubSub::connect(redis, node).await?)
+    } else {
+        Box::new(start::part2::redis_pubsub::RedisPubSub::connect(redis, node).await?)
+    };
+    println!(
+        "node {node} ({implementation}, no web server) creating an activity every {every_ms} ms \
+         through {redis} (Ctrl-C to stop)"
+    );
+    let mut generator = ActivityGenerator::from_os_rng();
+    let mut ticks = tokio::time::interval(std::time::Duration::from_millis(every_ms.max(1)));
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+        let new = generator.next_activity();
+        let created = if solution {
+            reference::part2::backend::create_activity(&store, pubsub.as_ref(), new).await
+        } else {
+            start::part2::backend::create_activity(&store, pubsub.as_ref(), new).await
+        };
+        match created {
+            Ok(activity) => println!(
+                "created #{}: {} {}",
+                activity.id, activity.who, activity.what
+            ),
+            Err(error) => tracing::warn!(%error, "could not create an activity"),
         }
     }
 }

@@ -9,6 +9,7 @@ use section2_channels::pubsub::{LocalPubSub, PubSub};
 
 use crate::Implementation;
 use crate::cluster::queries::{Answerer, ClusterQueries, Membership};
+use crate::feed::{FEED_TOPIC, FeedChannel};
 use crate::process::ProcessSample;
 
 /// How a node is started.
@@ -46,9 +47,8 @@ impl Node {
             ),
         };
         // Later sections build on the reference of earlier ones.
-        let endpoint = Endpoint::builder(app::channels(Section2::Solution))
-            .pubsub(pubsub)
-            .build();
+        let channels = app::channels(Section2::Solution).channel::<FeedChannel>(FEED_TOPIC);
+        let endpoint = Endpoint::builder(channels).pubsub(pubsub).build();
         let period = Duration::from_secs(1);
         let poller = match config.implementation {
             Implementation::Start => tokio::spawn(crate::start::part1::poller::poll_process(

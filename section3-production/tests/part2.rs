@@ -374,3 +374,116 @@ exercise! { s3_e8:
         );
     }
 }
+
+mod two_nodes {
+    pub use section2_channels::activity::{ActivityKind, ActivityStore, CustomerTier, NewActivity};
+    pub use section2_channels::client::ChannelClient;
+    pub use section3_production::Implementation;
+    pub use section3_production::node::{Node, NodeConfig};
+
+    /// The `app` node of the demo: section 2's channels served on a free port, on the
+    /// reference Redis adapter (s3.e7 is about the backend's half).
+    pub async fn app_node(url: &str) -> Node {
+        Node::start(&NodeConfig {
+            name: "app@127.0.0.1".into(),
+            redis_url: Some(url.into()),
+            implementation: Implementation::Solution,
+        })
+        .await
+        .expect("start the app node")
+    }
+
+    pub fn espresso() -> NewActivity {
+        NewActivity::new(
+            "Ada L.",
+            "bought 2 × espresso grinder",
+            ActivityKind::Purchase,
+            CustomerTier::Pro,
+        )
+    }
+}
+
+exercise! { s3_e7:
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_activity_created_on_backend_reaches_a_client_on_app() {
+        use two_nodes::*;
+        let Some(redis) = RedisServer::start("s3_e7 two-node demo") else { return };
+        let app = app_node(&redis.url()).await;
+        let server = app.serve(0).await.unwrap();
+        let mut browser = ChannelClient::connect(&server.socket_url("/socket", &[])).await.unwrap();
+        browser.join("feed", json!({})).await;
+
+        // The backend node: no web server, its own store and its own Redis link.
+        let backend = section3_production::solution::part2::redis_pubsub::RedisPubSub::connect(
+            &redis.url(),
+            "backend@127.0.0.1",
+        )
+        .await
+        .unwrap();
+        let store = ActivityStore::open("sqlite::memory:").await.unwrap();
+        let stored = imp::part2::backend::create_activity(&store, &backend, espresso())
+            .await
+            .expect("a valid activity is created");
+
+        assert_eq!(
+            store.list_newest(10).await.unwrap(),
+            std::slice::from_ref(&stored),
+            "create_activity should store the activity (ActivityStore::create) and return what \
+             was stored, with its id and time"
+        );
+        let pushed = tokio::time::timeout(WAIT, browser.next_frame())
+            .await
+            .expect("the browser on app should receive the activity created on backend within 5 s: \
+                     broadcast it on the pubsub (topic `feed`, event `activity.created`) after storing it");
+        assert_eq!(
+            (pushed.topic.as_str(), pushed.event.as_str()),
+            ("feed", "activity.created"),
+            "the browser joined `feed` and expects `activity.created`; it received {pushed:?}"
+        );
+        assert_eq!(
+            pushed.payload,
+            serde_json::to_value(&stored).unwrap(),
+            "the payload should be the *stored* activity (with the id and occurred_at the \
+             database gave it), so every browser shows the same entry"
+        );
+        server.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_activity_that_cannot_be_stored_is_not_broadcast() {
+        use two_nodes::*;
+        let Some(redis) = RedisServer::start("s3_e7 invalid activity") else { return };
+        let backend = section3_production::solution::part2::redis_pubsub::RedisPubSub::connect(
+            &redis.url(),
+            "backend@127.0.0.1",
+        )
+        .await
+        .unwrap();
+        let watcher = Arc::new(Probe::default());
+        let _watching = Subscription::new(Arc::new(backend), "feed", watcher.clone());
+        // Build a second handle on the same cluster to broadcast from: the probe sits
+        // on the first node, as a browser on another node would.
+        let backend = section3_production::solution::part2::redis_pubsub::RedisPubSub::connect(
+            &redis.url(),
+            "backend2@127.0.0.1",
+        )
+        .await
+        .unwrap();
+        let store = ActivityStore::open("sqlite::memory:").await.unwrap();
+        let mut empty = espresso();
+        empty.who = "   ".into();
+        let outcome = imp::part2::backend::create_activity(&store, &backend, empty).await;
+        assert!(
+            outcome.is_err(),
+            "an activity with an empty `who` must be refused by the store, and the error \
+             returned; create_activity returned {outcome:?}"
+        );
+        let seen = watcher.wait_for(1, Duration::from_millis(500)).await;
+        assert!(
+            seen.is_empty(),
+            "nothing was stored, yet the cluster received {seen:?}. Store first and broadcast \
+             only what was stored: the database is the truth."
+        );
+        assert_eq!(store.count().await.unwrap(), 0);
+    }
+}
