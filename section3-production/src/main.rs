@@ -76,6 +76,9 @@ enum Command {
         /// Measured messages, sent one at a time.
         #[arg(long, default_value_t = 10_000)]
         messages: u64,
+        /// Also write the figures into the walkthrough (solutions/section3/part2.md).
+        #[arg(long)]
+        walkthrough: bool,
     },
 }
 
@@ -131,7 +134,11 @@ async fn main() -> anyhow::Result<()> {
             database,
             every_ms,
         } => run_backend(solution, &node, &redis, &database, every_ms).await,
-        Command::ClusterLatency { redis, messages } => {
+        Command::ClusterLatency {
+            redis,
+            messages,
+            walkthrough,
+        } => {
             let throwaway = match redis {
                 Some(_) => None,
                 None => Some(section3_production::cluster::latency::ThrowawayRedis::start()?),
@@ -150,6 +157,14 @@ async fn main() -> anyhow::Result<()> {
                 report.p999_us,
                 report.max_us
             );
+            if walkthrough {
+                use section3_production::cluster::latency as lab;
+                let path = lab::walkthrough_path();
+                let text = std::fs::read_to_string(&path)?;
+                let generated = lab::generated_section(&report, &lab::describe_machine());
+                std::fs::write(&path, lab::replace_generated(&text, &generated)?)?;
+                println!("wrote the figures into {}", path.display());
+            }
             Ok(())
         }
         Command::StatsdSink { port } => {

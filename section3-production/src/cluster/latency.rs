@@ -114,3 +114,76 @@ impl Drop for ThrowawayRedis {
         let _ = self.child.wait();
     }
 }
+
+/// Where the walkthrough's generated figures start and end.
+pub const BEGIN: &str = "<!-- experiment:cluster-latency:begin -->";
+/// See [`BEGIN`].
+pub const END: &str = "<!-- experiment:cluster-latency:end -->";
+
+/// The walkthrough of part 2, whose figures `cluster-latency --walkthrough` rewrites.
+pub fn walkthrough_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../solutions/section3/part2.md")
+}
+
+/// The generated block: the figures, the command and the machine.
+pub fn generated_section(report: &LatencyReport, machine: &str) -> String {
+    format!(
+        "\n| messages | delivered | p50 | p99 | p99.9 | max |\n|---|---|---|---|---|---|\n\
+         | {} | {} | {} µs | {} µs | {} µs | {} µs |\n\n\
+         Produced by `cargo run -p section3-production --release -- cluster-latency \
+         --messages {} --walkthrough` on {machine}.\n",
+        report.sent,
+        report.delivered,
+        report.p50_us,
+        report.p99_us,
+        report.p999_us,
+        report.max_us,
+        report.sent,
+    )
+}
+
+/// `text` with what lies between [`BEGIN`] and [`END`] replaced by `generated`.
+pub fn replace_generated(text: &str, generated: &str) -> anyhow::Result<String> {
+    let (Some(begin), Some(end)) = (text.find(BEGIN), text.find(END)) else {
+        anyhow::bail!("the walkthrough has no {BEGIN} ... {END} markers");
+    };
+    anyhow::ensure!(begin < end, "{END} comes before {BEGIN}");
+    Ok(format!(
+        "{}{generated}{}",
+        &text[..begin + BEGIN.len()],
+        &text[end..]
+    ))
+}
+
+/// A one-line description of this machine: cores, kernel, Redis version.
+pub fn describe_machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "unknown kernel".into());
+    let redis = Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .find(|w| w.starts_with("v="))
+                .map(|w| w.trim_start_matches("v=").to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    format!("{cores} cores, Linux {kernel}, redis-server {redis}, loopback")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_only_between_the_markers() {
+        let text = format!("intro\n{BEGIN}\nold figures\n{END}\noutro\n");
+        let replaced = replace_generated(&text, "\nnew\n").unwrap();
+        assert_eq!(replaced, format!("intro\n{BEGIN}\nnew\n{END}\noutro\n"));
+        assert!(replace_generated("no markers", "x").is_err());
+    }
+}
