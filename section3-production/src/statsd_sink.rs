@@ -55,3 +55,29 @@ impl StatsdSink {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn splits_batched_datagrams_into_lines() {
+        let mut sink = StatsdSink::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap();
+        let sender = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        sender
+            .send_to(b"rts.orders:1|c\nrts.carts:3|g\n", sink.addr())
+            .await
+            .unwrap();
+        sender
+            .send_to(b"rts.orders:1|c", sink.addr())
+            .await
+            .unwrap();
+        let mut lines = Vec::new();
+        for _ in 0..3 {
+            lines.push(sink.next_line().await.unwrap());
+        }
+        assert_eq!(lines, ["rts.orders:1|c", "rts.carts:3|g", "rts.orders:1|c"]);
+    }
+}

@@ -50,6 +50,8 @@ pub struct LinkStats {
 
 #[derive(Default)]
 struct Counters {
+    /// The Redis channel, as a tag: broadcasts and heartbeats are lost separately.
+    channel: String,
     published: AtomicU64,
     lost: AtomicU64,
     received: AtomicU64,
@@ -59,7 +61,12 @@ struct Counters {
 impl Counters {
     fn lose(&self, why: &str) {
         self.lost.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("cluster.messages.lost", "reason" => why.to_owned()).increment(1);
+        metrics::counter!(
+            "cluster.messages.lost",
+            "reason" => why.to_owned(),
+            "channel" => self.channel.clone()
+        )
+        .increment(1);
     }
 }
 
@@ -94,7 +101,10 @@ impl RedisLink {
             .await
             .map_err(|e| anyhow::anyhow!("cannot connect to Redis at {url}: {e}"))?;
 
-        let counters = Arc::new(Counters::default());
+        let counters = Arc::new(Counters {
+            channel: channel.to_owned(),
+            ..Counters::default()
+        });
         let (outbound, queue) = mpsc::channel(OUTBOUND_QUEUE);
         let (subscribed_tx, subscribed) = watch::channel(true);
         let subscriber = tokio::spawn(run_subscriber(
