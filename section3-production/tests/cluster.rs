@@ -82,3 +82,60 @@ async fn every_node_answers_and_a_lost_node_is_named() {
     assert!(gathered.missing.is_empty(), "{gathered:?}");
     assert_eq!(gathered.answered.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_redis_fills_a_bounded_queue_and_the_overflow_is_counted() {
+    use section3_production::cluster::RedisLink;
+    use section3_production::cluster::redis_link::OUTBOUND_QUEUE;
+
+    let Some(redis) = RedisServer::start("cluster bounded publish queue") else {
+        return;
+    };
+    let link = RedisLink::connect(&redis.url(), "rts:test", |_| {})
+        .await
+        .unwrap();
+    redis.freeze();
+    // The publisher task takes one message and waits on the frozen Redis; the queue
+    // holds OUTBOUND_QUEUE more; everything beyond is dropped at once, and counted.
+    let extra = 500;
+    let sent = OUTBOUND_QUEUE + 1 + extra;
+    let started = std::time::Instant::now();
+    let accepted = (0..sent)
+        .filter(|n| link.publish(format!("{{\"n\":{n}}}").into_bytes()))
+        .count();
+    let took = started.elapsed();
+    redis.thaw();
+    assert!(
+        took < Duration::from_secs(1),
+        "publishing must never wait for Redis; {sent} publishes took {took:?}"
+    );
+    assert!(
+        accepted <= OUTBOUND_QUEUE + 1,
+        "at most the queue plus the one in flight are accepted, got {accepted}"
+    );
+    assert_eq!(
+        link.stats().lost as usize,
+        sent - accepted,
+        "every message that did not fit is counted as lost"
+    );
+}
+
+#[tokio::test]
+async fn without_a_redis_url_a_node_runs_alone_on_the_in_process_pubsub() {
+    use section3_production::Implementation;
+    use section3_production::node::{Node, NodeConfig};
+
+    let node = Node::start(&NodeConfig {
+        name: "solo@127.0.0.1".into(),
+        redis_url: None,
+        implementation: Implementation::Solution,
+    })
+    .await
+    .expect("a node needs nothing to run alone");
+    assert!(node.queries.is_none(), "no cluster, no cluster queries");
+    assert_eq!(node.endpoint.pubsub().node_name(), "solo@127.0.0.1");
+    let reached = node
+        .endpoint
+        .broadcast("feed", "activity.created", serde_json::Map::new());
+    assert_eq!(reached, 0, "nobody joined, nobody reached, nothing failed");
+}
