@@ -23,9 +23,9 @@ use std::time::Duration;
 
 use axum::http::Extensions;
 use serde_json::Value;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::mailbox;
 use crate::outbox::Outbox;
 use crate::protocol::{Frame, Payload, Status};
 use crate::pubsub::{Broadcast, PubSub, SubscriberId};
@@ -192,9 +192,10 @@ pub struct ChannelContext<C: Channel> {
     pub(crate) topic: Arc<str>,
     pub(crate) join_ref: Arc<str>,
     pub(crate) socket: Arc<SocketInfo>,
+    pub(crate) state: Arc<Extensions>,
     pub(crate) outbox: Outbox,
     pub(crate) pubsub: Arc<dyn PubSub>,
-    pub(crate) mailbox: mpsc::WeakSender<Box<Mail<C::Info>>>,
+    pub(crate) mailbox: mailbox::WeakSender<Mail<C::Info>>,
     pub(crate) subscriber: SubscriberId,
     pub(crate) current_ref: Option<String>,
 }
@@ -218,6 +219,12 @@ impl<C: Channel> ChannelContext<C> {
     /// A value `connect` stored for the channels, by type (e.g. `ctx.assign::<UserId>()`).
     pub fn assign<T: Send + Sync + 'static>(&self) -> Option<&T> {
         self.socket.assigns.get::<T>()
+    }
+
+    /// Shared state the app gave the router (`ChannelRouter::state`), by type: e.g.
+    /// `ctx.state::<ActivityStore>()`.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.state.get::<T>()
     }
 
     /// The pubsub this channel broadcasts on.
@@ -278,7 +285,7 @@ impl<C: Channel> ChannelContext<C> {
 
 /// Sends `handle_info` messages to one channel from anywhere.
 pub struct ChannelAddr<I> {
-    mailbox: mpsc::WeakSender<Box<Mail<I>>>,
+    mailbox: mailbox::WeakSender<Mail<I>>,
 }
 
 impl<I> Clone for ChannelAddr<I> {
@@ -306,14 +313,14 @@ impl<I: Send + 'static> ChannelAddr<I> {
     pub async fn send(&self, message: I) -> Result<(), ChannelGone> {
         let mailbox = self.mailbox.upgrade().ok_or(ChannelGone)?;
         mailbox
-            .send(Box::new(Mail::Info(message)))
+            .send(Mail::Info(message))
             .await
             .map_err(|_| ChannelGone)
     }
 
     /// Whether the channel is still running.
     pub fn is_alive(&self) -> bool {
-        self.mailbox.upgrade().is_some_and(|m| !m.is_closed())
+        self.mailbox.upgrade().is_some()
     }
 }
 

@@ -65,6 +65,9 @@ pub struct ChannelClient {
     transport: Transport,
     next_ref: u64,
     join_refs: HashMap<String, String>,
+    /// The topic of each push sent, by ref, so a wait for a reply can tell when that
+    /// topic's channel crashed instead.
+    sent_topics: HashMap<String, String>,
     buffered: VecDeque<Received>,
     transcript: Vec<String>,
     timeout: Duration,
@@ -91,6 +94,7 @@ impl ChannelClient {
             transport,
             next_ref: 0,
             join_refs: HashMap::new(),
+            sent_topics: HashMap::new(),
             buffered: VecDeque::new(),
             transcript: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
@@ -169,6 +173,11 @@ impl ChannelClient {
     pub async fn push(&mut self, topic: &str, event: &str, payload: Value) -> String {
         let msg_ref = self.make_ref();
         let join_ref = self.join_refs.get(topic).cloned();
+        if self.sent_topics.len() > 1024 {
+            // A long-lived client: forget old refs rather than grow.
+            self.sent_topics.clear();
+        }
+        self.sent_topics.insert(msg_ref.clone(), topic.to_owned());
         self.send_frame(&Frame {
             join_ref,
             msg_ref: Some(msg_ref.clone()),
@@ -200,8 +209,10 @@ impl ChannelClient {
     }
 
     /// Waits for the reply to `msg_ref`; other frames are kept for [`Self::next`].
-    /// Panics (with the transcript) if none arrives in time or the server closes.
+    /// Panics (with the transcript) if none arrives in time, the server closes, or the
+    /// channel the request went to crashes (`phx_error`) first.
     pub async fn reply_to(&mut self, msg_ref: &str) -> Frame {
+        let topic = self.sent_topics.get(msg_ref).cloned();
         let position = self.buffered.iter().position(|r| {
             matches!(r, Received::Frame(f) if f.event == protocol::REPLY && f.msg_ref.as_deref() == Some(msg_ref))
         });
@@ -218,6 +229,16 @@ impl ChannelClient {
                         && frame.msg_ref.as_deref() == Some(msg_ref) =>
                 {
                     return frame;
+                }
+                Some(Received::Frame(frame))
+                    if frame.event == protocol::ERROR && Some(&frame.topic) == topic.as_ref() =>
+                {
+                    panic!(
+                        "the channel on {} crashed (phx_error) before replying to ref {msg_ref}: \
+                         a panic in its callback, e.g. a todo!() still in place; transcript:\n{}",
+                        frame.topic,
+                        self.transcript()
+                    );
                 }
                 Some(other) => self.buffered.push_back(other),
                 None => panic!(

@@ -34,15 +34,47 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .context("VmRSS is not a number")
 }
 
+/// What [`measure_idle`] found.
+#[derive(Debug, Clone, Copy)]
+pub struct IdleMeasurement {
+    /// Idle joined connections opened (besides the warm-up one).
+    pub connections: usize,
+    /// The server's read buffer per connection, in bytes.
+    pub read_buffer: usize,
+    /// Server RSS with one connection, KiB.
+    pub baseline_kib: u64,
+    /// Server RSS with all of them, KiB.
+    pub loaded_kib: u64,
+    /// How long opening and joining took, seconds.
+    pub opening_secs: f64,
+}
+
+impl IdleMeasurement {
+    /// Bytes per idle joined connection above the baseline.
+    pub fn per_connection_bytes(&self) -> f64 {
+        self.loaded_kib.saturating_sub(self.baseline_kib) as f64 * 1024.0 / self.connections as f64
+    }
+}
+
 /// Runs the measurement with `connections` idle clients joined to `topic`.
 pub async fn measure_idle(
     connections: usize,
     topic: &str,
     read_buffer: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<IdleMeasurement> {
     let exe = std::env::current_exe()?;
     let mut server = tokio::process::Command::new(exe)
-        .args(["serve", "--solution", "--port", "0", "--read-buffer"])
+        .args([
+            "serve",
+            "--solution",
+            "--port",
+            "0",
+            "--database",
+            "sqlite::memory:",
+            "--seed",
+            "0",
+            "--read-buffer",
+        ])
         .arg(read_buffer.to_string())
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
@@ -84,24 +116,33 @@ pub async fn measure_idle(
     // Let allocations settle (the writer tasks park, buffers shrink to steady state).
     tokio::time::sleep(Duration::from_secs(3)).await;
     let loaded = rss_kib(pid)?;
-    let per_connection = (loaded.saturating_sub(baseline)) as f64 * 1024.0 / connections as f64;
-    println!(
-        "server RSS: {baseline} KiB with 1 connection, {loaded} KiB with {} joined to {topic:?} \
-         (opened in {:.1} s)",
-        connections + 1,
-        opening.as_secs_f64()
-    );
-    println!("server read buffer per connection: {read_buffer} bytes");
-    println!(
-        "per idle joined connection: {:.0} bytes ({:.2} KiB) above the baseline",
-        per_connection,
-        per_connection / 1024.0
-    );
-
     drop(clients);
     drop(warm);
     server.kill().await.ok();
-    Ok(())
+    Ok(IdleMeasurement {
+        connections,
+        read_buffer,
+        baseline_kib: baseline,
+        loaded_kib: loaded,
+        opening_secs: opening.as_secs_f64(),
+    })
+}
+
+/// Prints a measurement for a person.
+pub fn print(m: &IdleMeasurement, topic: &str) {
+    println!(
+        "server RSS: {} KiB with 1 connection, {} KiB with {} joined to {topic:?} (opened in {:.1} s)",
+        m.baseline_kib,
+        m.loaded_kib,
+        m.connections + 1,
+        m.opening_secs
+    );
+    println!("server read buffer per connection: {} bytes", m.read_buffer);
+    let per = m.per_connection_bytes();
+    println!(
+        "per idle joined connection: {per:.0} bytes ({:.2} KiB) above the baseline",
+        per / 1024.0
+    );
 }
 
 type Ws =

@@ -26,10 +26,14 @@
 
 pub mod activity;
 pub mod app;
+pub mod auth;
 pub mod channel;
 pub mod client;
 pub mod endpoint;
+pub mod experiment;
+pub mod feed;
 pub mod lab;
+mod mailbox;
 pub mod outbox;
 pub mod protocol;
 pub mod pubsub;

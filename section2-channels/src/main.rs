@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use section2_channels::SocketConfig;
+use section2_channels::activity::{ActivityStore, DEFAULT_URL, seed_store};
 use section2_channels::app::{App, Implementation};
 
 #[derive(Parser)]
@@ -30,7 +31,15 @@ enum Command {
         /// WebSocket read buffer per connection, in bytes.
         #[arg(long, default_value_t = SocketConfig::default().read_buffer_size)]
         read_buffer: usize,
+        /// The activity database: a SQLite file (the default) or a postgres:// URL.
+        #[arg(long, default_value = DEFAULT_URL)]
+        database: String,
+        /// Generated activities to add when the feed is empty.
+        #[arg(long, default_value_t = 50)]
+        seed: usize,
     },
+    /// Regenerate the walkthrough's measured figures (solutions/section2/part1.md).
+    Experiment,
     /// Measure the server's memory per idle joined connection (starts its own server).
     MeasureIdle {
         /// How many idle connections to open (each needs a file descriptor per side).
@@ -58,6 +67,8 @@ async fn main() -> anyhow::Result<()> {
             port,
             node,
             read_buffer,
+            database,
+            seed,
         } => {
             let implementation = if solution {
                 Implementation::Solution
@@ -68,7 +79,12 @@ async fn main() -> anyhow::Result<()> {
                 read_buffer_size: read_buffer,
                 ..SocketConfig::default()
             };
-            let app = App::with_config(implementation, &node, config);
+            let store = ActivityStore::open(&database).await?;
+            if seed > 0 && store.count().await? == 0 {
+                seed_store(&store, seed, 2026).await?;
+                println!("seeded the empty feed with {seed} generated activities");
+            }
+            let app = App::with_config(implementation, &node, store, config);
             let server = app.serve(port).await?;
             println!(
                 "serving the {} implementation on http://{} (socket: ws://{}/socket/websocket?vsn=2.0.0, Ctrl-C to stop)",
@@ -78,6 +94,7 @@ async fn main() -> anyhow::Result<()> {
             );
             tokio::signal::ctrl_c().await?;
             app.endpoint.shutdown();
+            app.auth_endpoint.shutdown();
             server.stop().await;
             Ok(())
         }
@@ -85,6 +102,14 @@ async fn main() -> anyhow::Result<()> {
             connections,
             topic,
             read_buffer,
-        } => section2_channels::lab::measure_idle(connections, &topic, read_buffer).await,
+        } => {
+            let m = section2_channels::lab::measure_idle(connections, &topic, read_buffer).await?;
+            section2_channels::lab::print(&m, &topic);
+            Ok(())
+        }
+        Command::Experiment => {
+            section2_channels::experiment::run(&section2_channels::experiment::walkthrough_dir())
+                .await
+        }
     }
 }

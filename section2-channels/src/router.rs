@@ -8,12 +8,14 @@ use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use axum::http::Extensions;
 use futures::FutureExt;
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
 use crate::channel::{Channel, ChannelContext, HandleIn, Handled, Join, Mail, SocketInfo};
+use crate::mailbox;
 use crate::outbox::Outbox;
 use crate::protocol::{Frame, Payload, Status};
 use crate::pubsub::{Broadcast, PubSub, Subscriber, SubscriberId, Subscription};
@@ -22,6 +24,9 @@ use crate::pubsub::{Broadcast, PubSub, Subscriber, SubscriberId, Subscription};
 #[derive(Clone, Default)]
 pub struct ChannelRouter {
     routes: Vec<(TopicPattern, Arc<dyn Route>)>,
+    /// What every channel may use (a database store, a signer), by type; shared by all
+    /// connections, so it costs a connection nothing.
+    pub(crate) state: Arc<Extensions>,
 }
 
 impl std::fmt::Debug for ChannelRouter {
@@ -44,6 +49,13 @@ impl ChannelRouter {
             TopicPattern::parse(pattern),
             Arc::new(TypedRoute::<C>(PhantomData)),
         ));
+        self
+    }
+
+    /// Makes `value` available to every channel as `ctx.state::<T>()` (one value per
+    /// type; a second call with the same type replaces the first).
+    pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        Arc::make_mut(&mut self.state).insert(value);
         self
     }
 
@@ -90,6 +102,7 @@ pub(crate) struct StartArgs {
     pub msg_ref: Option<String>,
     pub payload: Payload,
     pub socket: Arc<SocketInfo>,
+    pub state: Arc<Extensions>,
     pub outbox: Outbox,
     pub pubsub: Arc<dyn PubSub>,
     pub exits: Arc<Exits>,
@@ -128,7 +141,7 @@ pub(crate) trait Inbox: Send + Sync {
     fn try_send(&self, mail: ClientMail) -> Result<(), InboxError>;
 }
 
-impl<I: Send + 'static> Inbox for mpsc::Sender<Box<Mail<I>>> {
+impl<I: Send + 'static> Inbox for mailbox::Sender<Mail<I>> {
     fn try_send(&self, mail: ClientMail) -> Result<(), InboxError> {
         let mail = match mail {
             ClientMail::In {
@@ -142,9 +155,9 @@ impl<I: Send + 'static> Inbox for mpsc::Sender<Box<Mail<I>>> {
             },
             ClientMail::Leave { msg_ref } => Mail::Leave { msg_ref },
         };
-        mpsc::Sender::try_send(self, Box::new(mail)).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => InboxError::Full,
-            mpsc::error::TrySendError::Closed(_) => InboxError::Closed,
+        mailbox::Sender::try_send(self, mail).map_err(|e| match e {
+            mailbox::TrySendError::Full(_) => InboxError::Full,
+            mailbox::TrySendError::Closed(_) => InboxError::Closed,
         })
     }
 }
@@ -217,9 +230,7 @@ impl<C: Channel> Route for TypedRoute<C> {
     }
 
     fn start(&self, args: StartArgs) -> Started {
-        // Mail is boxed: a channel allocates its first block of slots up front, and
-        // an idle joined channel should not pay for 32 full-size messages.
-        let (tx, rx) = mpsc::channel::<Box<Mail<C::Info>>>(args.mailbox_capacity.max(1));
+        let (tx, rx) = mailbox::mailbox::<Mail<C::Info>>(args.mailbox_capacity);
         let (joined_tx, joined_rx) = oneshot::channel();
         let weak = tx.downgrade();
         let topic = args.topic.clone();
@@ -263,7 +274,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 /// shared, pre-encoded bytes), or through the mailbox when intercepted.
 struct ChannelSubscriber<I> {
     outbox: Outbox,
-    mailbox: mpsc::WeakSender<Box<Mail<I>>>,
+    mailbox: mailbox::WeakSender<Mail<I>>,
     intercepts: &'static [&'static str],
 }
 
@@ -276,10 +287,7 @@ impl<I: Send + 'static> Subscriber for ChannelSubscriber<I> {
         let Some(mailbox) = self.mailbox.upgrade() else {
             return;
         };
-        if mailbox
-            .try_send(Box::new(Mail::Out(broadcast.clone())))
-            .is_err()
-        {
+        if mailbox.try_send(Mail::Out(broadcast.clone())).is_err() {
             // Broadcasts are at-most-once: a channel that cannot keep up loses this one,
             // and says so, rather than stalling the broadcaster.
             tracing::warn!(
@@ -293,8 +301,8 @@ impl<I: Send + 'static> Subscriber for ChannelSubscriber<I> {
 
 async fn run<C: Channel>(
     args: StartArgs,
-    mut rx: mpsc::Receiver<Box<Mail<C::Info>>>,
-    mailbox: mpsc::WeakSender<Box<Mail<C::Info>>>,
+    mut rx: mailbox::Receiver<Mail<C::Info>>,
+    mailbox: mailbox::WeakSender<Mail<C::Info>>,
     joined: oneshot::Sender<bool>,
 ) -> ExitKind {
     let StartArgs {
@@ -303,6 +311,7 @@ async fn run<C: Channel>(
         msg_ref,
         payload,
         socket,
+        state,
         outbox,
         pubsub,
         ..
@@ -312,6 +321,7 @@ async fn run<C: Channel>(
         topic: topic.as_str().into(),
         join_ref: join_ref.as_str().into(),
         socket,
+        state,
         outbox: outbox.clone(),
         pubsub: pubsub.clone(),
         mailbox: mailbox.clone(),
@@ -357,7 +367,7 @@ async fn run<C: Channel>(
 
     // ANCHOR: channel_loop
     while let Some(mail) = rx.recv().await {
-        match *mail {
+        match mail {
             Mail::In {
                 msg_ref,
                 event,

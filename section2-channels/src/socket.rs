@@ -316,6 +316,7 @@ impl Connection {
             msg_ref: msg_ref.clone(),
             payload,
             socket: self.socket.clone(),
+            state: self.router.state.clone(),
             outbox: self.outbox.clone(),
             pubsub: self.pubsub.clone(),
             exits: self.exits.clone(),

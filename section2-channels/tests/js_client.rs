@@ -5,10 +5,10 @@
 //! On a laptop without them the test prints why it skipped; in CI (`CI` set) a
 //! missing tool is a failure, never a skip.
 //!
-//! The harness serves the section's app (reference channels) plus what the suite
-//! needs: a second socket at `/user_socket` that requires a token, `POST
-//! /test/broadcast` to broadcast from the server, and `POST /test/restart`, which
-//! stops the server and starts a new one on the same port.
+//! The harness serves the section's app (reference channels, the anonymous socket and
+//! the token-authenticated one) plus two control routes: `POST /test/broadcast` to
+//! broadcast from the server, and `POST /test/restart`, which stops the server and
+//! starts a new one on the same port.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -17,15 +17,15 @@ use std::time::Duration;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use section2_channels::app::{self, App, Implementation};
-use section2_channels::endpoint::{ConnectParams, Refused};
-use section2_channels::{Endpoint, Server, SocketInfo, payload};
+use section2_channels::activity::ActivityStore;
+use section2_channels::app::{App, Implementation};
+use section2_channels::{Endpoint, Server, payload};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 const NODE_NAME: &str = "node-test@127.0.0.1";
-const TOKEN: &str = "a-test-token-for-user-7";
+const USER_ID: i64 = 7;
 
 /// Why the suite cannot run here, if it cannot.
 fn missing_tool(dir: &Path) -> Option<String> {
@@ -45,17 +45,6 @@ fn missing_tool(dir: &Path) -> Option<String> {
         }
     }
     None
-}
-
-fn token_socket(params: &ConnectParams) -> Result<SocketInfo, Refused> {
-    match params.get("token").map(String::as_str) {
-        None | Some("") => Err(Refused("missing token".into())),
-        Some(TOKEN) => Ok(SocketInfo {
-            id: Some("user_socket:7".into()),
-            ..SocketInfo::default()
-        }),
-        Some(_) => Err(Refused("invalid token".into())),
-    }
 }
 
 #[derive(Clone)]
@@ -83,25 +72,19 @@ async fn restart(State(control): State<Control>) -> StatusCode {
 }
 
 /// The section's app plus the suite's extra socket and control routes.
-fn router(restart_tx: mpsc::Sender<()>) -> (App, axum::Router) {
-    let app = App::new(Implementation::Solution, NODE_NAME);
-    let user_socket = Endpoint::builder(app::channels(Implementation::Solution))
-        .pubsub(app.endpoint.pubsub().clone())
-        .handler(token_socket)
-        .build();
+async fn router(restart_tx: mpsc::Sender<()>) -> (App, axum::Router) {
+    let store = ActivityStore::open("sqlite::memory:").await.unwrap();
+    let app = App::new(Implementation::Solution, NODE_NAME, store);
     let control = Control {
         endpoint: app.endpoint.clone(),
         restart: restart_tx,
     };
-    let router = app
-        .router()
-        .merge(user_socket.routes("/user_socket"))
-        .merge(
-            axum::Router::new()
-                .route("/test/broadcast", post(broadcast))
-                .route("/test/restart", post(restart))
-                .with_state(control),
-        );
+    let router = app.router().merge(
+        axum::Router::new()
+            .route("/test/broadcast", post(broadcast))
+            .route("/test/restart", post(restart))
+            .with_state(control),
+    );
     (app, router)
 }
 
@@ -118,7 +101,7 @@ async fn the_official_phoenix_client_works_against_the_server() {
     }
 
     let (restart_tx, mut restart_rx) = mpsc::channel(1);
-    let (mut app, routes) = router(restart_tx.clone());
+    let (mut app, routes) = router(restart_tx.clone()).await;
     let mut server =
         Server::spawn(TcpListener::bind("127.0.0.1:0").await.unwrap(), routes).unwrap();
     let addr = server.addr();
@@ -129,7 +112,8 @@ async fn the_official_phoenix_client_works_against_the_server() {
         .arg(dir.join("channels.test.mjs"))
         .current_dir(&dir)
         .env("SERVER", addr.to_string())
-        .env("TOKEN", TOKEN)
+        .env("TOKEN", app.signer.sign(&USER_ID).unwrap())
+        .env("USER_ID", USER_ID.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -157,7 +141,7 @@ async fn the_official_phoenix_client_works_against_the_server() {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     app.endpoint.shutdown();
                     server.stop().await;
-                    let (new_app, routes) = router(restart_tx.clone());
+                    let (new_app, routes) = router(restart_tx.clone()).await;
                     app = new_app;
                     server = Server::spawn(TcpListener::bind(addr).await.expect("rebind the same port"), routes).unwrap();
                 }

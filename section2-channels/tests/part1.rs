@@ -1,15 +1,16 @@
-//! Exercise tests for section 2, part 1 (s2.e1, s2.e3, s2.e4, s2.e5).
+//! Exercise tests for section 2, part 1 (s2.e1 to s2.e5).
 //!
 //! Each exercise's tests are written once and instantiated twice: against your code
 //! (`<exercise>::start::*`, ignored by a plain `cargo test`, run by
 //! `cargo xtask check`) and against the reference (`<exercise>::solution::*`).
-//! Connections run in memory on tokio's paused clock: a 1 s report costs no real
-//! time, and "how long did the reply take" is exact.
+//! Connections run in memory on tokio's paused clock (paused once the database is
+//! open): a 1 s report costs no real time, and "how long did the reply take" is exact.
 
 mod support;
 
 use std::time::Duration;
 
+use section2_channels::activity::{ActivityStore, ManualClock, seed_store};
 use section2_channels::app::{App, Implementation};
 use section2_channels::client::{ChannelClient, Received, reply_response, reply_status};
 use section2_channels::reports::REPORT_TIME;
@@ -45,8 +46,20 @@ macro_rules! exercise {
 
 const NODE: &str = "app@127.0.0.1";
 
-fn app(implementation: Implementation) -> App {
-    App::new(implementation, NODE)
+async fn store() -> ActivityStore {
+    ActivityStore::open("sqlite::memory:")
+        .await
+        .expect("an in-memory SQLite store")
+}
+
+/// An app for the exercises that do not touch the database, on tokio's paused clock.
+///
+/// The store is opened first, on the real clock: its connection pool waits for a
+/// database thread with a timeout, and a paused clock would jump straight past it.
+async fn app(implementation: Implementation) -> App {
+    let store = store().await;
+    tokio::time::pause();
+    App::new(implementation, NODE, store)
 }
 
 fn connect(app: &App) -> ChannelClient {
@@ -104,9 +117,9 @@ fn assert_reply(frame: &Frame, status: &str, response: Value, what: &str) {
 }
 
 exercise! { s2_e1:
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn ping_replies_pong_or_the_ack_phrase() {
-        let app = app(IMPLEMENTATION);
+        let app = app(IMPLEMENTATION).await;
         let mut client = connect(&app);
         join(&mut client, "ping").await;
         let reply = call(&mut client, "ping", "ping", json!({})).await;
@@ -120,9 +133,9 @@ exercise! { s2_e1:
         );
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn bad_params_get_an_error_reply_and_the_channel_lives_on() {
-        let app = app(IMPLEMENTATION);
+        let app = app(IMPLEMENTATION).await;
         let mut client = connect(&app);
         join(&mut client, "ping").await;
         let reply = call(&mut client, "ping", "ping", json!({"ack_phrase": 42})).await;
@@ -148,9 +161,9 @@ exercise! { s2_e1:
         assert_reply(&reply, "ok", json!({"ping": "pong"}), "`ping` after the errors");
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn pong_gets_no_reply() {
-        let app = app(IMPLEMENTATION);
+        let app = app(IMPLEMENTATION).await;
         let mut client = connect(&app);
         join(&mut client, "ping").await;
         client.push("ping", "pong", json!({})).await;
@@ -166,9 +179,9 @@ exercise! { s2_e1:
         );
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn ding_replies_then_closes_the_channel() {
-        let app = app(IMPLEMENTATION);
+        let app = app(IMPLEMENTATION).await;
         let mut client = connect(&app);
         join(&mut client, "ping").await;
         let reply = call(&mut client, "ping", "ding", json!({})).await;
@@ -182,10 +195,149 @@ exercise! { s2_e1:
     }
 }
 
+fn at(unix_seconds: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(unix_seconds).expect("a valid time")
+}
+
+/// A feed app on a store whose clock the test sets, with `seeded` activities.
+async fn feed_app(
+    implementation: Implementation,
+    seeded: usize,
+) -> (App, ActivityStore, ManualClock) {
+    let clock = ManualClock::new(at(1_795_428_000));
+    let store = store().await.with_clock(clock.clone());
+    for _ in 0..seeded {
+        clock.advance(time::Duration::seconds(1));
+        seed_store(&store, 1, 7).await.expect("seed");
+    }
+    (App::new(implementation, NODE, store.clone()), store, clock)
+}
+
+fn ids(activities: &Value) -> Vec<i64> {
+    activities
+        .as_array()
+        .unwrap_or_else(|| panic!("expected a list of activities, got {activities}"))
+        .iter()
+        .map(|a| a["id"].as_i64().expect("each activity has an id"))
+        .collect()
+}
+
+exercise! { s2_e2:
+    #[tokio::test]
+    async fn fetch_replies_with_the_newest_activities() {
+        let (app, store, _clock) = feed_app(IMPLEMENTATION, 5).await;
+        let mut client = connect(&app);
+        join(&mut client, "feed").await;
+        let reply = call(&mut client, "feed", "fetch", json!({"limit": 3})).await;
+        assert_eq!(
+            reply_status(&reply),
+            Some("ok"),
+            "`fetch` should reply ok, got {}",
+            reply_response(&reply)
+        );
+        let newest: Vec<i64> = store.list_newest(3).await.unwrap().iter().map(|a| a.id).collect();
+        assert_eq!(
+            ids(&reply_response(&reply)["activities"]),
+            newest,
+            "`fetch` with limit 3 replies {{\"activities\": [...]}} with the 3 newest, newest \
+             first (ask the store: list_newest)"
+        );
+        let all = call(&mut client, "feed", "fetch", json!({})).await;
+        assert_eq!(ids(&reply_response(&all)["activities"]).len(), 5, "no limit means the default (20): all 5");
+    }
+
+    #[tokio::test]
+    async fn a_bad_limit_is_an_error_naming_the_field() {
+        let (app, _store, _clock) = feed_app(IMPLEMENTATION, 1).await;
+        let mut client = connect(&app);
+        join(&mut client, "feed").await;
+        let reply = call(&mut client, "feed", "fetch", json!({"limit": "lots"})).await;
+        assert_eq!(reply_status(&reply), Some("error"), "a limit of \"lots\" is an error, got {reply:?}");
+        assert!(
+            reply_response(&reply)["errors"]["limit"].is_array(),
+            "the error names the field: {{\"errors\": {{\"limit\": [...]}}}}, got {}",
+            reply_response(&reply)
+        );
+    }
+
+    #[tokio::test]
+    async fn create_stores_stamps_replies_and_broadcasts() {
+        let (app, store, clock) = feed_app(IMPLEMENTATION, 0).await;
+        let mut creator = connect(&app);
+        let mut watcher = connect(&app);
+        join(&mut creator, "feed").await;
+        join(&mut watcher, "feed").await;
+        clock.set(at(1_795_437_000));
+        let reply = call(
+            &mut creator,
+            "feed",
+            "create_activity",
+            json!({
+                "who": "Grace H.", "what": "bought 1 standing desk", "type": "purchase",
+                "customer_tier": "business", "occurred_at": "1999-01-01T00:00:00Z",
+            }),
+        )
+        .await;
+        assert_eq!(
+            reply_status(&reply),
+            Some("ok"),
+            "a valid create_activity replies ok with the stored activity, got {}",
+            reply_response(&reply)
+        );
+        let created = reply_response(&reply).clone();
+        assert_eq!(
+            created["occurred_at"], "2026-11-23T12:30:00Z",
+            "the server stamps occurred_at (the store does it); the client's value is ignored"
+        );
+        assert!(created["id"].is_i64(), "the reply is the stored activity, with its id: {created}");
+        assert_eq!(store.count().await.unwrap(), 1, "the activity is in the store");
+
+        let heard = watcher.next_frame().await;
+        assert_eq!(
+            (heard.topic.as_str(), heard.event.as_str()),
+            ("feed", "activity.created"),
+            "every client on `feed` hears about the new activity through a broadcast, got {heard:?}"
+        );
+        assert_eq!(heard.payload, created, "the broadcast carries the stored activity");
+        assert_eq!(heard.join_ref, None, "a broadcast, not a push: no join ref");
+    }
+
+    #[tokio::test]
+    async fn invalid_data_is_an_error_naming_the_fields_and_nothing_is_stored() {
+        let (app, store, _clock) = feed_app(IMPLEMENTATION, 0).await;
+        let mut creator = connect(&app);
+        let mut watcher = connect(&app);
+        join(&mut creator, "feed").await;
+        join(&mut watcher, "feed").await;
+        let reply = call(
+            &mut creator,
+            "feed",
+            "create_activity",
+            json!({"who": "", "what": "hello", "type": "teleport"}),
+        )
+        .await;
+        assert_eq!(reply_status(&reply), Some("error"), "invalid data is an error reply, got {reply:?}");
+        let response = reply_response(&reply);
+        assert_eq!(response["reason"], "invalid activity data", "{response}");
+        let fields: Vec<&str> = response["errors"]
+            .as_object()
+            .map(|errors| errors.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            fields,
+            ["customer_tier", "type", "who"],
+            "the error names every bad field: {response}"
+        );
+        assert_eq!(store.count().await.unwrap(), 0, "nothing is stored");
+        watcher.set_timeout(Duration::from_millis(300));
+        assert!(watcher.next().await.is_none(), "nothing is broadcast for invalid data");
+    }
+}
+
 exercise! { s2_e3:
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn request_ping_reaches_each_client_as_send_ping_with_the_node() {
-        let app = app(IMPLEMENTATION);
+        let app = app(IMPLEMENTATION).await;
         let mut clients = [connect(&app), connect(&app)];
         for client in &mut clients {
             join(client, "ops").await;
@@ -213,9 +365,9 @@ exercise! { s2_e3:
         }
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn other_broadcasts_are_not_intercepted() {
-        let app = app(IMPLEMENTATION);
+        let app = app(IMPLEMENTATION).await;
         let mut client = connect(&app);
         join(&mut client, "ops").await;
         app.endpoint.broadcast("ops", "deploy", payload(json!({"version": "1.2"})));
@@ -270,9 +422,9 @@ fn seconds(times: &[Duration]) -> Vec<f64> {
 }
 
 exercise! { s2_e4:
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn slow_reports_queue_up_but_parallel_reports_reply_together() {
-        let app = app(IMPLEMENTATION);
+        let app = app(IMPLEMENTATION).await;
         let mut client = connect(&app);
         join(&mut client, "reports").await;
         // The provided `slow_report` shows the problem: one report at a time.
@@ -295,9 +447,9 @@ exercise! { s2_e4:
         );
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn the_channel_stays_free_while_reports_build() {
-        let app = app(IMPLEMENTATION);
+        let app = app(IMPLEMENTATION).await;
         let mut client = connect(&app);
         join(&mut client, "reports").await;
         let started = Instant::now();
@@ -314,11 +466,11 @@ exercise! { s2_e4:
 }
 
 exercise! { s2_e5:
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn at_most_two_reports_build_at_once() {
         use section2_channels::solution::part1::bounded_reports::MAX_IN_FLIGHT;
         assert_eq!(MAX_IN_FLIGHT, 2, "this test expects the provided bound of 2");
-        let app = app(IMPLEMENTATION);
+        let app = app(IMPLEMENTATION).await;
         let mut client = connect(&app);
         join(&mut client, "reports:bounded").await;
         let times = reply_times(&mut client, "reports:bounded", "parallel_report", 5).await;
@@ -331,9 +483,9 @@ exercise! { s2_e5:
         );
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn each_channel_has_its_own_bound() {
-        let app = app(IMPLEMENTATION);
+        let app = app(IMPLEMENTATION).await;
         let mut clients = [connect(&app), connect(&app), connect(&app)];
         for client in &mut clients {
             join(client, "reports:bounded").await;

@@ -41,6 +41,9 @@ enum Command {
         /// Where to send StatsD lines.
         #[arg(long, default_value_t = SocketAddr::from(([127, 0, 0, 1], DEFAULT_STATSD_PORT)))]
         statsd: SocketAddr,
+        /// The feed's activity store; by default in memory, for as long as the node runs.
+        #[arg(long, default_value = "sqlite::memory:")]
+        database: String,
     },
     /// A development StatsD server: prints every line it receives.
     StatsdSink {
@@ -93,6 +96,7 @@ async fn main() -> anyhow::Result<()> {
             node,
             redis,
             statsd,
+            database,
         } => {
             let implementation = if solution {
                 Implementation::Solution
@@ -108,6 +112,7 @@ async fn main() -> anyhow::Result<()> {
                 name: node,
                 redis_url: redis,
                 implementation,
+                database,
             };
             let node = Node::start(&config).await?;
             let server = node.serve(port).await?;

@@ -3,13 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use section2_channels::activity::ActivityStore;
 use section2_channels::app::{self, Implementation as Section2};
 use section2_channels::endpoint::{Endpoint, Server};
 use section2_channels::pubsub::{LocalPubSub, PubSub};
 
 use crate::Implementation;
 use crate::cluster::queries::{Answerer, ClusterQueries, Membership};
-use crate::feed::{FEED_TOPIC, FeedChannel};
 use crate::process::ProcessSample;
 
 /// How a node is started.
@@ -21,6 +21,9 @@ pub struct NodeConfig {
     pub redis_url: Option<String>,
     /// Which implementation of this section's exercises runs.
     pub implementation: Implementation,
+    /// The activity store the feed channel reads and writes (`sqlite::memory:`,
+    /// `sqlite://activities.db`, `postgres://...`).
+    pub database: String,
 }
 
 /// A running node: its endpoint (and pubsub) and the process poller.
@@ -47,8 +50,11 @@ impl Node {
             ),
         };
         // Later sections build on the reference of earlier ones.
-        let channels = app::channels(Section2::Solution).channel::<FeedChannel>(FEED_TOPIC);
-        let endpoint = Endpoint::builder(channels).pubsub(pubsub).build();
+        // Section 2's channels (feed included) on this node's own activity store.
+        let store = ActivityStore::open(&config.database).await?;
+        let endpoint = Endpoint::builder(app::channels(Section2::Solution, store))
+            .pubsub(pubsub)
+            .build();
         let period = Duration::from_secs(1);
         let poller = match config.implementation {
             Implementation::Start => tokio::spawn(crate::start::part1::poller::poll_process(

@@ -129,6 +129,7 @@ async fn without_a_redis_url_a_node_runs_alone_on_the_in_process_pubsub() {
         name: "solo@127.0.0.1".into(),
         redis_url: None,
         implementation: Implementation::Solution,
+        database: "sqlite::memory:".into(),
     })
     .await
     .expect("a node needs nothing to run alone");

@@ -388,6 +388,7 @@ mod two_nodes {
             name: "app@127.0.0.1".into(),
             redis_url: Some(url.into()),
             implementation: Implementation::Solution,
+            database: "sqlite::memory:".into(),
         })
         .await
         .expect("start the app node")

@@ -6,3 +6,6 @@
 
 #[path = "../../../solutions/section2/part1/mod.rs"]
 pub mod part1;
+
+#[path = "../../../solutions/section2/part2/mod.rs"]
+pub mod part2;

@@ -11,6 +11,7 @@ import WebSocket from "ws";
 const SERVER = process.env.SERVER;
 if (!SERVER) throw new Error("set SERVER=host:port (tests/js_client.rs does)");
 const TOKEN = process.env.TOKEN ?? "";
+const USER_ID = process.env.USER_ID ?? "";
 
 /** A socket on `mount` with the official client's defaults, except those given. */
 function socket(mount, opts = {}) {
@@ -54,16 +55,22 @@ async function control(path) {
   assert.equal(response.status, 202, `POST /test/${path}`);
 }
 
-test("a socket without a token is refused; with one it opens", async () => {
-  const refused = socket("/user_socket");
+test("a socket without a valid token is refused; with one it opens and joins its own user channel only", async () => {
+  const refused = socket("/auth_socket");
   await within(5000, "an error on the refused socket", (resolve) => { refused.onError(() => resolve()); refused.connect(); });
   assert.equal(refused.isConnected(), false);
   refused.disconnect();
 
-  const accepted = socket("/user_socket", { params: { token: TOKEN } });
+  const forged = socket("/auth_socket", { params: { token: TOKEN.slice(0, -2) + "xx" } });
+  await within(5000, "an error on the forged-token socket", (resolve) => { forged.onError(() => resolve()); forged.connect(); });
+  forged.disconnect();
+
+  const accepted = socket("/auth_socket", { params: { token: TOKEN } });
   await connected(accepted);
-  const ping = accepted.channel("ping", {});
-  assert.deepEqual(await join(ping), { status: "ok", response: {} });
+  const mine = accepted.channel(`user:${USER_ID}`, {});
+  assert.deepEqual(await join(mine), { status: "ok", response: {} });
+  const theirs = accepted.channel("user:99999", {});
+  assert.deepEqual(await join(theirs), { status: "error", response: { reason: "unauthorized" } });
   accepted.disconnect();
 });
 

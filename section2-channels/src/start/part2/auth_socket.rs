@@ -1,0 +1,25 @@
+//! Exercise s2.e8: authenticate the socket with a signed token. Slide:
+//! slides/src/section2/part2/auth_socket.md
+//!
+//! The page gets a token signed for its user when it is rendered, and passes it as the
+//! `token` param of the socket. `connect` verifies it once, for the whole connection:
+//! every channel on the socket then knows the user without asking again.
+
+use axum::http::Extensions;
+
+use crate::SocketInfo;
+use crate::auth::UserId;
+use crate::endpoint::{ConnectParams, Refused};
+use crate::token::TokenSigner;
+
+/// Lets a connection in if its `token` param verifies, as `auth_socket:<user id>`.
+///
+/// A missing, invalid or expired token is refused (the endpoint answers 403 and logs
+/// the reason): `token missing`, `token invalid` or `token expired`.
+pub fn connect(signer: &TokenSigner, params: &ConnectParams) -> Result<SocketInfo, Refused> {
+    // TODO(s2.e8): verify the `token` param (`signer.verify::<i64>`, which takes an
+    // Option: a missing param is a missing token). On success return a SocketInfo
+    // with id "auth_socket:<user id>" and the UserId in its assigns; otherwise refuse
+    // with Refused("token missing" | "token invalid" | "token expired").
+    todo!("s2.e8: verify the token, or refuse the connection")
+}

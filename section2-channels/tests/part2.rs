@@ -1,0 +1,414 @@
+//! Exercise tests for section 2, part 2: a rate limit in channel state (s2.e6), an
+//! authenticated socket (s2.e8), a channel only its own user may join (s2.e9), and a
+//! channel that pushes on a timer (s2.e10).
+//!
+//! Written once, instantiated for your code (`start`, run by `cargo xtask check`)
+//! and the reference (`solution`). Timers run on tokio's paused clock, except in
+//! s2.e6: its creates go to a real database, whose connection pool waits with a
+//! timeout that a paused clock would skip, so s2.e6 runs on the real clock with a
+//! 300 ms window and generous margins.
+
+use std::time::Duration;
+
+use section2_channels::activity::ActivityStore;
+use section2_channels::app::{self, App, Implementation};
+use section2_channels::client::{ChannelClient, ConnectError, reply_response, reply_status};
+use section2_channels::endpoint::Refused;
+use section2_channels::feed::RateLimitWindow;
+use section2_channels::token::TokenSigner;
+use section2_channels::{Endpoint, Server};
+use serde_json::json;
+
+/// Writes each test of an exercise once, for both implementations.
+macro_rules! exercise {
+    ($exercise:ident: $( $(#[$attr:meta])* async fn $test:ident() $body:block )*) => {
+        mod $exercise {
+            #[allow(unused_imports)]
+            use super::*;
+
+            mod start {
+                #[allow(unused_imports)]
+                use super::*;
+                #[allow(dead_code)]
+                const IMPLEMENTATION: Implementation = Implementation::Start;
+                $( $(#[$attr])* #[ignore = "exercise: run cargo xtask check"] async fn $test() $body )*
+            }
+
+            mod solution {
+                #[allow(unused_imports)]
+                use super::*;
+                #[allow(dead_code)]
+                const IMPLEMENTATION: Implementation = Implementation::Solution;
+                $( $(#[$attr])* async fn $test() $body )*
+            }
+        }
+    };
+}
+
+const USER: i64 = 7;
+const DAY_MS: i64 = 86_400_000;
+
+async fn app(implementation: Implementation) -> App {
+    App::new(implementation, "app@127.0.0.1", store().await)
+}
+
+async fn store() -> ActivityStore {
+    ActivityStore::open("sqlite::memory:")
+        .await
+        .expect("an in-memory store")
+}
+
+fn now_ms() -> i64 {
+    section2_channels::token::now_ms()
+}
+
+/// An endpoint with `implementation`'s part 2 channels behind the *reference*
+/// `connect`, so s2.e9 and s2.e10 do not depend on your s2.e8.
+fn channels_endpoint(
+    implementation: Implementation,
+    signer: &TokenSigner,
+    store: &ActivityStore,
+) -> Endpoint {
+    Endpoint::builder(app::auth_channels(
+        implementation,
+        signer.clone(),
+        store.clone(),
+    ))
+    .handler(app::auth_handler(Implementation::Solution, signer.clone()))
+    .build()
+}
+
+fn connect_as(endpoint: &Endpoint, signer: &TokenSigner, user: i64) -> ChannelClient {
+    let token = signer.sign(&user).unwrap();
+    endpoint
+        .connect_in_memory(&[("token", &token)])
+        .expect("the reference connect accepts a fresh token")
+}
+
+fn refused(result: Result<ChannelClient, Refused>) -> String {
+    match result {
+        Err(Refused(reason)) => reason,
+        Ok(_) => "accepted".into(),
+    }
+}
+
+const WINDOW: Duration = Duration::from_millis(300);
+
+/// An endpoint with `implementation`'s feed channels and a short rate-limit window.
+async fn limited_feed(implementation: Implementation) -> (Endpoint, ActivityStore) {
+    let store = ActivityStore::open("sqlite::memory:")
+        .await
+        .expect("an in-memory store");
+    let router = app::channels(implementation, store.clone()).state(RateLimitWindow(WINDOW));
+    (Endpoint::builder(router).build(), store)
+}
+
+fn activity(who: &str) -> serde_json::Value {
+    json!({"who": who, "what": "opened a ticket", "type": "support_request", "customer_tier": "pro"})
+}
+
+exercise! { s2_e6:
+    #[tokio::test]
+    async fn a_second_create_within_the_window_is_rate_limited() {
+        let (endpoint, store) = limited_feed(IMPLEMENTATION).await;
+        let mut tab = endpoint.connect_in_memory(&[]).unwrap();
+        let mut dashboard = endpoint.connect_in_memory(&[]).unwrap();
+        tab.join("feed:limited", json!({})).await;
+        dashboard.join("feed", json!({})).await;
+        let first = tab.call("feed:limited", "create_activity", activity("Ada L.")).await;
+        assert_eq!(
+            reply_status(&first),
+            Some("ok"),
+            "the first create is allowed, got {}. A phx_error in the transcript means your \
+             handle_in panicked.\n{}",
+            reply_response(&first),
+            tab.transcript()
+        );
+        assert_eq!(dashboard.next_frame().await.event, "activity.created", "the create reached the feed");
+        let second = tab.call("feed:limited", "create_activity", activity("Ada L.")).await;
+        assert_eq!(
+            (reply_status(&second), reply_response(&second)),
+            (Some("error"), &json!({"reason": "rate limit exceeded"})),
+            "a second create right after the first must be refused with \
+             {{\"reason\": \"rate limit exceeded\"}}"
+        );
+        assert_eq!(store.count().await.unwrap(), 1, "the refused create must not reach the store");
+    }
+
+    #[tokio::test]
+    async fn the_timer_clears_the_limit() {
+        let (endpoint, store) = limited_feed(IMPLEMENTATION).await;
+        let mut tab = endpoint.connect_in_memory(&[]).unwrap();
+        tab.join("feed:limited", json!({})).await;
+        let first = tab.call("feed:limited", "create_activity", activity("Ada L.")).await;
+        assert_eq!(reply_status(&first), Some("ok"), "{}", tab.transcript());
+        tokio::time::sleep(WINDOW + Duration::from_millis(400)).await;
+        let again = tab.call("feed:limited", "create_activity", activity("Ada L.")).await;
+        assert_eq!(
+            reply_status(&again),
+            Some("ok"),
+            "after the window ({WINDOW:?}) a create must be allowed again, got {}. Send \
+             yourself a message with ctx.send_after and clear the flag in handle_info.",
+            reply_response(&again)
+        );
+        assert_eq!(store.count().await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn invalid_data_does_not_count_and_each_tab_has_its_own_limit() {
+        let (endpoint, _store) = limited_feed(IMPLEMENTATION).await;
+        let mut tab = endpoint.connect_in_memory(&[]).unwrap();
+        let mut other_tab = endpoint.connect_in_memory(&[]).unwrap();
+        tab.join("feed:limited", json!({})).await;
+        other_tab.join("feed:limited", json!({})).await;
+        let invalid = tab.call("feed:limited", "create_activity", json!({"who": ""})).await;
+        assert_eq!(reply_response(&invalid)["reason"], "invalid activity data", "{}", tab.transcript());
+        let valid = tab.call("feed:limited", "create_activity", activity("Ada L.")).await;
+        assert_eq!(
+            reply_status(&valid),
+            Some("ok"),
+            "a rejected (invalid) create must not start the limit, got {}",
+            reply_response(&valid)
+        );
+        // The limit lives in the channel: another tab (connection) is not limited.
+        let other = other_tab.call("feed:limited", "create_activity", activity("Ada L.")).await;
+        assert_eq!(
+            reply_status(&other),
+            Some("ok"),
+            "the limit is per channel, so another connection may still create, got {}",
+            reply_response(&other)
+        );
+    }
+}
+
+/// The authenticated socket's channels with a short window, and a signer.
+async fn per_user_feed(implementation: Implementation) -> (Endpoint, TokenSigner, ActivityStore) {
+    let app = app(implementation).await;
+    let store = store().await;
+    let router = app::auth_channels(implementation, app.signer.clone(), store.clone())
+        .state(RateLimitWindow(WINDOW));
+    let endpoint = Endpoint::builder(router)
+        .handler(app::auth_handler(
+            Implementation::Solution,
+            app.signer.clone(),
+        ))
+        .build();
+    (endpoint, app.signer, store)
+}
+
+async fn create_as(client: &mut ChannelClient, who: &str) -> serde_json::Value {
+    let reply = client
+        .call("feed:limited", "create_activity", activity(who))
+        .await;
+    if reply_status(&reply).is_none() {
+        panic!("no reply status: {reply:?}\n{}", client.transcript());
+    }
+    json!({"status": reply_status(&reply), "response": reply_response(&reply)})
+}
+
+exercise! { s2_e7:
+    #[tokio::test]
+    async fn one_limit_per_user_across_tabs_and_reconnects() {
+        let (endpoint, signer, store) = per_user_feed(IMPLEMENTATION).await;
+        let mut tab = connect_as(&endpoint, &signer, USER);
+        let mut other_tab = connect_as(&endpoint, &signer, USER);
+        tab.join("feed:limited", json!({})).await;
+        other_tab.join("feed:limited", json!({})).await;
+        let first = create_as(&mut tab, "Ada L.").await;
+        assert_eq!(first["status"], "ok", "the user's first create is allowed: {first}\n{}", tab.transcript());
+        let limited = json!({"status": "error", "response": {"reason": "rate limit exceeded"}});
+        assert_eq!(
+            create_as(&mut other_tab, "Ada L.").await,
+            limited,
+            "the same user in another tab is limited too: the limit belongs to the user, \
+             not to the channel"
+        );
+        // A reconnect is a new socket and a new channel, same user: still limited.
+        tab.close().await;
+        let mut reconnected = connect_as(&endpoint, &signer, USER);
+        reconnected.join("feed:limited", json!({})).await;
+        assert_eq!(
+            create_as(&mut reconnected, "Ada L.").await,
+            limited,
+            "reconnecting must not reset the user's limit"
+        );
+        tokio::time::sleep(WINDOW + Duration::from_millis(400)).await;
+        let later = create_as(&mut reconnected, "Ada L.").await;
+        assert_eq!(later["status"], "ok", "after the window the user may create again: {later}");
+        assert_eq!(store.count().await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn each_user_has_their_own_limit_and_failed_creates_do_not_count() {
+        let (endpoint, signer, _store) = per_user_feed(IMPLEMENTATION).await;
+        let mut ada = connect_as(&endpoint, &signer, USER);
+        let mut bob = connect_as(&endpoint, &signer, USER + 1);
+        ada.join("feed:limited", json!({})).await;
+        bob.join("feed:limited", json!({})).await;
+        let invalid = ada.call("feed:limited", "create_activity", json!({"who": ""})).await;
+        assert_eq!(reply_response(&invalid)["reason"], "invalid activity data", "{}", ada.transcript());
+        let ada_first = create_as(&mut ada, "Ada L.").await;
+        assert_eq!(
+            ada_first["status"], "ok",
+            "an invalid create must not use up the user's window: {ada_first}"
+        );
+        let bob_first = create_as(&mut bob, "Bob K.").await;
+        assert_eq!(bob_first["status"], "ok", "another user is not limited by this one: {bob_first}");
+    }
+
+    #[tokio::test]
+    async fn the_limiter_checks_and_sets_in_one_step() {
+        use std::sync::Arc;
+        macro_rules! race {
+            ($limiter:ty) => {{
+                let limiter = Arc::new(<$limiter>::new());
+                let allowed: usize = std::thread::scope(|scope| {
+                    let handles: Vec<_> = (0..8)
+                        .map(|_| {
+                            let limiter = limiter.clone();
+                            scope.spawn(move || usize::from(limiter.try_acquire(USER, Duration::from_secs(60)).is_ok()))
+                        })
+                        .collect();
+                    handles.into_iter().map(|h| h.join().unwrap()).sum()
+                });
+                allowed
+            }};
+        }
+        let allowed = match IMPLEMENTATION {
+            Implementation::Start => race!(section2_channels::start::part2::user_rate_limit::UserRateLimiter),
+            Implementation::Solution => race!(section2_channels::solution::part2::user_rate_limit::UserRateLimiter),
+        };
+        assert_eq!(allowed, 1, "8 tabs creating at the same instant: exactly one may pass, {allowed} did");
+    }
+}
+
+exercise! { s2_e8:
+    #[tokio::test]
+    async fn a_valid_token_connects_as_auth_socket_user() {
+        let app = app(IMPLEMENTATION).await;
+        let token = app.signer.sign(&USER).unwrap();
+        let mut client = app
+            .auth_endpoint
+            .connect_in_memory(&[("token", &token)])
+            .unwrap_or_else(|e| panic!("a fresh token for user {USER} must connect, got {e}"));
+        assert_eq!(reply_status(&client.heartbeat().await), Some("ok"));
+        // The socket id names the user: disconnecting it closes this connection.
+        app.auth_endpoint.disconnect(&format!("auth_socket:{USER}"));
+        let closed = client.closed().await;
+        assert_eq!(
+            closed.code, 1001,
+            "disconnect(\"auth_socket:{USER}\") should close the socket: its id must be \
+             auth_socket:<user id>, got {closed:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn missing_invalid_and_expired_tokens_are_refused_distinctly() {
+        let app = app(IMPLEMENTATION).await;
+        let endpoint = &app.auth_endpoint;
+        let expired = app.signer.sign_at(&USER, now_ms() - 2 * DAY_MS, 86_400).unwrap();
+        let other_key = TokenSigner::new("another secret key base, 20+ bytes", "user socket")
+            .unwrap()
+            .sign(&USER)
+            .unwrap();
+        let cases = [
+            ("no token param", vec![], "token missing"),
+            ("a garbage token", vec![("token", "not-a-token")], "token invalid"),
+            ("a token signed with another key", vec![("token", other_key.as_str())], "token invalid"),
+            ("a token signed two days ago", vec![("token", expired.as_str())], "token expired"),
+        ];
+        for (case, params, expected) in cases {
+            let reason = refused(endpoint.connect_in_memory(&params));
+            assert_eq!(
+                reason, expected,
+                "{case}: connect must refuse with Refused({expected:?}), got {reason:?}"
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn refused_connections_get_403_over_http() {
+        let app = app(IMPLEMENTATION).await;
+        let server = Server::bind(0, app.router()).await.unwrap();
+        let url = |token: &str| server.socket_url("/auth_socket", &[("token", token)]);
+        for token in ["", "garbage"] {
+            match ChannelClient::connect(&url(token)).await {
+                Err(ConnectError::Status(403)) => {}
+                Err(e) => panic!("token {token:?}: expected 403, got {e}"),
+                Ok(_) => panic!("token {token:?}: expected 403, the socket was accepted"),
+            }
+        }
+        let token = app.signer.sign(&USER).unwrap();
+        let mut client = ChannelClient::connect(&url(&token)).await.expect("a valid token connects");
+        assert_eq!(reply_status(&client.heartbeat().await), Some("ok"));
+        server.stop().await;
+    }
+}
+
+exercise! { s2_e9:
+    #[tokio::test]
+    async fn only_the_sockets_own_user_joins_its_channel() {
+        let app = app(IMPLEMENTATION).await;
+        let store = store().await;
+        let endpoint = channels_endpoint(IMPLEMENTATION, &app.signer, &store);
+        let mut client = connect_as(&endpoint, &app.signer, USER);
+        let reply = client.join(&format!("user:{USER}"), json!({})).await;
+        assert_eq!(
+            reply_status(&reply),
+            Some("ok"),
+            "user {USER} joining user:{USER} must succeed, got {}",
+            reply_response(&reply)
+        );
+        for topic in ["user:8", "user:70", "user:abc", "user:"] {
+            let reply = client.join(topic, json!({})).await;
+            assert_eq!(
+                (reply_status(&reply), reply_response(&reply)),
+                (Some("error"), &json!({"reason": "unauthorized"})),
+                "user {USER} joining {topic} must get an error reply {{\"reason\": \"unauthorized\"}}"
+            );
+        }
+        let whoami = client.call(&format!("user:{USER}"), "whoami", json!({})).await;
+        assert_eq!(reply_response(&whoami), &json!({"user_id": USER}));
+    }
+}
+
+exercise! { s2_e10:
+    #[tokio::test]
+    async fn pushes_a_fresh_token_for_the_user_every_five_seconds() {
+        let app = app(IMPLEMENTATION).await;
+        let store = store().await;
+        let endpoint = channels_endpoint(IMPLEMENTATION, &app.signer, &store);
+        tokio::time::pause();
+        let mut client = connect_as(&endpoint, &app.signer, USER);
+        client.set_timeout(Duration::from_secs(60));
+        let reply = client.join("recurring", json!({})).await;
+        assert_eq!(reply_status(&reply), Some("ok"), "joining recurring: {reply:?}");
+        let joined = tokio::time::Instant::now();
+        for n in 1..=3u32 {
+            let frame = client.next_frame().await;
+            assert_eq!(
+                frame.event, "new_token",
+                "the recurring channel pushes \"new_token\"; got {frame:?}. A phx_error means \
+                 your handle_info panicked (is the todo!() still there?)"
+            );
+            let expected = Duration::from_secs(5) * n;
+            let elapsed = joined.elapsed();
+            assert!(
+                elapsed >= expected && elapsed < expected + Duration::from_millis(100),
+                "push #{n} should come {} s after the join (every 5 s), it came after {elapsed:?}",
+                5 * n
+            );
+            let token = frame.payload["token"].as_str().expect("{\"token\": \"...\"}");
+            assert_eq!(
+                app.signer.verify::<i64>(Some(token)),
+                Ok(USER),
+                "each pushed token must verify for the socket's user"
+            );
+        }
+        // Leaving stops the timer: nothing more arrives.
+        client.leave("recurring").await;
+        client.next_frame().await; // phx_close
+        client.set_timeout(Duration::from_secs(20));
+        assert!(client.next().await.is_none(), "no token after the channel left");
+    }
+}
