@@ -1,1 +1,44 @@
-//! Not yet available: this section arrives in a later release of the course.
+//! # Section 3: production
+//!
+//! Measure a running system, see what it costs, and run it on several nodes:
+//!
+//! - **part 1, telemetry**: `tracing` logs with `RUST_LOG` filters (JSON on request),
+//!   `metrics` exported to StatsD over UDP ([`telemetry`]), a dev StatsD sink to watch
+//!   lines arrive ([`statsd_sink`]), and what the process costs ([`process`]);
+//! - **part 2, cluster**: section 2's channels on several nodes, their broadcasts
+//!   carried by Redis ([`cluster`]).
+//!
+//! The exercises live in [`start`] (yours) and [`solution`] (the reference); the rest
+//! of the crate is provided infrastructure, meant to be read. Section 2's channels
+//! run from its **solution** module, so this section works even if you skipped it.
+//!
+//! Run it: `cargo run -p section3-production -- statsd-sink` in one terminal and
+//! `cargo run -p section3-production -- serve` in another.
+
+pub mod cluster;
+pub mod feed;
+pub mod node;
+pub mod process;
+pub mod solution;
+pub mod start;
+pub mod statsd_sink;
+pub mod telemetry;
+
+/// Which code runs the exercises: yours or the reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Implementation {
+    /// Your code, in `src/start/`.
+    Start,
+    /// The reference, in `solutions/section3/`.
+    Solution,
+}
+
+impl Implementation {
+    /// `"start"` or `"solution"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Implementation::Start => "start",
+            Implementation::Solution => "solution",
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The `feed` topic, served on a web node by section 2's feed channel (its reference
+//! solution): every `activity.created` broadcast on any node of the cluster reaches
+//! the browsers joined to it.
+
+pub use section2_channels::feed::{CREATED as ACTIVITY_CREATED, FEED_TOPIC};

@@ -1,0 +1,234 @@
+//! `section3-production`: a measured node, a dev StatsD sink, and cluster tools.
+
+use std::net::SocketAddr;
+
+use clap::{Parser, Subcommand};
+use section3_production::Implementation;
+use section3_production::node::{Node, NodeConfig};
+use section3_production::statsd_sink::StatsdSink;
+use section3_production::telemetry::{self, DEFAULT_STATSD_PORT, Delivery, LogFormat};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Section 3: telemetry, memory and a cluster over Redis"
+)]
+struct Cli {
+    /// Log lines as text (default) or one JSON object per line. `RUST_LOG` filters.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve section 2's channels at /socket/websocket, measured, as one cluster node.
+    Serve {
+        /// Run the reference solution instead of your code in src/start/.
+        #[arg(long)]
+        solution: bool,
+        /// Port on 127.0.0.1; 0 picks a free one and prints it.
+        #[arg(long, default_value_t = 4000)]
+        port: u16,
+        /// This node's name (sent as `from_node` to the other nodes).
+        #[arg(long, default_value = "app@127.0.0.1")]
+        node: String,
+        /// Join the cluster on this Redis (`redis://127.0.0.1:6379`); without it the
+        /// node runs alone on the in-process pubsub.
+        #[arg(long)]
+        redis: Option<String>,
+        /// Where to send StatsD lines.
+        #[arg(long, default_value_t = SocketAddr::from(([127, 0, 0, 1], DEFAULT_STATSD_PORT)))]
+        statsd: SocketAddr,
+        /// The feed's activity store; by default in memory, for as long as the node runs.
+        #[arg(long, default_value = "sqlite::memory:")]
+        database: String,
+    },
+    /// A development StatsD server: prints every line it receives.
+    StatsdSink {
+        /// UDP port on 127.0.0.1; 0 picks a free one and prints it.
+        #[arg(long, default_value_t = DEFAULT_STATSD_PORT)]
+        port: u16,
+    },
+    /// A node without a web server: creates an activity every period and broadcasts
+    /// it to the cluster (the `backend` of the two-node demo).
+    Backend {
+        /// Run the reference solution instead of your code in src/start/.
+        #[arg(long)]
+        solution: bool,
+        /// This node's name.
+        #[arg(long, default_value = "backend@127.0.0.1")]
+        node: String,
+        /// The cluster's Redis (`redis://127.0.0.1:6379`).
+        #[arg(long)]
+        redis: String,
+        /// Where activities are stored (`sqlite://activities.db`, `postgres://...`);
+        /// by default an in-memory SQLite database that lives as long as the node.
+        #[arg(long, default_value = "sqlite::memory:")]
+        database: String,
+        /// Milliseconds between two activities.
+        #[arg(long, default_value_t = 2000)]
+        every_ms: u64,
+    },
+    /// Measure broadcast latency from one node to another through Redis.
+    ClusterLatency {
+        /// The Redis to go through; without it a throwaway redis-server is started.
+        #[arg(long)]
+        redis: Option<String>,
+        /// Measured messages, sent one at a time.
+        #[arg(long, default_value_t = 10_000)]
+        messages: u64,
+        /// Also write the figures into the walkthrough (solutions/section3/part2.md).
+        #[arg(long)]
+        walkthrough: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init_tracing(cli.log_format);
+    match cli.command {
+        Command::Serve {
+            solution,
+            port,
+            node,
+            redis,
+            statsd,
+            database,
+        } => {
+            let implementation = if solution {
+                Implementation::Solution
+            } else {
+                Implementation::Start
+            };
+            // Immediate delivery: in class every measurement should show in the sink
+            // as it happens. A production node would batch (Delivery::Batched).
+            let recorder = telemetry::statsd_recorder(statsd, Some("rts"), Delivery::Immediate)?;
+            metrics::set_global_recorder(recorder)
+                .map_err(|_| anyhow::anyhow!("a metrics recorder was already installed"))?;
+            let config = NodeConfig {
+                name: node,
+                redis_url: redis,
+                implementation,
+                database,
+            };
+            let node = Node::start(&config).await?;
+            let server = node.serve(port).await?;
+            println!(
+                "node {} serving the {} implementation: ws://{}/socket/websocket?vsn=2.0.0; \
+                 {}; StatsD lines to {statsd} (Ctrl-C to stop)",
+                config.name,
+                implementation.name(),
+                server.addr(),
+                match &config.redis_url {
+                    Some(url) => format!("clustered through {url}"),
+                    None => "alone (no --redis)".to_owned(),
+                },
+            );
+            tokio::signal::ctrl_c().await?;
+            node.endpoint.shutdown();
+            server.stop().await;
+            Ok(())
+        }
+        Command::Backend {
+            solution,
+            node,
+            redis,
+            database,
+            every_ms,
+        } => run_backend(solution, &node, &redis, &database, every_ms).await,
+        Command::ClusterLatency {
+            redis,
+            messages,
+            walkthrough,
+        } => {
+            let throwaway = match redis {
+                Some(_) => None,
+                None => Some(section3_production::cluster::latency::ThrowawayRedis::start()?),
+            };
+            let url = redis.unwrap_or_else(|| throwaway.as_ref().unwrap().url.clone());
+            let report =
+                section3_production::cluster::latency::measure(&url, messages, messages / 10)
+                    .await?;
+            println!(
+                "cross-node broadcast through Redis at {url}: {}/{} delivered; \
+                 p50 {} us, p99 {} us, p99.9 {} us, max {} us",
+                report.delivered,
+                report.sent,
+                report.p50_us,
+                report.p99_us,
+                report.p999_us,
+                report.max_us
+            );
+            if walkthrough {
+                use section3_production::cluster::latency as lab;
+                let path = lab::walkthrough_path();
+                let text = std::fs::read_to_string(&path)?;
+                let generated = lab::generated_section(&report, &lab::describe_machine());
+                std::fs::write(&path, lab::replace_generated(&text, &generated)?)?;
+                println!("wrote the figures into {}", path.display());
+            }
+            Ok(())
+        }
+        Command::StatsdSink { port } => {
+            let mut sink = StatsdSink::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+            println!(
+                "statsd-sink listening on udp://{} (Ctrl-C to stop)",
+                sink.addr()
+            );
+            loop {
+                tokio::select! {
+                    line = sink.next_line() => println!("{}", line?),
+                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                }
+            }
+        }
+    }
+}
+
+async fn run_backend(
+    solution: bool,
+    node: &str,
+    redis: &str,
+    database: &str,
+    every_ms: u64,
+) -> anyhow::Result<()> {
+    use section2_channels::activity::{ActivityGenerator, ActivityStore};
+    use section3_production::{solution as reference, start};
+
+    let store = ActivityStore::open(database).await?;
+    let implementation = if solution { "solution" } else { "start" };
+    // The backend runs the same adapter as a web node: s3.e6, yours or the reference.
+    let pubsub: Box<dyn section2_channels::PubSub> = if solution {
+        Box::new(reference::part2::redis_pubsub::RedisPubSub::connect(redis, node).await?)
+    } else {
+        Box::new(start::part2::redis_pubsub::RedisPubSub::connect(redis, node).await?)
+    };
+    println!(
+        "node {node} ({implementation}, no web server) creating an activity every {every_ms} ms \
+         through {redis} (Ctrl-C to stop)"
+    );
+    let mut generator = ActivityGenerator::from_os_rng();
+    let mut ticks = tokio::time::interval(std::time::Duration::from_millis(every_ms.max(1)));
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+        let new = generator.next_activity();
+        let created = if solution {
+            reference::part2::backend::create_activity(&store, pubsub.as_ref(), new).await
+        } else {
+            start::part2::backend::create_activity(&store, pubsub.as_ref(), new).await
+        };
+        match created {
+            Ok(activity) => println!(
+                "created #{}: {} {}",
+                activity.id, activity.who, activity.what
+            ),
+            Err(error) => tracing::warn!(%error, "could not create an activity"),
+        }
+    }
+}

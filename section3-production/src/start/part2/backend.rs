@@ -1,0 +1,19 @@
+//! s3.e7: the backend node. No web server: it creates activities (an import job, a
+//! payment webhook consumer, an admin tool) and every browser connected to any node
+//! sees them.
+
+use section2_channels::activity::{Activity, ActivityStore, NewActivity, StoreError};
+use section2_channels::pubsub::{Broadcast, PubSub};
+
+use crate::feed::{ACTIVITY_CREATED, FEED_TOPIC};
+
+/// Stores `new`, then broadcasts the stored activity (with its id and time) as
+/// `activity.created` on `feed`, to every node. Returns what was stored.
+pub async fn create_activity(
+    store: &ActivityStore,
+    pubsub: &dyn PubSub,
+    new: NewActivity,
+) -> Result<Activity, StoreError> {
+    // TODO(s3.e7): slides/src/section3/part2/two_nodes.md
+    todo!("store it, then broadcast the stored activity on the feed")
+}

@@ -1,0 +1,4 @@
+//! Part 1: telemetry. Measurements to StatsD, and what the process costs.
+
+pub mod measurements;
+pub mod poller;
