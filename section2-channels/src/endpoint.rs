@@ -199,9 +199,20 @@ impl Endpoint {
         Ok(ChannelClient::in_memory(in_tx, out_rx))
     }
 
-    /// Runs one connection to its end: the socket state machine on this task, the
-    /// writer on a task of its own (so a client that does not read blocks only it).
-    async fn run_connection<In, S>(self, socket: SocketInfo, inbound: In, sink: S)
+    /// Runs one connection to its end: the socket state machine on the caller's task,
+    /// the writer on a task of its own (so a client that does not read blocks only it).
+    ///
+    /// Not `async`: the setup runs here, and the future returned holds only what the
+    /// connection needs while it lives. An `async fn` that builds a future and then
+    /// awaits or boxes it keeps a slot for that future too (rustc does not reuse it),
+    /// which made every idle connection's task about a kilobyte bigger; so does an
+    /// `async move` block awaiting a future it captured.
+    fn run_connection<In, S>(
+        self,
+        socket: SocketInfo,
+        inbound: In,
+        sink: S,
+    ) -> impl Future<Output = ()> + Send + 'static
     where
         In: futures::Stream<Item = Inbound> + Unpin + Send + 'static,
         S: futures::Sink<Outbound> + Unpin + Send + 'static,
@@ -219,10 +230,13 @@ impl Endpoint {
             outbox,
             inner.shutdown.subscribe(),
         );
-        // Boxed so the caller's future (and task) stays small.
-        Box::pin(connection.run(inbound)).await;
-        let _ = writer.await;
-        drop(live);
+        let run = connection.run(inbound);
+        // `then` polls `run` where it lies; an `async` block awaiting it would move it
+        // into a second slot of its own (and double the task's size).
+        futures::FutureExt::then(run, move |_reason| async move {
+            let _ = writer.await;
+            drop(live);
+        })
     }
 }
 

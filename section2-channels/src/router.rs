@@ -236,22 +236,28 @@ impl<C: Channel> Route for TypedRoute<C> {
         let topic = args.topic.clone();
         let join_ref = args.join_ref.clone();
         let exits = args.exits.clone();
-        let task = tokio::spawn(async move {
-            // A panic in a callback ends this channel only: it becomes phx_error for the
-            // client, and the socket and its other channels carry on.
-            let kind = match AssertUnwindSafe(run::<C>(args, rx, weak, joined_tx))
+        // A task is as big as its biggest state, for its whole life. The join runs
+        // once and holds the most (the join payload, the arguments, `C::join`'s
+        // future), so it is boxed, and the task's future is built here with
+        // combinators, which poll what they hold in place (an `async` block awaiting
+        // a future it captured keeps a second slot for it). `then` runs the
+        // channel's loop once the join is done and its box is freed.
+        let join = Box::pin(join::<C>(args, weak, joined_tx));
+        let task = tokio::spawn(
+            AssertUnwindSafe(join.then(move |joined| serve::<C>(joined, rx)))
                 .catch_unwind()
-                .await
-            {
-                Ok(kind) => kind,
-                Err(panic) => ExitKind::Crashed(panic_message(panic.as_ref())),
-            };
-            exits.push(Exit {
-                topic,
-                join_ref,
-                kind,
-            });
-        });
+                .map(move |result| {
+                    // A panic in a callback ends this channel only: it becomes phx_error for
+                    // the client, and the socket and its other channels carry on.
+                    let kind = result
+                        .unwrap_or_else(|panic| ExitKind::Crashed(panic_message(panic.as_ref())));
+                    exits.push(Exit {
+                        topic,
+                        join_ref,
+                        kind,
+                    });
+                }),
+        );
         Started {
             inbox: Box::new(tx),
             abort: task.abort_handle(),
@@ -299,12 +305,38 @@ impl<I: Send + 'static> Subscriber for ChannelSubscriber<I> {
     }
 }
 
-async fn run<C: Channel>(
+/// A joined channel: what its task keeps while it lives.
+struct Joined<C: Channel> {
+    channel: C,
+    ctx: ChannelContext<C>,
+    /// Unsubscribes when the channel ends.
+    _subscription: Subscription,
+}
+
+/// Replies to `msg_ref` on the channel's topic (nothing if the client sent no ref).
+fn reply<C: Channel>(
+    ctx: &ChannelContext<C>,
+    status: Status,
+    msg_ref: Option<&str>,
+    response: Value,
+) {
+    if msg_ref.is_some() {
+        ctx.outbox.send(&Frame::reply(
+            Some(&ctx.join_ref),
+            msg_ref,
+            &ctx.topic,
+            status,
+            response,
+        ));
+    }
+}
+
+/// Runs `C::join`, subscribes to the topic, replies, and tells the socket how it went.
+async fn join<C: Channel>(
     args: StartArgs,
-    mut rx: mailbox::Receiver<Mail<C::Info>>,
     mailbox: mailbox::WeakSender<Mail<C::Info>>,
     joined: oneshot::Sender<bool>,
-) -> ExitKind {
+) -> Option<Joined<C>> {
     let StartArgs {
         topic,
         join_ref,
@@ -328,43 +360,45 @@ async fn run<C: Channel>(
         subscriber,
         current_ref: msg_ref.clone(),
     };
-    let reply = |status, msg_ref: Option<&str>, response| {
-        if msg_ref.is_some() {
-            outbox.send(&Frame::reply(
-                Some(&join_ref),
-                msg_ref,
-                &topic,
-                status,
-                response,
-            ));
-        }
-    };
-
-    // Boxed: the join future is used once, and inline it would stay part of the
-    // channel's task (its idle memory) for the channel's whole life.
-    let (mut channel, response) = match Box::pin(C::join(&topic, payload, &mut ctx)).await {
+    let (channel, response) = match C::join(&topic, payload, &mut ctx).await {
         Join::Ok { channel, reply } => (channel, reply),
         Join::Error(response) => {
-            reply(Status::Error, msg_ref.as_deref(), response);
+            reply(&ctx, Status::Error, msg_ref.as_deref(), response);
             let _ = joined.send(false);
-            return ExitKind::Refused;
+            return None;
         }
     };
     // Subscribe before the ok reply, so a client that has its ok misses no broadcast.
-    let _subscription = Subscription::with_id(
+    let subscription = Subscription::with_id(
         pubsub,
-        topic.clone(),
+        topic,
         subscriber,
         Arc::new(ChannelSubscriber::<C::Info> {
-            outbox: outbox.clone(),
+            outbox,
             mailbox,
             intercepts: C::INTERCEPTS,
         }),
     );
-    reply(Status::Ok, msg_ref.as_deref(), response);
+    reply(&ctx, Status::Ok, msg_ref.as_deref(), response);
     let _ = joined.send(true);
     ctx.current_ref = None;
+    Some(Joined {
+        channel,
+        ctx,
+        _subscription: subscription,
+    })
+}
 
+/// The joined channel's loop: one message at a time until it stops or the socket goes.
+/// (`joined` is used in place, never moved out: a moved argument would take a
+/// second slot in this future.)
+async fn serve<C: Channel>(
+    mut joined: Option<Joined<C>>,
+    mut rx: mailbox::Receiver<Mail<C::Info>>,
+) -> ExitKind {
+    let Some(Joined { channel, ctx, .. }) = &mut joined else {
+        return ExitKind::Refused;
+    };
     // ANCHOR: channel_loop
     while let Some(mail) = rx.recv().await {
         match mail {
@@ -374,16 +408,16 @@ async fn run<C: Channel>(
                 payload,
             } => {
                 ctx.current_ref = msg_ref.clone();
-                let outcome = channel.handle_in(&event, payload, &mut ctx).await;
+                let outcome = channel.handle_in(&event, payload, ctx).await;
                 ctx.current_ref = None;
                 match outcome {
                     HandleIn::Reply(status, response) => {
-                        reply(status, msg_ref.as_deref(), response)
+                        reply(ctx, status, msg_ref.as_deref(), response)
                     }
                     HandleIn::NoReply => {}
                     HandleIn::Stop(response) => {
                         if let Some((status, response)) = response {
-                            reply(status, msg_ref.as_deref(), response);
+                            reply(ctx, status, msg_ref.as_deref(), response);
                         }
                         return ExitKind::Stopped;
                     }
@@ -391,6 +425,7 @@ async fn run<C: Channel>(
             }
             Mail::Leave { msg_ref } => {
                 reply(
+                    ctx,
                     Status::Ok,
                     msg_ref.as_deref(),
                     Value::Object(Payload::new()),
@@ -399,14 +434,14 @@ async fn run<C: Channel>(
             }
             Mail::Out(broadcast) => {
                 let handled = channel
-                    .handle_out(broadcast.event(), broadcast.payload(), &mut ctx)
+                    .handle_out(broadcast.event(), broadcast.payload(), ctx)
                     .await;
                 if handled == Handled::Stop {
                     return ExitKind::Stopped;
                 }
             }
             Mail::Info(message) => {
-                if channel.handle_info(message, &mut ctx).await == Handled::Stop {
+                if channel.handle_info(message, ctx).await == Handled::Stop {
                     return ExitKind::Stopped;
                 }
             }

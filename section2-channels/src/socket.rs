@@ -159,23 +159,40 @@ impl Connection {
         let exits = self.exits.clone();
         let mut shutdown = self.shutdown.clone();
         let reason = loop {
-            tokio::select! {
+            // The select only says what happened; the work is done after it, once its
+            // futures are dropped. Awaiting `on_inbound` inside a branch would keep
+            // every branch's future alive beside it, and an idle connection's task
+            // would pay for both at once.
+            let event = tokio::select! {
                 biased;
-                reason = outbox.closed() => break reason,
-                ended = exits.next() => for exit in ended {
-                    self.on_exit(exit);
-                },
-                true = async { shutdown.wait_for(|stop| *stop).await.is_ok() } => self.outbox.close(CloseReason::new(
+                reason = outbox.closed() => Event::Closed(reason),
+                ended = exits.next() => Event::Exits(ended),
+                true = async { shutdown.wait_for(|stop| *stop).await.is_ok() } => Event::Shutdown,
+                message = inbound.next() => Event::Inbound(message),
+                () = &mut idle => Event::Idle,
+            };
+            match event {
+                Event::Closed(reason) => break reason,
+                Event::Exits(ended) => {
+                    for exit in ended {
+                        self.on_exit(exit);
+                    }
+                }
+                Event::Shutdown => self.outbox.close(CloseReason::new(
                     close_code::GOING_AWAY,
                     "server shutting down",
                 )),
-                message = inbound.next() => {
-                    idle.as_mut().reset(tokio::time::Instant::now() + self.config.idle_timeout);
+                Event::Inbound(message) => {
+                    idle.as_mut()
+                        .reset(tokio::time::Instant::now() + self.config.idle_timeout);
                     self.on_inbound(message).await;
                 }
-                () = &mut idle => self.outbox.close(CloseReason::new(
+                Event::Idle => self.outbox.close(CloseReason::new(
                     close_code::GOING_AWAY,
-                    format!("idle timeout: no frame for {} s", self.config.idle_timeout.as_secs()),
+                    format!(
+                        "idle timeout: no frame for {} s",
+                        self.config.idle_timeout.as_secs()
+                    ),
                 )),
             }
         };
@@ -486,6 +503,15 @@ impl Connection {
                 .send(&Frame::reply(join_ref, msg_ref, topic, status, response));
         }
     }
+}
+
+/// What woke the connection's loop.
+enum Event {
+    Closed(CloseReason),
+    Exits(Vec<Exit>),
+    Shutdown,
+    Inbound(Option<Inbound>),
+    Idle,
 }
 
 enum Current {
