@@ -18,11 +18,13 @@
 pub mod cluster;
 pub mod feed;
 pub mod node;
+pub mod observe;
 pub mod process;
 pub mod solution;
 pub mod start;
 pub mod statsd_sink;
 pub mod telemetry;
+pub mod top;
 
 /// Which code runs the exercises: yours or the reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
