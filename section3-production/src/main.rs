@@ -45,6 +45,16 @@ enum Command {
         #[arg(long, default_value = "sqlite::memory:")]
         database: String,
     },
+    /// Attach to a running node and watch it live: connections, topics, busiest
+    /// channels, memory, rates and the cluster's nodes (`q` quits).
+    Top {
+        /// The node's HTTP address, as `serve` printed it.
+        #[arg(default_value = "http://127.0.0.1:4000")]
+        url: String,
+        /// Compute the rates with the reference solution instead of your s3.e9.
+        #[arg(long)]
+        solution: bool,
+    },
     /// A development StatsD server: prints every line it receives.
     StatsdSink {
         /// UDP port on 127.0.0.1; 0 picks a free one and prints it.
@@ -118,7 +128,7 @@ async fn main() -> anyhow::Result<()> {
             let server = node.serve(port).await?;
             println!(
                 "node {} serving the {} implementation: ws://{}/socket/websocket?vsn=2.0.0; \
-                 {}; StatsD lines to {statsd} (Ctrl-C to stop)",
+                 {}; StatsD lines to {statsd}; watch it with `top http://{}` (Ctrl-C to stop)",
                 config.name,
                 implementation.name(),
                 server.addr(),
@@ -126,6 +136,7 @@ async fn main() -> anyhow::Result<()> {
                     Some(url) => format!("clustered through {url}"),
                     None => "alone (no --redis)".to_owned(),
                 },
+                server.addr(),
             );
             tokio::signal::ctrl_c().await?;
             node.endpoint.shutdown();
@@ -171,6 +182,14 @@ async fn main() -> anyhow::Result<()> {
                 println!("wrote the figures into {}", path.display());
             }
             Ok(())
+        }
+        Command::Top { url, solution } => {
+            let implementation = if solution {
+                Implementation::Solution
+            } else {
+                Implementation::Start
+            };
+            section3_production::top::run(&url, implementation).await
         }
         Command::StatsdSink { port } => {
             let mut sink = StatsdSink::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;

@@ -10,6 +10,7 @@ use section2_channels::pubsub::{LocalPubSub, PubSub};
 
 use crate::Implementation;
 use crate::cluster::queries::{Answerer, ClusterQueries, Membership};
+use crate::observe::{ObservedPubSub, Snapshot};
 use crate::process::ProcessSample;
 
 /// How a node is started.
@@ -32,6 +33,10 @@ pub struct Node {
     pub endpoint: Endpoint,
     /// Membership and questions to every node, when clustered.
     pub queries: Option<Arc<ClusterQueries>>,
+    /// The pubsub the endpoint uses, counting topics and broadcasts for `/observe`.
+    pub observed: Arc<ObservedPubSub>,
+    name: String,
+    started: tokio::time::Instant,
     poller: tokio::task::JoinHandle<()>,
 }
 
@@ -52,8 +57,9 @@ impl Node {
         // Later sections build on the reference of earlier ones.
         // Section 2's channels (feed included) on this node's own activity store.
         let store = ActivityStore::open(&config.database).await?;
+        let observed = Arc::new(ObservedPubSub::new(pubsub));
         let endpoint = Endpoint::builder(app::channels(Section2::Solution, store))
-            .pubsub(pubsub)
+            .pubsub(observed.clone())
             .build();
         let period = Duration::from_secs(1);
         let poller = match config.implementation {
@@ -85,15 +91,48 @@ impl Node {
         Ok(Node {
             endpoint,
             queries,
+            observed,
+            name: config.name.clone(),
+            started: tokio::time::Instant::now(),
             poller,
         })
     }
 
+    /// What `GET /observe` answers: this node's counters and gauges right now.
+    pub fn snapshot(&self) -> Snapshot {
+        snapshot(
+            &self.name,
+            self.started,
+            &self.endpoint,
+            &self.observed,
+            self.queries.as_deref(),
+        )
+    }
+
     /// Serves the socket at `/socket/websocket` on `127.0.0.1:port` (0 picks one),
-    /// and, when clustered, `GET /cluster/users`: every node's connected sockets,
+    /// `GET /observe` (a [`Snapshot`], what `top` shows), and, when clustered, `GET /cluster/users`: every node's connected sockets,
     /// and the nodes that did not answer within 500 ms.
     pub async fn serve(&self, port: u16) -> std::io::Result<Server> {
         let mut routes = self.endpoint.routes("/socket");
+        let (name, started, endpoint, observed, queries) = (
+            self.name.clone(),
+            self.started,
+            self.endpoint.clone(),
+            self.observed.clone(),
+            self.queries.clone(),
+        );
+        routes = routes.route(
+            "/observe",
+            axum::routing::get(move || async move {
+                axum::Json(snapshot(
+                    &name,
+                    started,
+                    &endpoint,
+                    &observed,
+                    queries.as_deref(),
+                ))
+            }),
+        );
         if let Some(queries) = self.queries.clone() {
             routes = routes.route(
                 "/cluster/users",
@@ -109,6 +148,26 @@ impl Node {
             );
         }
         Server::bind(port, routes).await
+    }
+}
+
+fn snapshot(
+    name: &str,
+    started: tokio::time::Instant,
+    endpoint: &Endpoint,
+    observed: &ObservedPubSub,
+    queries: Option<&ClusterQueries>,
+) -> Snapshot {
+    let process = ProcessSample::now();
+    Snapshot {
+        node: name.to_owned(),
+        uptime_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        connections: endpoint.connections(),
+        rss_bytes: process.rss_bytes,
+        live_tasks: process.live_tasks,
+        broadcasts: observed.broadcasts(),
+        topics: observed.topics(),
+        cluster: queries.map(|q| q.members().into_iter().collect()),
     }
 }
 
