@@ -1,0 +1,219 @@
+//! Exercise tests for section 4, part 1 (presence).
+//!
+//! Each exercise's tests are written once and instantiated twice: against your code
+//! (`<exercise>::start::*`, ignored by a plain `cargo test`, run by
+//! `cargo xtask check`) and against the reference (`<exercise>::solution::*`).
+//! Clients connect in memory; the trackers run on tokio's paused clock, so heartbeats
+//! cost no real time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use section2_channels::app::Implementation;
+use section2_channels::client::{ChannelClient, Received, reply_response, reply_status};
+use section2_channels::{Frame, LocalPubSub, PubSub};
+use section4_tracker_live::app::PresenceNode;
+use section4_tracker_live::tracker::TrackerConfig;
+use serde_json::{Value, json};
+
+/// Writes each test of an exercise once, for both implementations.
+macro_rules! exercise {
+    ($exercise:ident: $( $(#[$attr:meta])* async fn $test:ident() $body:block )*) => {
+        mod $exercise {
+            #[allow(unused_imports)]
+            use super::*;
+
+            mod start {
+                #[allow(unused_imports)]
+                use super::*;
+                #[allow(dead_code)]
+                const IMPLEMENTATION: Implementation = Implementation::Start;
+                $( $(#[$attr])* #[ignore = "exercise: run cargo xtask check"] async fn $test() $body )*
+            }
+
+            mod solution {
+                #[allow(unused_imports)]
+                use super::*;
+                #[allow(dead_code)]
+                const IMPLEMENTATION: Implementation = Implementation::Solution;
+                $( $(#[$attr])* async fn $test() $body )*
+            }
+        }
+    };
+}
+
+const PERIOD: Duration = Duration::from_millis(100);
+
+fn config() -> TrackerConfig {
+    TrackerConfig {
+        permdown_period: Duration::from_millis(1500),
+        ..TrackerConfig::with_periods(PERIOD, 2)
+    }
+}
+
+/// One node on its own pubsub, on the paused clock.
+fn node(implementation: Implementation) -> PresenceNode {
+    tokio::time::pause();
+    let pubsub: Arc<dyn PubSub> = Arc::new(LocalPubSub::named("app@127.0.0.1"));
+    PresenceNode::start(implementation, pubsub, "app@127.0.0.1", config()).expect("valid config")
+}
+
+fn connect(node: &PresenceNode) -> ChannelClient {
+    node.endpoint
+        .connect_in_memory(&[])
+        .expect("the presence socket lets everyone in")
+}
+
+/// Joins `topic` as `user_id` named `name`; a failed join is a failed test that says why.
+async fn join_as(client: &mut ChannelClient, topic: &str, user_id: &str, name: &str) {
+    let reply = client
+        .join(topic, json!({"user_id": user_id, "name": name}))
+        .await;
+    assert_eq!(
+        reply_status(&reply),
+        Some("ok"),
+        "joining {topic} as {name} should succeed, got {reply:?}. A `todo!()` left in \
+         RoomChannel::join crashes the channel: track the user, then return Join::ok.\n\
+         transcript:\n{}",
+        client.transcript()
+    );
+}
+
+/// The reply to `event`, or a message saying what came instead.
+async fn call(client: &mut ChannelClient, topic: &str, event: &str) -> Frame {
+    let msg_ref = client.push(topic, event, json!({})).await;
+    loop {
+        match client.next().await {
+            Some(Received::Frame(frame))
+                if frame.msg_ref.as_deref() == Some(msg_ref.as_str())
+                    && frame.event == "phx_reply" =>
+            {
+                return frame;
+            }
+            Some(Received::Frame(frame)) if frame.event == "phx_error" => panic!(
+                "the channel crashed while handling {event:?} (the client got phx_error). \
+                 A `todo!()` left in handle_in does that: replace it.\ntranscript:\n{}",
+                client.transcript()
+            ),
+            Some(Received::Frame(_)) => {}
+            other => panic!(
+                "no reply to {event:?}, got {other:?}.\ntranscript:\n{}",
+                client.transcript()
+            ),
+        }
+    }
+}
+
+/// `list`'s presences, after checking the reply is ok.
+async fn list(client: &mut ChannelClient, topic: &str) -> Value {
+    let reply = call(client, topic, "list").await;
+    assert_eq!(
+        reply_status(&reply),
+        Some("ok"),
+        "`list` should reply ok with the presences, got {reply:?}"
+    );
+    reply_response(&reply).clone()
+}
+
+/// Each key's names, sorted: `{"user:1": ["Alice"], ...}`, and checks every meta's shape.
+fn names(presences: &Value) -> Value {
+    let Some(presences) = presences.as_object() else {
+        panic!("`list` should reply with an object keyed by presence key, got {presences}");
+    };
+    let mut out = serde_json::Map::new();
+    for (key, entry) in presences {
+        let metas = entry["metas"].as_array().unwrap_or_else(|| {
+            panic!("{key}: expected {{\"metas\": [...]}}, got {entry}. Group the list by key.")
+        });
+        let mut names = Vec::new();
+        for meta in metas {
+            assert!(
+                meta["online_at"]
+                    .as_u64()
+                    .is_some_and(|t| t > 1_600_000_000),
+                "{key}: each meta needs `online_at` (seconds since the epoch, now_unix()), got {meta}"
+            );
+            assert!(
+                meta["phx_ref"].is_string(),
+                "{key}: each meta needs its `phx_ref` (meta_json adds it), got {meta}"
+            );
+            names.push(meta["name"].clone());
+        }
+        out.insert(key.clone(), Value::Array(names));
+    }
+    Value::Object(out)
+}
+
+exercise! { s4_e1:
+    #[tokio::test]
+    async fn joined_users_are_listed_by_key_with_their_name() {
+        let node = node(IMPLEMENTATION);
+        let mut alice = connect(&node);
+        let mut bob = connect(&node);
+        join_as(&mut alice, "room:lobby", "1", "Alice").await;
+        join_as(&mut bob, "room:lobby", "2", "Bob").await;
+        let presences = list(&mut alice, "room:lobby").await;
+        assert_eq!(
+            names(&presences),
+            json!({"user:1": ["Alice"], "user:2": ["Bob"]}),
+            "after Alice (user 1) and Bob (user 2) joined room:lobby, `list` should show \
+             both under user:<id>; got {presences}"
+        );
+    }
+
+    #[tokio::test]
+    async fn two_tabs_of_one_user_are_one_key_with_two_metas() {
+        let node = node(IMPLEMENTATION);
+        let mut laptop = connect(&node);
+        let mut phone = connect(&node);
+        join_as(&mut laptop, "room:lobby", "1", "Alice").await;
+        join_as(&mut phone, "room:lobby", "1", "Alice").await;
+        let presences = list(&mut phone, "room:lobby").await;
+        assert_eq!(
+            names(&presences),
+            json!({"user:1": ["Alice", "Alice"]}),
+            "Alice joined from two connections: one key, two metas (one per connection, \
+             each with its own phx_ref); got {presences}"
+        );
+    }
+
+    #[tokio::test]
+    async fn rooms_are_separate_and_leaving_untracks() {
+        let node = node(IMPLEMENTATION);
+        let mut alice = connect(&node);
+        let mut bob = connect(&node);
+        join_as(&mut alice, "room:lobby", "1", "Alice").await;
+        join_as(&mut bob, "room:lobby", "2", "Bob").await;
+        join_as(&mut bob, "room:kitchen", "2", "Bob").await;
+        assert_eq!(
+            names(&list(&mut bob, "room:kitchen").await),
+            json!({"user:2": ["Bob"]}),
+            "`list` shows only the channel's own topic (ctx.topic())"
+        );
+        bob.leave("room:lobby").await;
+        // The channel's state is dropped after the leave reply; give the shard a tick.
+        tokio::time::sleep(PERIOD).await;
+        let presences = list(&mut alice, "room:lobby").await;
+        assert_eq!(
+            names(&presences),
+            json!({"user:1": ["Alice"]}),
+            "Bob left room:lobby: keep the Owner in the channel so that dropping the \
+             channel untracks him; got {presences}"
+        );
+        assert_eq!(
+            names(&list(&mut bob, "room:kitchen").await),
+            json!({"user:2": ["Bob"]}),
+            "leaving the lobby must not untrack Bob from the kitchen"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_join_without_user_id_and_name_is_refused() {
+        let node = node(IMPLEMENTATION);
+        let mut client = connect(&node);
+        let reply = client.join("room:lobby", json!({"name": "Alice"})).await;
+        assert_eq!(reply_status(&reply), Some("error"), "no user_id: refuse, got {reply:?}");
+        join_as(&mut client, "room:lobby", "1", "Alice").await;
+        assert_eq!(names(&list(&mut client, "room:lobby").await), json!({"user:1": ["Alice"]}));
+    }
+}

@@ -1,0 +1,3 @@
+//! Part 1: presence. Track who is in a room, on every node.
+
+pub mod presence_room;
