@@ -58,6 +58,31 @@ fn node(implementation: Implementation) -> PresenceNode {
     PresenceNode::start(implementation, pubsub, "app@127.0.0.1", config()).expect("valid config")
 }
 
+/// Two nodes whose trackers gossip over one shared pubsub (what Redis is across machines).
+fn cluster(implementation: Implementation) -> (PresenceNode, PresenceNode) {
+    tokio::time::pause();
+    let cluster: Arc<dyn PubSub> = Arc::new(LocalPubSub::named("cluster"));
+    let start = |name| {
+        PresenceNode::start(implementation, cluster.clone(), name, config()).expect("valid config")
+    };
+    (start(APP), start(BACK))
+}
+
+const APP: &str = "app@127.0.0.1";
+const BACK: &str = "back@127.0.0.1";
+
+/// The node's `handle_diff` lines that mention `needle`, sorted (local changes are
+/// reported at once, remote ones a heartbeat later).
+fn lines_with(node: &PresenceNode, needle: &str) -> Vec<String> {
+    let mut lines: Vec<String> = node
+        .diff_log()
+        .into_iter()
+        .filter(|line| line.contains(needle))
+        .collect();
+    lines.sort();
+    lines
+}
+
 fn connect(node: &PresenceNode) -> ChannelClient {
     node.endpoint
         .connect_in_memory(&[])
@@ -215,5 +240,63 @@ exercise! { s4_e1:
         assert_eq!(reply_status(&reply), Some("error"), "no user_id: refuse, got {reply:?}");
         join_as(&mut client, "room:lobby", "1", "Alice").await;
         assert_eq!(names(&list(&mut client, "room:lobby").await), json!({"user:1": ["Alice"]}));
+    }
+}
+
+exercise! { s4_e2:
+    #[tokio::test]
+    async fn describe_diff_writes_one_line_per_join_and_leave() {
+        let node = node(IMPLEMENTATION);
+        let mut alice = connect(&node);
+        let mut bob = connect(&node);
+        join_as(&mut alice, "room:lobby", "1", "Alice").await;
+        join_as(&mut bob, "room:lobby", "2", "Bob").await;
+        bob.leave("room:lobby").await;
+        tokio::time::sleep(PERIOD).await;
+        let log = node.diff_log();
+        assert_eq!(
+            log,
+            [
+                "app@127.0.0.1 room:lobby join user:1 (Alice)",
+                "app@127.0.0.1 room:lobby join user:2 (Bob)",
+                "app@127.0.0.1 room:lobby leave user:2 (Bob)",
+            ],
+            "handle_diff ran once per change on this node; describe_diff should turn each \
+             join and leave into \"{{node}} {{topic}} join|leave {{key}} ({{name}})\". If you \
+             see \"describe_diff panicked\", the todo!() is still there."
+        );
+    }
+
+    #[tokio::test]
+    async fn joins_and_leaves_fire_on_every_node() {
+        let (app, back) = cluster(IMPLEMENTATION);
+        let mut alice = connect(&app);
+        let mut bob = connect(&back);
+        join_as(&mut alice, "room:lobby", "1", "Alice").await;
+        join_as(&mut bob, "room:lobby", "2", "Bob").await;
+        // A few heartbeats carry each node's delta to the other.
+        tokio::time::sleep(PERIOD * 5).await;
+        for (node, name) in [(&app, APP), (&back, BACK)] {
+            assert_eq!(
+                lines_with(node, " join "),
+                [
+                    format!("{name} room:lobby join user:1 (Alice)"),
+                    format!("{name} room:lobby join user:2 (Bob)"),
+                ],
+                "Alice joined on app, Bob on back: handle_diff reports both joins on {name} \
+                 (full log: {:?})",
+                node.diff_log()
+            );
+        }
+        drop(bob);
+        tokio::time::sleep(PERIOD * 5).await;
+        for (node, name) in [(&app, APP), (&back, BACK)] {
+            assert_eq!(
+                lines_with(node, " leave "),
+                [format!("{name} room:lobby leave user:2 (Bob)")],
+                "Bob's connection closed on back: both nodes report his leave (log of {name}: {:?})",
+                node.diff_log()
+            );
+        }
     }
 }
