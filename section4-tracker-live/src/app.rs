@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use section2_channels::app::Implementation;
-use section2_channels::{ChannelRouter, Endpoint, LocalPubSub, PubSub};
+use section2_channels::{Broadcast, ChannelRouter, Endpoint, LocalPubSub, PubSub};
+use serde_json::Value;
 
 use crate::presence::{PresenceTracker, UserMeta};
 use crate::tracker::pubsub_transport::PubSubTransport;
@@ -19,6 +20,7 @@ pub fn channels(implementation: Implementation, tracker: PresenceTracker) -> Cha
             ChannelRouter::new()
                 .state(tracker)
                 .channel::<part1::presence_room::RoomChannel>("room:*")
+                .channel::<part1::presence_channel::ChatChannel>("chat:*")
         }};
     }
     match implementation {
@@ -55,11 +57,14 @@ impl PresenceNode {
     ) -> Result<PresenceNode, ConfigError> {
         let transport = Arc::new(PubSubTransport::new(cluster, node));
         let diff_log = Arc::new(Mutex::new(VecDeque::new()));
+        let local: Arc<dyn PubSub> = Arc::new(LocalPubSub::named(node));
         let handler = {
             let diff_log = diff_log.clone();
             let node = node.to_owned();
+            let local = local.clone();
             // Runs inside the tracker's shard: quick, never blocking.
             move |diff: &Diff<UserMeta>| {
+                broadcast_presence_diffs(implementation, local.as_ref(), diff);
                 let lines = describe(implementation, &node, diff);
                 let mut log = diff_log.lock().unwrap_or_else(|e| e.into_inner());
                 for line in lines {
@@ -72,7 +77,6 @@ impl PresenceNode {
             }
         };
         let tracker = Tracker::start("presence", transport, handler, config)?;
-        let local: Arc<dyn PubSub> = Arc::new(LocalPubSub::named(node));
         let endpoint = Endpoint::builder(channels(implementation, tracker.clone()))
             .pubsub(local)
             .build();
@@ -99,4 +103,34 @@ fn describe(implementation: Implementation, node: &str, diff: &Diff<UserMeta>) -
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| describe(node, diff)))
         .unwrap_or_else(|_| vec![format!("{node}: describe_diff panicked (s4.e2 not done)")])
+}
+
+/// The topics whose diffs go to the clients as `presence_diff` (s4.e3's channel).
+pub const PRESENCE_TOPICS: &str = "chat:";
+
+/// Presence's half of `handle_diff`: each node tells its **own** subscribers
+/// (`local_broadcast`), since every node runs this for every change.
+fn broadcast_presence_diffs(
+    implementation: Implementation,
+    local: &dyn PubSub,
+    diff: &Diff<UserMeta>,
+) {
+    let payload_of = match implementation {
+        Implementation::Start => crate::start::part1::presence_channel::presence_diff,
+        Implementation::Solution => crate::solution::part1::presence_channel::presence_diff,
+    };
+    for (topic, changes) in diff {
+        if !topic.starts_with(PRESENCE_TOPICS) {
+            continue;
+        }
+        let payload =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| payload_of(changes)));
+        match payload {
+            Ok(Value::Object(payload)) => {
+                local.local_broadcast(Broadcast::new(topic.as_ref(), "presence_diff", payload));
+            }
+            Ok(other) => tracing::warn!(%topic, "presence_diff must be an object, got {other}"),
+            Err(_) => tracing::warn!(%topic, "presence_diff panicked (s4.e3 not done)"),
+        }
+    }
 }

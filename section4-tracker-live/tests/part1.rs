@@ -97,8 +97,9 @@ async fn join_as(client: &mut ChannelClient, topic: &str, user_id: &str, name: &
     assert_eq!(
         reply_status(&reply),
         Some("ok"),
-        "joining {topic} as {name} should succeed, got {reply:?}. A `todo!()` left in \
-         RoomChannel::join crashes the channel: track the user, then return Join::ok.\n\
+        "joining {topic} as {name} should succeed, got {reply:?}. A `todo!()` left in the \
+         channel's join (RoomChannel for room:*, ChatChannel for chat:*) crashes it: \
+         track the user, then return Join::ok.\n\
          transcript:\n{}",
         client.transcript()
     );
@@ -298,5 +299,125 @@ exercise! { s4_e2:
                 node.diff_log()
             );
         }
+    }
+}
+
+/// The next frame that is not a reply, or a failure that says what came instead.
+async fn next_push(client: &mut ChannelClient, what: &str) -> Frame {
+    let wait = tokio::time::timeout(PERIOD * 10, async {
+        loop {
+            match client.next().await {
+                Some(Received::Frame(frame)) if frame.event != "phx_reply" => return Some(frame),
+                Some(Received::Frame(_)) => {}
+                _ => return None,
+            }
+        }
+    });
+    match wait.await {
+        Ok(Some(frame)) => frame,
+        _ => panic!(
+            "expected {what}, but nothing came (within 1 s of paused time).\ntranscript:\n{}",
+            client.transcript()
+        ),
+    }
+}
+
+/// Each key's names in a `{KEY: {"metas": [...]}}` object (checking the metas' shape).
+fn names_in(presences: &Value) -> Value {
+    names(presences)
+}
+
+exercise! { s4_e3:
+    #[tokio::test]
+    async fn presence_state_is_pushed_right_after_the_join_reply() {
+        let node = node(IMPLEMENTATION);
+        let mut alice = connect(&node);
+        join_as(&mut alice, "chat:lobby", "1", "Alice").await;
+        let state = next_push(&mut alice, "a presence_state push after the join").await;
+        assert_eq!(
+            state.event, "presence_state",
+            "the first push after joining must be presence_state (send yourself \
+             AfterJoin::PushState from join; push it in handle_info); got {state:?}"
+        );
+        assert_eq!(
+            (state.join_ref.as_deref(), state.msg_ref.as_deref()),
+            (alice.join_ref("chat:lobby"), None),
+            "presence_state is a channel push: the join's join_ref, and no ref"
+        );
+        assert_eq!(
+            names_in(&state.payload),
+            json!({"user:1": ["Alice"]}),
+            "the state lists everyone in the topic, yourself included: {}",
+            state.payload
+        );
+    }
+
+    #[tokio::test]
+    async fn joins_and_leaves_reach_the_others_as_presence_diff() {
+        let node = node(IMPLEMENTATION);
+        let mut alice = connect(&node);
+        let mut bob = connect(&node);
+        join_as(&mut alice, "chat:lobby", "1", "Alice").await;
+        next_push(&mut alice, "presence_state").await;
+        join_as(&mut bob, "chat:lobby", "2", "Bob").await;
+        let diff = next_push(&mut alice, "a presence_diff for Bob's join").await;
+        assert_eq!(diff.event, "presence_diff", "got {diff:?}");
+        assert_eq!(
+            (diff.join_ref.as_deref(), diff.msg_ref.as_deref()),
+            (None, None),
+            "presence_diff is a broadcast: both refs null"
+        );
+        assert_eq!(names_in(&diff.payload["joins"]), json!({"user:2": ["Bob"]}), "{}", diff.payload);
+        assert_eq!(names_in(&diff.payload["leaves"]), json!({}), "{}", diff.payload);
+        bob.leave("chat:lobby").await;
+        let diff = next_push(&mut alice, "a presence_diff for Bob's leave").await;
+        assert_eq!(names_in(&diff.payload["joins"]), json!({}), "{}", diff.payload);
+        assert_eq!(
+            names_in(&diff.payload["leaves"]),
+            json!({"user:2": ["Bob"]}),
+            "Bob left: his meta (same phx_ref as when he joined) goes under leaves: {}",
+            diff.payload
+        );
+    }
+
+    #[tokio::test]
+    async fn a_user_on_the_other_node_appears_in_the_diff() {
+        let (app, back) = cluster(IMPLEMENTATION);
+        let mut alice = connect(&app);
+        let mut bob = connect(&back);
+        join_as(&mut alice, "chat:lobby", "1", "Alice").await;
+        next_push(&mut alice, "presence_state").await;
+        join_as(&mut bob, "chat:lobby", "2", "Bob").await;
+        let diff = next_push(&mut alice, "a presence_diff for Bob, who joined on the other node").await;
+        assert_eq!(
+            names_in(&diff.payload["joins"]),
+            json!({"user:2": ["Bob"]}),
+            "each node broadcasts the diffs its own tracker reports to its own clients: {}",
+            diff.payload
+        );
+    }
+
+    #[tokio::test]
+    async fn an_update_is_a_leave_of_the_old_meta_and_a_join_with_phx_ref_prev() {
+        use section4_tracker_live::presence::UserMeta;
+        use section4_tracker_live::tracker::{TopicDiff, Tracked};
+        let presence_diff = match IMPLEMENTATION {
+            Implementation::Start => section4_tracker_live::start::part1::presence_channel::presence_diff,
+            Implementation::Solution => section4_tracker_live::solution::part1::presence_channel::presence_diff,
+        };
+        let meta = |status: &str| UserMeta { name: format!("Alice ({status})"), online_at: 1_700_000_000 };
+        let diff = TopicDiff {
+            joins: vec![("user:1".into(), Tracked { meta: meta("away"), phx_ref: "F2".into(), phx_ref_prev: Some("F1".into()) })],
+            leaves: vec![("user:1".into(), Tracked { meta: meta("online"), phx_ref: "F1".into(), phx_ref_prev: None })],
+        };
+        assert_eq!(
+            presence_diff(&diff),
+            json!({
+                "joins": {"user:1": {"metas": [{"name": "Alice (away)", "online_at": 1_700_000_000, "phx_ref": "F2", "phx_ref_prev": "F1"}]}},
+                "leaves": {"user:1": {"metas": [{"name": "Alice (online)", "online_at": 1_700_000_000, "phx_ref": "F1"}]}},
+            }),
+            "presence_diff groups joins and leaves by key into {{\"metas\": [...]}}, each meta \
+             from meta_json (which adds phx_ref, and phx_ref_prev after an update)"
+        );
     }
 }

@@ -3,3 +3,4 @@
 pub mod presence_room;
 
 pub mod diff_log;
+pub mod presence_channel;
