@@ -141,3 +141,39 @@ async fn a_stopped_tracker_unsubscribes_from_the_pubsub() {
         "dropping the tracker unsubscribes"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn malformed_gossip_is_ignored_and_replication_goes_on() {
+    use section2_channels::{Broadcast, payload};
+    use section4_tracker_live::tracker::pubsub_transport::GOSSIP_EVENT;
+
+    let pubsub: Arc<dyn PubSub> = Arc::new(LocalPubSub::named("cluster"));
+    let (app, _app_diffs) = start(&pubsub, "app@127.0.0.1");
+    let (back, _back_diffs) = start(&pubsub, "back@127.0.0.1");
+    // Garbage on every shard topic and on a direct topic: no panic, no lost shard.
+    for shard in 0..2 {
+        let topic = format!("tracker:presence:shard{shard}");
+        for body in [
+            serde_json::json!({"node": "mallory", "gossip": {"Heartbeat": 42}}),
+            serde_json::json!({"node": "mallory"}),
+            serde_json::json!({"gossip": "not a message"}),
+        ] {
+            pubsub.broadcast(Broadcast::new(
+                topic.as_str(),
+                GOSSIP_EVENT,
+                payload(body.clone()),
+            ));
+            let direct = PubSubTransport::<Meta>::direct_topic(&topic, "app@127.0.0.1");
+            pubsub.broadcast(Broadcast::new(direct, GOSSIP_EVENT, payload(body)));
+        }
+    }
+    let alice = app.owner();
+    app.track(&alice, "room:lobby", "user:1", meta("Alice"))
+        .await
+        .expect("the shard survived the garbage");
+    sleep(PERIOD * 5).await;
+    assert_eq!(
+        keys(&back, "room:lobby").await,
+        vec![("user:1".to_string(), "Alice".to_string())]
+    );
+}
