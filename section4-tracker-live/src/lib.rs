@@ -1,7 +1,13 @@
 //! Section 4: presence tracking and live views.
 //!
-//! What exists so far is the presence [`tracker`]: a replicated set of "who is here" per
-//! topic that every node answers locally and that converges without a coordinator. The
-//! exercises, the Presence wire format over channels and the live view come next.
+//! - [`tracker`]: a replicated set of "who is here" per topic that every node answers
+//!   locally and that converges without a coordinator, gossiping over any PubSub;
+//! - [`presence`]: what the room channels track per user and its wire shape;
+//! - [`app`]: a presence node (endpoint + tracker) serving `room:*` with your channel
+//!   ([`start`]) or the reference ([`solution`]).
 
+pub mod app;
+pub mod presence;
+pub mod solution;
+pub mod start;
 pub mod tracker;

@@ -9,11 +9,13 @@
 //! Then the parts that run:
 //! - [`transport`]: the three PubSub primitives a shard needs, as a trait;
 //! - [`hub`]: an in-memory network with partitions, drops and suspends, for tests;
+//! - [`pubsub_transport`]: the transport over section 2's PubSub (local, or Redis in section 3);
 //! - the shard task (private) and the [`Tracker`] handle that routes by topic.
 
 pub mod clock;
 pub mod delta_generation;
 pub mod hub;
+pub mod pubsub_transport;
 pub mod replica;
 pub mod state;
 pub mod transport;

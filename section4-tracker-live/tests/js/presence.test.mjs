@@ -1,0 +1,94 @@
+// The official `phoenix` client's Presence against two presence nodes.
+//
+// Run by tests/js_presence.rs, which starts two nodes in one process (their trackers
+// gossip over a shared pubsub) and passes their addresses in APP and BACK (host:port).
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Presence, Socket } from "phoenix";
+import WebSocket from "ws";
+
+const APP = process.env.APP;
+const BACK = process.env.BACK;
+if (!APP || !BACK) throw new Error("set APP and BACK=host:port (tests/js_presence.rs does)");
+
+function socket(server) {
+  const s = new Socket(`ws://${server}/socket`, { transport: WebSocket });
+  s.connect();
+  return s;
+}
+
+/** Resolves when `check()` is true (polled every 20 ms), or fails after 5 s with `what`. */
+async function until(what, check) {
+  const deadline = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Joins `topic` as `user` with a Presence recording onJoin/onLeave/onSync. */
+async function joinWithPresence(sock, topic, user) {
+  const channel = sock.channel(topic, user);
+  const presence = new Presence(channel);
+  const events = [];
+  presence.onJoin((key, current, joined) => events.push(["join", key, joined.metas.length, current ? "known" : "new"]));
+  presence.onLeave((key, current, left) => events.push(["leave", key, left.metas.length, current.metas.length]));
+  let syncs = 0;
+  presence.onSync(() => { syncs += 1; });
+  const status = await new Promise((resolve) => {
+    channel.join().receive("ok", () => resolve("ok")).receive("error", (r) => resolve(`error ${JSON.stringify(r)}`));
+  });
+  assert.equal(status, "ok", `join ${topic} as ${user.name}`);
+  return { channel, presence, events, syncs: () => syncs };
+}
+
+/** `{key: [names...]}` from Presence.list, keys sorted. */
+function names(presence) {
+  const out = {};
+  for (const [key, entry] of presence.list((key, entry) => [key, entry]).sort()) {
+    out[key] = entry.metas.map((meta) => meta.name);
+  }
+  return out;
+}
+
+test("syncState, syncDiff, onJoin, onLeave and list across two nodes", async () => {
+  const appSocket = socket(APP);
+  const backSocket = socket(BACK);
+  const phoneSocket = socket(BACK);
+  try {
+    const alice = await joinWithPresence(appSocket, "chat:lobby", { user_id: "1", name: "Alice" });
+    await until("Alice sees herself (presence_state)", () => names(alice.presence)["user:1"]);
+    assert.deepEqual(names(alice.presence), { "user:1": ["Alice"] });
+    const meta = alice.presence.list((key, entry) => entry.metas[0])[0];
+    assert.equal(typeof meta.phx_ref, "string", "metas carry phx_ref");
+    assert.equal(typeof meta.online_at, "number");
+
+    const bob = await joinWithPresence(backSocket, "chat:lobby", { user_id: "2", name: "Bob" });
+    await until("Alice sees Bob, who joined on the other node", () => names(alice.presence)["user:2"]);
+    await until("Bob sees Alice in his state", () => names(bob.presence)["user:1"]);
+    assert.deepEqual(names(bob.presence), { "user:1": ["Alice"], "user:2": ["Bob"] });
+
+    // Bob's second device: same key, a second meta.
+    const phone = await joinWithPresence(phoneSocket, "chat:lobby", { user_id: "2", name: "Bob" });
+    await until("Alice sees Bob's two connections", () => names(alice.presence)["user:2"]?.length === 2);
+    assert.ok(
+      alice.events.some(([kind, key, , current]) => kind === "join" && key === "user:2" && current === "known"),
+      `the second device is a join of a known key: ${JSON.stringify(alice.events)}`,
+    );
+
+    // The phone leaves: Bob stays with one meta; then Bob leaves: the key goes.
+    await new Promise((resolve) => phone.channel.leave().receive("ok", resolve));
+    await until("Bob is down to one connection", () => names(alice.presence)["user:2"]?.length === 1);
+    await new Promise((resolve) => bob.channel.leave().receive("ok", resolve));
+    await until("Bob is gone", () => !names(alice.presence)["user:2"]);
+    assert.deepEqual(names(alice.presence), { "user:1": ["Alice"] });
+    const leaves = alice.events.filter(([kind, key]) => kind === "leave" && key === "user:2");
+    assert.deepEqual(leaves.map(([, , left, remaining]) => [left, remaining]), [[1, 1], [1, 0]]);
+    assert.ok(alice.syncs() >= 4, "onSync ran after the state and each diff");
+  } finally {
+    appSocket.disconnect();
+    backSocket.disconnect();
+    phoneSocket.disconnect();
+  }
+});
