@@ -203,13 +203,20 @@ impl RedisServer {
             eprintln!("skipped: {test}: {reason}");
             return None;
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("find a free port")
-            .port();
-        let mut server = RedisServer { port, child: None };
-        server.restart();
-        Some(server)
+        // A port that was free a moment ago can be taken by the time redis-server
+        // binds it (parallel tests probe ports the same way). `launch` checks that the
+        // server answering is ours; if not, try another port.
+        for _ in 0..10 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("find a free port")
+                .port();
+            let mut server = RedisServer { port, child: None };
+            if server.launch() {
+                return Some(server);
+            }
+        }
+        panic!("could not start a redis-server of our own on a free port in 10 tries");
     }
 
     /// `redis://127.0.0.1:<port>`.
@@ -247,6 +254,18 @@ impl RedisServer {
 
     /// Starts it (again) on the same port and waits until it accepts connections.
     pub fn restart(&mut self) {
+        assert!(
+            self.launch(),
+            "redis-server could not be restarted on port {}: another process holds it",
+            self.port
+        );
+    }
+
+    /// Starts redis-server on `self.port` and waits until *this* server answers.
+    ///
+    /// `false` when the port turned out to be someone else's: our server exited
+    /// (it could not bind), or the server answering has another process id.
+    fn launch(&mut self) -> bool {
         self.stop();
         let child = Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
@@ -256,10 +275,23 @@ impl RedisServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("start redis-server");
+        let pid = child.id();
         self.child = Some(child);
         for _ in 0..100 {
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
+            let exited = self
+                .child
+                .as_mut()
+                .is_some_and(|child| child.try_wait().ok().flatten().is_some());
+            if exited {
+                self.child = None;
+                return false;
+            }
+            if let Some(answering) = redis_pid(self.port) {
+                if answering == pid {
+                    return true;
+                }
+                self.stop();
+                return false;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -268,6 +300,33 @@ impl RedisServer {
             self.port
         );
     }
+}
+
+/// The process id of the Redis answering on `port` (from `INFO server`), if any.
+fn redis_pid(port: u16) -> Option<u32> {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream.write_all(b"INFO server\r\n").ok()?;
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 4096];
+    // The bulk reply is a few KiB; read until the field we need has arrived.
+    while reply.len() < 64 * 1024 {
+        let read = stream.read(&mut chunk).ok()?;
+        if read == 0 {
+            break;
+        }
+        reply.extend_from_slice(&chunk[..read]);
+        let text = String::from_utf8_lossy(&reply);
+        // Parse only a complete line: the field may arrive split over two reads.
+        if let Some(start) = text.find("process_id:") {
+            let rest = &text[start + "process_id:".len()..];
+            if let Some(end) = rest.find("\r\n") {
+                return rest[..end].trim().parse().ok();
+            }
+        }
+    }
+    None
 }
 
 impl Drop for RedisServer {
