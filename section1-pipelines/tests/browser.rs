@@ -4,7 +4,7 @@
 //! them. On a laptop without them the test prints why it skipped; in CI (`CI` set)
 //! a missing tool is a failure, never a skip.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -35,17 +35,51 @@ fn missing_tool(dir: &Path) -> Option<String> {
     None
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dashboard_shows_live_resource_use() {
+/// The browser scripts' folder, or `None` (after saying why) where the tools are
+/// missing on a laptop. In CI a missing tool fails the test: a skip would hide it.
+fn browser_dir_or_skip(test: &str) -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     if let Some(reason) = missing_tool(&dir) {
         assert!(
             std::env::var_os("CI").is_none(),
-            "browser test cannot run in CI: {reason}"
+            "{test} cannot run in CI: {reason}"
         );
-        eprintln!("skipped: the dashboard browser test: {reason}");
-        return;
+        eprintln!("skipped: {test}: {reason}");
+        return None;
     }
+    Some(dir)
+}
+
+/// Runs `node <script> <args>` with Chromium's path, off the runtime's threads.
+async fn run_script(script: PathBuf, args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .args(args)
+            .env("CHROMIUM", chromium())
+            .output()
+            .expect("run node")
+    })
+    .await
+    .unwrap()
+}
+
+/// What the script saw, as JSON; fails with the script's output when it failed.
+fn seen(output: &std::process::Output, what: &str) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the browser did not see {what}:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.trim()).expect("the script prints JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_live_resource_use() {
+    let Some(dir) = browser_dir_or_skip("the dashboard browser test") else {
+        return;
+    };
 
     let resource = MockResource::with_hold(Duration::from_secs(60));
     let server = app::spawn(AppState::new(resource.clone(), Implementation::Solution), 0)
@@ -59,30 +93,13 @@ async fn the_dashboard_shows_live_resource_use() {
         .collect();
 
     let url = server.url("/part1");
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(dir.join("dashboard.mjs"))
-            .arg(url)
-            .arg("3")
-            .env("CHROMIUM", chromium())
-            .output()
-            .expect("run node")
-    })
-    .await
-    .unwrap();
+    let output = run_script(dir.join("dashboard.mjs"), vec![url, "3".into()]).await;
     for user in users {
         user.abort();
     }
     server.stop().await.unwrap();
 
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the browser did not see 3 users on the dashboard:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let seen: serde_json::Value =
-        serde_json::from_str(stdout.trim()).expect("the script prints JSON");
+    let seen = seen(&output, "3 users on the dashboard");
     assert_eq!(seen["current"], "3", "{seen}");
     assert_eq!(seen["status"], "live", "{seen}");
     assert_eq!(seen["implementation"], "solution", "{seen}");
@@ -95,15 +112,9 @@ async fn the_dashboard_shows_live_resource_use() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pipeline_dashboard_shows_queue_and_resource() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    if let Some(reason) = missing_tool(&dir) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "browser test cannot run in CI: {reason}"
-        );
-        eprintln!("skipped: the part 2 dashboard browser test: {reason}");
+    let Some(dir) = browser_dir_or_skip("the part 2 dashboard browser test") else {
         return;
-    }
+    };
 
     // A pool of 10 in front of a 60 s resource: 15 events leave 10 in use, 5 waiting.
     let resource = MockResource::with_hold(Duration::from_secs(60));
@@ -118,28 +129,11 @@ async fn the_pipeline_dashboard_shows_queue_and_resource() {
     }
 
     let url = server.url("/part2");
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(dir.join("dashboard_part2.mjs"))
-            .arg(url)
-            .arg("5")
-            .arg("10")
-            .env("CHROMIUM", chromium())
-            .output()
-            .expect("run node")
-    })
-    .await
-    .unwrap();
+    let args = vec![url, "5".into(), "10".into()];
+    let output = run_script(dir.join("dashboard_part2.mjs"), args).await;
     server.stop().await.unwrap();
 
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the browser did not see 5 queued and 10 in use on /part2:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let seen: serde_json::Value =
-        serde_json::from_str(stdout.trim()).expect("the script prints JSON");
+    let seen = seen(&output, "5 queued and 10 in use on /part2");
     assert_eq!(seen["queue"], "5", "{seen}");
     assert_eq!(seen["capacity"], "1000", "{seen}");
     assert_eq!(seen["status"], "live", "{seen}");
