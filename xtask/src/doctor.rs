@@ -27,12 +27,12 @@ const OPTIONAL: &[(&str, &str, &str)] = &[
     ),
     (
         "redis-server",
-        "clustering (section 3)",
+        "clustering and the tracker over Redis (sections 3 and 4)",
         "sudo apt-get install redis-server",
     ),
     (
         "chromium",
-        "browser tests of the live pages",
+        "browser tests of the live pages (sections 1, 2 and 4)",
         "sudo apt-get install chromium",
     ),
     ("mdbook", "the slides (cargo xtask slides)", MDBOOK_INSTALL),
@@ -84,6 +84,9 @@ pub fn command(args: Args) -> u8 {
             }
         }
     }
+    check_npm_folders(&root);
+    check_postgres();
+
     let apt: Vec<&str> = OPTIONAL
         .iter()
         .filter(|(tool, _, install)| missing.contains(tool) && install.starts_with(APT))
@@ -235,9 +238,119 @@ fn check_fetched(root: &Path) -> bool {
     }
 }
 
+/// The folders whose JavaScript tests need `npm ci` first: every `package-lock.json`
+/// under a section's `tests/`. Found, not listed, so a new folder is checked too.
+fn npm_folders(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut folders = Vec::new();
+    let Ok(sections) = std::fs::read_dir(root) else {
+        return folders;
+    };
+    for section in sections.flatten() {
+        let tests = section.path().join("tests");
+        if !section.file_name().to_string_lossy().starts_with("section") {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(&tests) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if entry.path().join("package-lock.json").is_file() {
+                folders.push(entry.path());
+            }
+        }
+    }
+    folders.sort();
+    folders
+}
+
+fn check_npm_folders(root: &Path) {
+    for folder in npm_folders(root) {
+        let shown = folder.strip_prefix(root).unwrap_or(&folder).display();
+        if folder.join("node_modules").is_dir() {
+            println!(
+                "{} npm packages  {}",
+                ui::green("✓"),
+                ui::dim(&shown.to_string())
+            );
+        } else {
+            println!(
+                "{} npm packages  missing in {shown}: its JavaScript tests are skipped",
+                ui::yellow("·")
+            );
+            println!("                install: npm ci --prefix {shown}");
+        }
+    }
+}
+
+/// Postgres is optional: the activity store runs on embedded SQLite by default, and
+/// its tests run against Postgres too when `SECTION2_POSTGRES_URL` names one.
+fn check_postgres() {
+    const VAR: &str = "SECTION2_POSTGRES_URL";
+    let Ok(url) = std::env::var(VAR) else {
+        println!(
+            "{} postgres      not configured: the activity store uses SQLite (the default)",
+            ui::dim("·")
+        );
+        println!(
+            "                to test on Postgres too: export {VAR}=postgres://user:pass@127.0.0.1:5432/db"
+        );
+        return;
+    };
+    match postgres_address(&url) {
+        Some(address) => {
+            match std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_secs(2))
+            {
+                Ok(_) => println!("{} postgres      {address} answers", ui::green("✓")),
+                Err(e) => {
+                    println!(
+                        "{} postgres      {VAR} names {address}, which does not answer ({e})",
+                        ui::yellow("·")
+                    );
+                    println!(
+                        "                start it (Debian: pg_ctlcluster <version> main start) or unset {VAR}"
+                    );
+                }
+            }
+        }
+        None => println!(
+            "{} postgres      could not read a host and port in {VAR}",
+            ui::yellow("·")
+        ),
+    }
+}
+
+/// `postgres://user:pass@host:port/db` -> host:port (5432 when absent).
+fn postgres_address(url: &str) -> Option<std::net::SocketAddr> {
+    use std::net::ToSocketAddrs;
+    let rest = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))?;
+    let authority = rest.split(['/', '?']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    let with_port = if host_port.contains(':') {
+        host_port.to_string()
+    } else {
+        format!("{host_port}:5432")
+    };
+    with_port.to_socket_addrs().ok()?.next()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_version;
+    use super::{parse_version, postgres_address};
+
+    #[test]
+    fn postgres_urls_name_an_address() {
+        assert_eq!(
+            postgres_address("postgres://course:course@127.0.0.1:5433/course_test"),
+            Some("127.0.0.1:5433".parse().unwrap())
+        );
+        assert_eq!(
+            postgres_address("postgresql://127.0.0.1/db"),
+            Some("127.0.0.1:5432".parse().unwrap())
+        );
+        assert_eq!(postgres_address("mysql://x"), None);
+    }
 
     #[test]
     fn versions_compare_numerically() {
