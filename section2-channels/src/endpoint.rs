@@ -254,6 +254,7 @@ impl Endpoint {
     {
         let inner = self.inner;
         inner.connections.fetch_add(1, Ordering::Relaxed);
+        let live = Live(inner.clone());
         inner.telemetry().emit(|| TelemetryEvent::SocketConnected);
         // Everything logged while serving this connection, its channels included,
         // carries these fields. When nothing listens at info level, the span is a no-op.
@@ -262,7 +263,6 @@ impl Endpoint {
             socket_id = %socket.id.as_deref().unwrap_or("anonymous"),
             conn = inner.next_connection.fetch_add(1, Ordering::Relaxed),
         );
-        let live = Live(inner.clone());
         let (outbox, rx) = Outbox::new(inner.config.outbound_capacity);
         let writer = tokio::spawn(write_loop(sink, rx, inner.config.close_timeout));
         let connection = Connection::new(
