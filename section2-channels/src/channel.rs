@@ -29,6 +29,7 @@ use crate::mailbox;
 use crate::outbox::Outbox;
 use crate::protocol::{Frame, Payload, Status};
 use crate::pubsub::{Broadcast, PubSub, SubscriberId};
+use crate::telemetry::{Telemetry, TelemetryEvent};
 
 // ANCHOR: channel_trait
 /// A channel: the state of one joined topic on one connection, and its callbacks.
@@ -198,6 +199,9 @@ pub struct ChannelContext<C: Channel> {
     pub(crate) mailbox: mailbox::WeakSender<Mail<C::Info>>,
     pub(crate) subscriber: SubscriberId,
     pub(crate) current_ref: Option<String>,
+    /// The route's pattern (`user:*`): how telemetry names this channel.
+    pub(crate) route: Arc<str>,
+    pub(crate) telemetry: Telemetry,
 }
 
 impl<C: Channel> ChannelContext<C> {
@@ -235,6 +239,10 @@ impl<C: Channel> ChannelContext<C> {
     /// Sends `event` to this channel's client only. Returns `false` if the connection
     /// is closing (or just got closed because the client stopped reading).
     pub fn push(&self, event: &str, payload: Value) -> bool {
+        self.telemetry.emit(|| TelemetryEvent::Pushed {
+            topic: &self.route,
+            event,
+        });
         self.outbox
             .send(&Frame::push(&self.join_ref, &self.topic, event, payload))
     }
@@ -260,6 +268,8 @@ impl<C: Channel> ChannelContext<C> {
             msg_ref: self.current_ref.clone(),
             topic: self.topic.clone(),
             outbox: self.outbox.clone(),
+            route: self.route.clone(),
+            telemetry: self.telemetry.clone(),
         }
     }
 
@@ -331,6 +341,8 @@ pub struct SocketRef {
     msg_ref: Option<String>,
     topic: Arc<str>,
     outbox: Outbox,
+    route: Arc<str>,
+    telemetry: Telemetry,
 }
 
 impl SocketRef {
@@ -351,6 +363,10 @@ impl SocketRef {
 
     /// Pushes an event to the channel's client.
     pub fn push(&self, event: &str, payload: Value) -> bool {
+        self.telemetry.emit(|| TelemetryEvent::Pushed {
+            topic: &self.route,
+            event,
+        });
         self.outbox
             .send(&Frame::push(&self.join_ref, &self.topic, event, payload))
     }

@@ -240,6 +240,13 @@ impl ChannelClient {
                         self.transcript()
                     );
                 }
+                Some(Received::Closed(reason)) => panic!(
+                    "the server closed the connection ({} {}) before replying to ref \
+                     {msg_ref}; transcript:\n{}",
+                    reason.code,
+                    reason.reason,
+                    self.transcript()
+                ),
                 Some(other) => self.buffered.push_back(other),
                 None => panic!(
                     "no reply to ref {msg_ref} within {:?}; transcript:\n{}",

@@ -18,6 +18,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::channel::SocketInfo;
 use crate::client::ChannelClient;
@@ -26,6 +27,7 @@ use crate::protocol::{Payload, VSN};
 use crate::pubsub::{Broadcast, LocalPubSub, PubSub};
 use crate::router::ChannelRouter;
 use crate::socket::{Connection, Inbound, SocketConfig, disconnect_broadcast, write_loop};
+use crate::telemetry::{Telemetry, TelemetryEvent, TelemetryHandler};
 
 /// The query parameters of a connection (`token`, `vsn`, ...).
 pub type ConnectParams = HashMap<String, String>;
@@ -69,7 +71,28 @@ struct Inner {
     pubsub: Arc<dyn PubSub>,
     config: SocketConfig,
     connections: AtomicUsize,
+    /// Numbers connections, so an anonymous one's logs can be told apart too.
+    next_connection: std::sync::atomic::AtomicU64,
     shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl Inner {
+    fn telemetry(&self) -> &Telemetry {
+        &self.router.telemetry
+    }
+
+    /// Asks the handler; a refusal is logged and told to telemetry here, whatever
+    /// the transport.
+    fn connect(&self, params: &ConnectParams) -> Result<SocketInfo, Refused> {
+        let refused = match self.handler.connect(params) {
+            Ok(socket) => return Ok(socket),
+            Err(refused) => refused,
+        };
+        self.telemetry()
+            .emit(|| TelemetryEvent::SocketRefused { reason: &refused.0 });
+        tracing::warn!(reason = %refused.0, "connection refused");
+        Err(refused)
+    }
 }
 
 /// A socket endpoint. Cheap to clone; clones share connections and pubsub.
@@ -84,9 +107,17 @@ pub struct EndpointBuilder {
     handler: Box<dyn SocketHandler>,
     pubsub: Option<Arc<dyn PubSub>>,
     config: SocketConfig,
+    telemetry: Telemetry,
 }
 
 impl EndpointBuilder {
+    /// Who hears about connects, joins, messages handled and pushes (default: nobody,
+    /// at no cost). See [`crate::telemetry`].
+    pub fn telemetry(mut self, handler: Arc<dyn TelemetryHandler>) -> Self {
+        self.telemetry = Telemetry::new(handler);
+        self
+    }
+
     /// Who may connect (default: everyone, anonymously).
     pub fn handler(mut self, handler: impl SocketHandler) -> Self {
         self.handler = Box::new(handler);
@@ -106,7 +137,9 @@ impl EndpointBuilder {
     }
 
     /// The endpoint.
-    pub fn build(self) -> Endpoint {
+    pub fn build(mut self) -> Endpoint {
+        // The router carries it to every connection and channel of this endpoint.
+        self.router.telemetry = self.telemetry;
         Endpoint {
             inner: Arc::new(Inner {
                 router: Arc::new(self.router),
@@ -114,6 +147,7 @@ impl EndpointBuilder {
                 pubsub: self.pubsub.unwrap_or_else(|| Arc::new(LocalPubSub::new())),
                 config: self.config,
                 connections: AtomicUsize::new(0),
+                next_connection: std::sync::atomic::AtomicU64::new(1),
                 shutdown: tokio::sync::watch::Sender::new(false),
             }),
         }
@@ -137,6 +171,7 @@ impl Endpoint {
             handler: Box::new(anonymous),
             pubsub: None,
             config: SocketConfig::default(),
+            telemetry: Telemetry::none(),
         }
     }
 
@@ -190,7 +225,7 @@ impl Endpoint {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let socket = self.inner.handler.connect(&params)?;
+        let socket = self.inner.connect(&params)?;
         let (in_tx, in_rx) = futures::channel::mpsc::channel::<Inbound>(16);
         // The client side reads through a small queue, so a test client that stops
         // reading fills it and then the outbox, like a real one would.
@@ -220,6 +255,14 @@ impl Endpoint {
         let inner = self.inner;
         inner.connections.fetch_add(1, Ordering::Relaxed);
         let live = Live(inner.clone());
+        inner.telemetry().emit(|| TelemetryEvent::SocketConnected);
+        // Everything logged while serving this connection, its channels included,
+        // carries these fields. When nothing listens at info level, the span is a no-op.
+        let span = tracing::info_span!(
+            "socket",
+            socket_id = %socket.id.as_deref().unwrap_or("anonymous"),
+            conn = inner.next_connection.fetch_add(1, Ordering::Relaxed),
+        );
         let (outbox, rx) = Outbox::new(inner.config.outbound_capacity);
         let writer = tokio::spawn(write_loop(sink, rx, inner.config.close_timeout));
         let connection = Connection::new(
@@ -233,10 +276,14 @@ impl Endpoint {
         let run = connection.run(inbound);
         // `then` polls `run` where it lies; an `async` block awaiting it would move it
         // into a second slot of its own (and double the task's size).
-        futures::FutureExt::then(run, move |_reason| async move {
+        futures::FutureExt::then(run, move |reason| async move {
             let _ = writer.await;
+            live.0
+                .telemetry()
+                .emit(|| TelemetryEvent::SocketClosed { code: reason.code });
             drop(live);
         })
+        .instrument(span)
     }
 }
 
@@ -248,6 +295,12 @@ async fn upgrade(
     match params.get("vsn").map(String::as_str) {
         Some(VSN) => {}
         other => {
+            endpoint
+                .inner
+                .telemetry()
+                .emit(|| TelemetryEvent::SocketRefused {
+                    reason: "unsupported_vsn",
+                });
             tracing::warn!(vsn = ?other, "connection refused: unsupported serializer version");
             return (
                 StatusCode::FORBIDDEN,
@@ -256,10 +309,9 @@ async fn upgrade(
                 .into_response();
         }
     }
-    let socket = match endpoint.inner.handler.connect(&params) {
+    let socket = match endpoint.inner.connect(&params) {
         Ok(socket) => socket,
-        Err(refused) => {
-            tracing::warn!(reason = %refused.0, "connection refused");
+        Err(_) => {
             // Like Phoenix: no body, the client learns nothing about why.
             return StatusCode::FORBIDDEN.into_response();
         }

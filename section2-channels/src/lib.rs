@@ -13,7 +13,8 @@
 //! 4. [`socket`]: one connection's state machine (control events, bounds, close);
 //! 5. [`pubsub`]: broadcasts, encoded once, to every subscriber of a topic;
 //! 6. [`endpoint`]: the axum WebSocket endpoint, connect/refuse, disconnect by id;
-//! 7. [`client`]: a Rust client for tests and tools, with wscat-style transcripts.
+//! 7. [`client`]: a Rust client for tests and tools, with wscat-style transcripts;
+//! 8. [`telemetry`]: the events the framework emits for an observer (metrics, logs).
 //!
 //! Beside the framework:
 //!
@@ -42,6 +43,7 @@ pub mod router;
 pub mod socket;
 pub mod solution;
 pub mod start;
+pub mod telemetry;
 pub mod token;
 
 pub use channel::{Channel, ChannelContext, HandleIn, Handled, Join, SocketInfo, SocketRef};

@@ -13,17 +13,21 @@ use futures::FutureExt;
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
+use tracing::Instrument;
 
 use crate::channel::{Channel, ChannelContext, HandleIn, Handled, Join, Mail, SocketInfo};
 use crate::mailbox;
 use crate::outbox::Outbox;
 use crate::protocol::{Frame, Payload, Status};
 use crate::pubsub::{Broadcast, PubSub, Subscriber, SubscriberId, Subscription};
+use crate::telemetry::{Telemetry, TelemetryEvent};
 
 /// Routes topics to channel types.
 #[derive(Clone, Default)]
 pub struct ChannelRouter {
-    routes: Vec<(TopicPattern, Arc<dyn Route>)>,
+    routes: Vec<(TopicPattern, Arc<str>, Arc<dyn Route>)>,
+    /// Who hears about joins, messages handled and pushes (set by the endpoint).
+    pub(crate) telemetry: Telemetry,
     /// What every channel may use (a database store, a signer), by type; shared by all
     /// connections, so it costs a connection nothing.
     pub(crate) state: Arc<Extensions>,
@@ -32,7 +36,7 @@ pub struct ChannelRouter {
 impl std::fmt::Debug for ChannelRouter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
-            .entries(self.routes.iter().map(|(p, r)| (p, r.name())))
+            .entries(self.routes.iter().map(|(p, _, r)| (p, r.name())))
             .finish()
     }
 }
@@ -47,6 +51,8 @@ impl ChannelRouter {
     pub fn channel<C: Channel>(mut self, pattern: &str) -> Self {
         self.routes.push((
             TopicPattern::parse(pattern),
+            // The pattern, not the topic, is what telemetry labels a channel with.
+            pattern.into(),
             Arc::new(TypedRoute::<C>(PhantomData)),
         ));
         self
@@ -64,11 +70,12 @@ impl ChannelRouter {
         self.find(topic).is_some()
     }
 
-    pub(crate) fn find(&self, topic: &str) -> Option<&Arc<dyn Route>> {
+    /// The route serving `topic`, with its pattern (`user:*`).
+    pub(crate) fn find(&self, topic: &str) -> Option<(&Arc<str>, &Arc<dyn Route>)> {
         self.routes
             .iter()
-            .find(|(pattern, _)| pattern.matches(topic))
-            .map(|(_, route)| route)
+            .find(|(pattern, _, _)| pattern.matches(topic))
+            .map(|(_, label, route)| (label, route))
     }
 }
 
@@ -107,6 +114,9 @@ pub(crate) struct StartArgs {
     pub pubsub: Arc<dyn PubSub>,
     pub exits: Arc<Exits>,
     pub mailbox_capacity: usize,
+    /// The route's pattern, the channel's label in telemetry and spans.
+    pub route: Arc<str>,
+    pub telemetry: Telemetry,
 }
 
 /// A started channel, as the socket holds it.
@@ -236,6 +246,9 @@ impl<C: Channel> Route for TypedRoute<C> {
         let topic = args.topic.clone();
         let join_ref = args.join_ref.clone();
         let exits = args.exits.clone();
+        // Everything the channel logs carries its topic; created inside the socket's
+        // span, so it carries the socket's fields too. Disabled, it is a no-op value.
+        let span = tracing::info_span!("channel", topic = %topic);
         // A task is as big as its biggest state, for its whole life. The join runs
         // once and holds the most (the join payload, the arguments, `C::join`'s
         // future), so it is boxed, and the task's future is built here with
@@ -256,7 +269,8 @@ impl<C: Channel> Route for TypedRoute<C> {
                         join_ref,
                         kind,
                     });
-                }),
+                })
+                .instrument(span),
         );
         Started {
             inbox: Box::new(tx),
@@ -346,6 +360,8 @@ async fn join<C: Channel>(
         state,
         outbox,
         pubsub,
+        route,
+        telemetry,
         ..
     } = args;
     let subscriber = SubscriberId::next();
@@ -359,6 +375,8 @@ async fn join<C: Channel>(
         mailbox: mailbox.clone(),
         subscriber,
         current_ref: msg_ref.clone(),
+        route,
+        telemetry,
     };
     let (channel, response) = match C::join(&topic, payload, &mut ctx).await {
         Join::Ok { channel, reply } => (channel, reply),
@@ -408,7 +426,7 @@ async fn serve<C: Channel>(
                 payload,
             } => {
                 ctx.current_ref = msg_ref.clone();
-                let outcome = channel.handle_in(&event, payload, ctx).await;
+                let outcome = observed_handle_in(channel, &event, payload, ctx).await;
                 ctx.current_ref = None;
                 match outcome {
                     HandleIn::Reply(status, response) => {
@@ -449,4 +467,27 @@ async fn serve<C: Channel>(
     }
     ExitKind::SocketGone
     // ANCHOR_END: channel_loop
+}
+
+/// Runs `handle_in` inside a span naming the event (whatever it logs carries the
+/// event, and from the enclosing spans the topic and the socket), and tells telemetry
+/// how long it took.
+async fn observed_handle_in<C: Channel>(
+    channel: &mut C,
+    event: &str,
+    payload: Payload,
+    ctx: &mut ChannelContext<C>,
+) -> HandleIn {
+    let started = tokio::time::Instant::now();
+    let span = tracing::info_span!("handle_in", event = %event);
+    let outcome = channel
+        .handle_in(event, payload, ctx)
+        .instrument(span)
+        .await;
+    ctx.telemetry.emit(|| TelemetryEvent::HandleIn {
+        topic: &ctx.route,
+        event,
+        duration: started.elapsed(),
+    });
+    outcome
 }

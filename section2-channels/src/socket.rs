@@ -28,6 +28,7 @@ use crate::outbox::{CloseReason, Outbound, Outbox, OutboxReceiver, close_code};
 use crate::protocol::{self, BinaryPush, Frame, Payload, Status};
 use crate::pubsub::{Broadcast, PubSub, Subscriber, Subscription};
 use crate::router::{ChannelRouter, ClientMail, Exit, ExitKind, Exits, InboxError, StartArgs};
+use crate::telemetry::{JoinResult, Telemetry, TelemetryEvent, UNMATCHED};
 
 /// The bounds of one connection. Every queue and buffer is bounded; the defaults
 /// suit many small idle connections (a chat, a feed), not bulk transfer.
@@ -107,6 +108,19 @@ struct JoinedChannel {
     join_ref: String,
     inbox: Box<dyn crate::router::Inbox>,
     abort: AbortHandle,
+    /// The route's pattern, and who to tell when the channel goes.
+    route: Arc<str>,
+    telemetry: Telemetry,
+}
+
+impl Drop for JoinedChannel {
+    /// Every way a joined channel ends (left, stopped, crashed, replaced, its
+    /// connection gone) removes it from the connection's map: telling telemetry here
+    /// counts each end exactly once.
+    fn drop(&mut self) {
+        self.telemetry
+            .emit(|| TelemetryEvent::ChannelLeft { topic: &self.route });
+    }
 }
 
 /// The state of one connection.
@@ -312,7 +326,16 @@ impl Connection {
             ));
             tracing::debug!(topic, "duplicate join: closed the previous channel");
         }
+        let telemetry = &self.router.telemetry;
         if self.channels.len() >= self.config.max_channels {
+            let route = self
+                .router
+                .find(&topic)
+                .map_or(UNMATCHED, |(route, _)| route);
+            telemetry.emit(|| TelemetryEvent::ChannelJoined {
+                topic: route,
+                result: JoinResult::TooMany,
+            });
             self.reply(
                 Some(&join_ref),
                 msg_ref.as_deref(),
@@ -322,7 +345,11 @@ impl Connection {
             );
             return;
         }
-        let Some(route) = self.router.find(&topic) else {
+        let Some((pattern, route)) = self.router.find(&topic) else {
+            telemetry.emit(|| TelemetryEvent::ChannelJoined {
+                topic: UNMATCHED,
+                result: JoinResult::Unmatched,
+            });
             tracing::warn!(topic, "join refused: no channel serves this topic");
             self.unmatched(msg_ref.as_deref(), &topic);
             return;
@@ -338,10 +365,23 @@ impl Connection {
             pubsub: self.pubsub.clone(),
             exits: self.exits.clone(),
             mailbox_capacity: self.config.mailbox_capacity,
+            route: pattern.clone(),
+            telemetry: telemetry.clone(),
         });
+        let pattern = pattern.clone();
         // Like Phoenix, the socket waits for the join: frames sent after a join are
         // handled after it, by the channel it created.
-        match started.joined.await {
+        let joined = started.joined.await;
+        let telemetry = &self.router.telemetry;
+        telemetry.emit(|| TelemetryEvent::ChannelJoined {
+            topic: &pattern,
+            result: match joined {
+                Ok(true) => JoinResult::Ok,
+                Ok(false) => JoinResult::Refused,
+                Err(_) => JoinResult::Crashed,
+            },
+        });
+        match joined {
             Ok(true) => {
                 self.channels.insert(
                     topic,
@@ -349,6 +389,8 @@ impl Connection {
                         join_ref,
                         inbox: started.inbox,
                         abort: started.abort,
+                        route: pattern,
+                        telemetry: telemetry.clone(),
                     },
                 );
             }

@@ -126,9 +126,13 @@ async fn main() -> anyhow::Result<()> {
             };
             let node = Node::start(&config).await?;
             let server = node.serve(port).await?;
+            // A demo order every second: s3.e1's shop lines and, for a client joined to
+            // `orders:demo`, s3.e3's delivery latency.
+            let _demo = node.start_demo_orders(implementation, std::time::Duration::from_secs(1));
             println!(
                 "node {} serving the {} implementation: ws://{}/socket/websocket?vsn=2.0.0; \
-                 {}; StatsD lines to {statsd}; watch it with `top http://{}` (Ctrl-C to stop)",
+                 {}; StatsD lines to {statsd}; a demo order every second on `orders:demo`; \
+                 watch it with `top http://{}` (Ctrl-C to stop)",
                 config.name,
                 implementation.name(),
                 server.addr(),

@@ -1,15 +1,19 @@
 //! One node of the system: section 2's channels, measured, on a local or Redis pubsub.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
 
 use section2_channels::activity::ActivityStore;
 use section2_channels::app::{self, Implementation as Section2};
 use section2_channels::endpoint::{Endpoint, Server};
 use section2_channels::pubsub::{LocalPubSub, PubSub};
+use section2_channels::telemetry::{TelemetryEvent, TelemetryHandler};
 
 use crate::Implementation;
 use crate::cluster::queries::{Answerer, ClusterQueries, Membership};
+use crate::delivery::{self, LatencyFns, OrderPipeline};
 use crate::observe::{ObservedPubSub, Snapshot};
 use crate::process::ProcessSample;
 
@@ -58,8 +62,14 @@ impl Node {
         // Section 2's channels (feed included) on this node's own activity store.
         let store = ActivityStore::open(&config.database).await?;
         let observed = Arc::new(ObservedPubSub::new(pubsub));
-        let endpoint = Endpoint::builder(app::channels(Section2::Solution, store))
+        // Section 2's channels plus the orders of s3.e3, measured by s3.e2.
+        let router = delivery::route(
+            app::channels(Section2::Solution, store),
+            latency_fns(config.implementation),
+        );
+        let endpoint = Endpoint::builder(router)
             .pubsub(observed.clone())
+            .telemetry(channel_metrics(config.implementation))
             .build();
         let period = Duration::from_secs(1);
         let poller = match config.implementation {
@@ -96,6 +106,48 @@ impl Node {
             started: tokio::time::Instant::now(),
             poller,
         })
+    }
+
+    /// Starts a demo shop: every `every`, an order for store `demo` goes through the
+    /// orders pipeline (a client joined to `orders:demo` receives it, and s3.e3
+    /// measures its delivery) and is measured by s3.e1's shop functions. Stops when
+    /// the returned value is dropped.
+    pub fn start_demo_orders(&self, implementation: Implementation, every: Duration) -> DemoOrders {
+        let pipeline = OrderPipeline::spawn(
+            self.endpoint.pubsub().clone(),
+            64,
+            latency_fns(implementation),
+        );
+        let task = tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            // A fixed little catalogue: recognisable figures in the sink.
+            let orders = [(1999, "card"), (500, "invoice"), (4250, "card")];
+            for n in 0u64.. {
+                ticks.tick().await;
+                let (cents, payment) = orders[(n % 3) as usize];
+                let order = section2_channels::payload(serde_json::json!({
+                    "order": n + 1, "cents": cents, "payment": payment,
+                }));
+                if pipeline.enqueue("demo", order).is_err() {
+                    tracing::warn!("demo order dropped: the orders pipeline is full");
+                }
+                S3_E1.run(|| match implementation {
+                    Implementation::Start => {
+                        use crate::start::part1::measurements as shop;
+                        shop::order_placed();
+                        shop::revenue(cents, payment);
+                        shop::open_carts(3 + n % 4);
+                    }
+                    Implementation::Solution => {
+                        use crate::solution::part1::measurements as shop;
+                        shop::order_placed();
+                        shop::revenue(cents, payment);
+                        shop::open_carts(3 + n % 4);
+                    }
+                });
+            }
+        });
+        DemoOrders(task)
     }
 
     /// What `GET /observe` answers: this node's counters and gauges right now.
@@ -174,5 +226,87 @@ fn snapshot(
 impl Drop for Node {
     fn drop(&mut self) {
         self.poller.abort();
+    }
+}
+
+/// The demo shop's task (see [`Node::start_demo_orders`]); dropping it stops it.
+pub struct DemoOrders(tokio::task::JoinHandle<()>);
+
+impl Drop for DemoOrders {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One exercise's code as the node runs it: until the exercise is done its `todo!()`
+/// panics, and the node turns that exercise's measurements off at the first panic
+/// (saying so once) instead of failing a request or a task every time.
+struct Exercise {
+    id: &'static str,
+    off: AtomicBool,
+}
+
+impl Exercise {
+    const fn new(id: &'static str) -> Self {
+        Exercise {
+            id,
+            off: AtomicBool::new(false),
+        }
+    }
+
+    fn run<T>(&self, code: impl FnOnce() -> T) -> Option<T> {
+        if self.off.load(Ordering::Relaxed) {
+            return None;
+        }
+        match std::panic::catch_unwind(AssertUnwindSafe(code)) {
+            Ok(value) => Some(value),
+            Err(_) => {
+                if !self.off.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        exercise = self.id,
+                        "your {} panicked (not done yet?): its measurements are off until \
+                         restart; `cargo xtask check {}` shows what is missing",
+                        self.id,
+                        self.id
+                    );
+                }
+                None
+            }
+        }
+    }
+}
+
+static S3_E1: Exercise = Exercise::new("s3.e1");
+static S3_E2: Exercise = Exercise::new("s3.e2");
+static S3_E3: Exercise = Exercise::new("s3.e3");
+
+/// s3.e2's handler, yours (guarded) or the reference, measuring the endpoint.
+fn channel_metrics(implementation: Implementation) -> Arc<dyn TelemetryHandler> {
+    match implementation {
+        Implementation::Start => {
+            let handler = crate::start::part1::channel_metrics::ChannelMetrics::new();
+            Arc::new(move |event: &TelemetryEvent<'_>| {
+                S3_E2.run(|| handler.handle(event));
+            })
+        }
+        Implementation::Solution => {
+            Arc::new(crate::solution::part1::channel_metrics::ChannelMetrics::new())
+        }
+    }
+}
+
+/// s3.e3's functions, yours (guarded) or the reference.
+fn latency_fns(implementation: Implementation) -> LatencyFns {
+    fn stamp(now: SystemTime) -> u64 {
+        S3_E3
+            .run(|| crate::start::part1::delivery_latency::stamp(now))
+            .unwrap_or(0)
+    }
+    fn record(enqueued_at_us: u64, now: SystemTime) {
+        S3_E3.run(|| crate::start::part1::delivery_latency::record_delivery(enqueued_at_us, now));
+    }
+    match implementation {
+        Implementation::Start => LatencyFns { stamp, record },
+        Implementation::Solution => LatencyFns::of(Implementation::Solution),
     }
 }

@@ -80,3 +80,45 @@ pub fn statsd_recorder(
     // ANCHOR_END: delivery
     Ok(builder.build(prefix)?)
 }
+
+/// Label values that come from outside (event names a client chose), bounded: the
+/// first `limit` distinct values are kept as they are, any later one is reported as
+/// [`BoundedLabels::OTHER`].
+///
+/// Each distinct label value is a time series the metrics backend stores and bills
+/// for; a client pushing random event names must not be able to create thousands.
+#[derive(Debug)]
+pub struct BoundedLabels {
+    limit: usize,
+    seen: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl BoundedLabels {
+    /// What every value beyond the limit becomes.
+    pub const OTHER: &'static str = "other";
+
+    /// At most `limit` distinct values, plus [`BoundedLabels::OTHER`].
+    pub fn new(limit: usize) -> Self {
+        BoundedLabels {
+            limit,
+            seen: std::sync::Mutex::default(),
+        }
+    }
+
+    // ANCHOR: bounded_labels
+    /// `value` if it was seen before or there is room for it, else `"other"`.
+    pub fn label(&self, value: &str) -> String {
+        // A poisoned lock only means another thread panicked mid-insert; the set is
+        // still a valid set.
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.contains(value) {
+            return value.to_owned();
+        }
+        if seen.len() < self.limit {
+            seen.insert(value.to_owned());
+            return value.to_owned();
+        }
+        Self::OTHER.to_owned()
+    }
+    // ANCHOR_END: bounded_labels
+}

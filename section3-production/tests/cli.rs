@@ -81,7 +81,7 @@ fn statsd_sink_prints_its_port_and_every_line() {
 }
 
 #[test]
-fn serve_reports_the_process_to_statsd() {
+fn serve_reports_the_process_and_the_demo_shop_to_statsd() {
     let sink = Running::start(&["statsd-sink", "--port", "0"]);
     let statsd = format!("127.0.0.1:{}", port_in(&sink.line()));
     let node = Running::start(&["serve", "--solution", "--port", "0", "--statsd", &statsd]);
@@ -91,9 +91,20 @@ fn serve_reports_the_process_to_statsd() {
         0,
         "--port 0 must print the port it picked: {banner}"
     );
-    let mut names: Vec<String> = (0..2)
+    // At start the poller samples once (two gauges) and the demo shop places its
+    // first order (three lines), in either order.
+    let mut names: Vec<String> = (0..5)
         .map(|_| sink.line().split(':').next().unwrap().to_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["rts.process.live_tasks", "rts.process.rss_bytes"]);
+    assert_eq!(
+        names,
+        [
+            "rts.process.live_tasks",
+            "rts.process.rss_bytes",
+            "rts.shop.carts.open",
+            "rts.shop.orders.placed",
+            "rts.shop.revenue_cents",
+        ]
+    );
 }

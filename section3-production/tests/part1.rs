@@ -1,4 +1,4 @@
-//! Exercise tests for section 3, part 1: telemetry (s3.e1, s3.e4).
+//! Exercise tests for section 3, part 1: telemetry (s3.e1 to s3.e4).
 //!
 //! Each exercise's tests are written once and instantiated twice: against your code
 //! (`<exercise>::start::*`, ignored by a plain `cargo test`, run by
@@ -11,12 +11,22 @@
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use section2_channels::client::{ChannelClient, ConnectError};
+use section2_channels::endpoint::{ConnectParams, Refused};
+use section2_channels::telemetry::{JoinResult, TelemetryEvent, TelemetryHandler};
+use section2_channels::{
+    Channel, ChannelContext, ChannelRouter, Endpoint, HandleIn, Join, LocalPubSub, Payload, PubSub,
+    Server, SocketInfo,
+};
+use section3_production::delivery::{self, ENQUEUED_AT, LatencyFns, ORDER_READY, OrderPipeline};
 use section3_production::process::ProcessSample;
-use support::{CaptureRecorder, StatsdCapture, redact_value};
+use serde_json::{Value, json};
+use support::{CaptureRecorder, Recorded, StatsdCapture, redact_value};
 
 /// Writes each test of an exercise once, for both implementations.
 macro_rules! exercise {
@@ -111,6 +121,407 @@ exercise! { s3_e1:
              a label (`\"payment\" => payment`) becomes the tag `#payment:card`."
         );
         snapshot("s3_e1_revenue", &lines);
+    }
+}
+
+/// What one measurement looks like in an assertion: `kind name [labels] value`.
+fn show(recorded: &Recorded) -> String {
+    let labels: Vec<String> = recorded
+        .labels
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect();
+    format!(
+        "{} {} [{}] {}",
+        recorded.kind,
+        recorded.name,
+        labels.join(", "),
+        recorded.value
+    )
+}
+
+/// The measurements `record` made, shown, in a stable order (the order of two
+/// measurements made for one event is not part of the exercise).
+fn measured(capture: &CaptureRecorder, record: impl FnOnce()) -> Vec<String> {
+    let before = capture.recorded().len();
+    record();
+    let mut shown: Vec<String> = capture.recorded()[before..].iter().map(show).collect();
+    shown.sort();
+    shown
+}
+
+/// A chat room, for the framework's measurements: `room:locked` refuses joins,
+/// `shout` pushes `shouted` back and replies.
+struct RoomChannel;
+
+impl Channel for RoomChannel {
+    type Info = ();
+
+    async fn join(topic: &str, _payload: Payload, _ctx: &mut ChannelContext<Self>) -> Join<Self> {
+        if topic == "room:locked" {
+            return Join::error(json!({"reason": "locked"}));
+        }
+        Join::ok(RoomChannel)
+    }
+
+    async fn handle_in(
+        &mut self,
+        event: &str,
+        payload: Payload,
+        ctx: &mut ChannelContext<Self>,
+    ) -> HandleIn {
+        match event {
+            "shout" => {
+                ctx.push("shouted", Value::Object(payload));
+                HandleIn::ok(json!({}))
+            }
+            _ => HandleIn::error(json!({"reason": "unknown event"})),
+        }
+    }
+}
+
+/// Lets in `?user=<name>`, refuses a connection without one (reason `no_user`).
+fn room_socket(params: &ConnectParams) -> Result<SocketInfo, Refused> {
+    match params.get("user") {
+        Some(user) => Ok(SocketInfo {
+            id: Some(format!("user_socket:{user}")),
+            ..SocketInfo::default()
+        }),
+        None => Err(Refused("no_user".into())),
+    }
+}
+
+/// Waits (at most 5 s) until the endpoint has no connection left.
+async fn until_no_connections(endpoint: &Endpoint) {
+    for _ in 0..500 {
+        if endpoint.connections() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the connection was still open 5 s after the client closed it");
+}
+
+exercise! { s3_e2:
+    #[tokio::test]
+    async fn each_framework_event_becomes_its_measurement() {
+        let capture = CaptureRecorder::default();
+        let _local = metrics::set_default_local_recorder(&capture);
+        let handler = imp::part1::channel_metrics::ChannelMetrics::new();
+        let cases: Vec<(TelemetryEvent<'_>, Vec<&str>)> = vec![
+            (
+                TelemetryEvent::SocketConnected,
+                vec![
+                    "counter channels.connects [result=ok] 1",
+                    "gauge.set channels.sockets [] 1",
+                ],
+            ),
+            (
+                TelemetryEvent::SocketRefused { reason: "token_expired" },
+                vec!["counter channels.connects [result=error, reason=token_expired] 1"],
+            ),
+            (
+                TelemetryEvent::ChannelJoined { topic: "room:*", result: JoinResult::Ok },
+                vec![
+                    "counter channels.joins [topic=room:*, result=ok] 1",
+                    "gauge.set channels.joined [] 1",
+                ],
+            ),
+            (
+                TelemetryEvent::ChannelJoined { topic: "room:*", result: JoinResult::Refused },
+                vec!["counter channels.joins [topic=room:*, result=refused] 1"],
+            ),
+            (
+                TelemetryEvent::HandleIn {
+                    topic: "room:*",
+                    event: "shout",
+                    duration: Duration::from_micros(2500),
+                },
+                vec!["histogram channels.handle_in_ms [topic=room:*, event=shout] 2.5"],
+            ),
+            (
+                TelemetryEvent::Pushed { topic: "room:*", event: "shouted" },
+                vec!["counter channels.pushes [topic=room:*, event=shouted] 1"],
+            ),
+            (
+                TelemetryEvent::ChannelLeft { topic: "room:*" },
+                vec!["gauge.set channels.joined [] 0"],
+            ),
+            (
+                TelemetryEvent::SocketClosed { code: 1000 },
+                vec!["gauge.set channels.sockets [] 0"],
+            ),
+        ];
+        for (event, expected) in cases {
+            let mut expected: Vec<String> = expected.into_iter().map(String::from).collect();
+            expected.sort();
+            let got = measured(&capture, || handler.handle(&event));
+            assert_eq!(
+                got, expected,
+                "the event {event:?} should be measured as {expected:?} (shown as `kind name \
+                 [labels] value`), but the handler recorded {got:?}. See the table at the top \
+                 of channel_metrics.rs: names, label keys and their order, and values \
+                 (durations in milliseconds, with fractions: `as_secs_f64() * 1000.0`)."
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn gauges_follow_what_is_open_and_are_set_never_incremented() {
+        let capture = CaptureRecorder::default();
+        let _local = metrics::set_default_local_recorder(&capture);
+        let handler = imp::part1::channel_metrics::ChannelMetrics::new();
+        for _ in 0..3 {
+            handler.handle(&TelemetryEvent::SocketConnected);
+        }
+        for _ in 0..3 {
+            handler.handle(&TelemetryEvent::SocketClosed { code: 1001 });
+        }
+        let increments: Vec<String> = capture
+            .recorded()
+            .iter()
+            .filter(|r| r.kind == "gauge.increment" || r.kind == "gauge.decrement")
+            .map(show)
+            .collect();
+        assert!(
+            increments.is_empty(),
+            "the handler changed a gauge with increment/decrement ({increments:?}). The StatsD \
+             exporter silently drops those (a StatsD gauge is a value, not a delta): keep the \
+             count yourself (`self.sockets`, an AtomicI64) and `set` the gauge to it."
+        );
+        assert_eq!(
+            capture.gauge_values("channels.sockets"),
+            [1.0, 2.0, 3.0, 2.0, 1.0, 0.0],
+            "three sockets connected then closed: the gauge `channels.sockets` should be set \
+             to 1, 2, 3, then back down to 2, 1, 0"
+        );
+    }
+
+    #[tokio::test]
+    async fn client_chosen_event_names_cannot_explode_the_labels() {
+        let capture = CaptureRecorder::default();
+        let _local = metrics::set_default_local_recorder(&capture);
+        let handler = imp::part1::channel_metrics::ChannelMetrics::new();
+        for n in 0..500 {
+            let event = format!("random_event_{n}");
+            handler.handle(&TelemetryEvent::HandleIn {
+                topic: "room:*",
+                event: &event,
+                duration: Duration::from_millis(1),
+            });
+        }
+        let labels: std::collections::BTreeSet<String> = capture
+            .recorded()
+            .iter()
+            .flat_map(|r| r.labels.clone())
+            .filter(|(key, _)| key == "event")
+            .map(|(_, value)| value)
+            .collect();
+        let limit = imp::part1::channel_metrics::EVENT_LABELS;
+        assert!(
+            !labels.is_empty() && labels.len() <= limit + 1 && labels.contains("other"),
+            "a client pushed 500 different event names; the histogram got {} distinct `event` \
+             labels. Each one is a time series in the backend: pass the name through \
+             `self.events.label(event)`, which keeps the first {limit} and turns the rest \
+             into `other`.",
+            labels.len()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_real_endpoint_reports_connects_joins_handle_in_and_pushes() {
+        let mut statsd = StatsdCapture::new().await;
+        let local = metrics::set_default_local_recorder(&statsd.recorder);
+        let endpoint = Endpoint::builder(ChannelRouter::new().channel::<RoomChannel>("room:*"))
+            .handler(room_socket)
+            .telemetry(Arc::new(imp::part1::channel_metrics::ChannelMetrics::new()))
+            .build();
+        let server = Server::bind(0, endpoint.routes("/socket")).await.expect("bind");
+
+        let mut client = ChannelClient::connect(&server.socket_url("/socket", &[("user", "ada")]))
+            .await
+            .expect("the test's socket handler lets ada in");
+        client.set_timeout(Duration::from_secs(2));
+        client.join("room:lobby", json!({})).await;
+        client.join("room:locked", json!({})).await;
+        client.join("nowhere", json!({})).await;
+        client.call("room:lobby", "shout", json!({"text": "hello"})).await;
+        let refused = ChannelClient::connect(&server.socket_url("/socket", &[])).await;
+        assert!(matches!(refused, Err(ConnectError::Status(403))), "no user: refused");
+        client.close().await;
+        until_no_connections(&endpoint).await;
+        drop(local);
+        server.stop().await;
+
+        let lines = statsd.lines(11).await;
+        let values: BTreeMap<String, Vec<String>> =
+            lines.iter().fold(BTreeMap::new(), |mut by_name, line| {
+                let (name, rest) = line.split_once(':').unwrap_or((line, ""));
+                let value = rest.split('|').next().unwrap_or("").to_owned();
+                by_name.entry(name.to_owned()).or_default().push(value);
+                by_name
+            });
+        assert_eq!(
+            values.get("test.channels.sockets").cloned().unwrap_or_default(),
+            ["1", "0"],
+            "one client connected, then closed: the gauge `channels.sockets` should go to 1 \
+             and back to 0; the listener received:\n{}",
+            lines.join("\n")
+        );
+        assert_eq!(
+            values.get("test.channels.joined").cloned().unwrap_or_default(),
+            ["1", "0"],
+            "one join succeeded (room:lobby), two did not (room:locked, nowhere), and closing \
+             the connection ended the channel: `channels.joined` should go to 1 and back to \
+             0; the listener received:\n{}",
+            lines.join("\n")
+        );
+        assert_eq!(
+            values.get("test.channels.connects").map(Vec::len),
+            Some(2),
+            "one connect let in and one refused: two `channels.connects` lines, got:\n{}",
+            lines.join("\n")
+        );
+        let handle_in_ms: Vec<f64> = values
+            .get("test.channels.handle_in_ms")
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        assert!(
+            handle_in_ms.len() == 1 && handle_in_ms[0] >= 0.0,
+            "one `shout` was handled: one `channels.handle_in_ms` line with a duration in \
+             milliseconds; got:\n{}",
+            lines.join("\n")
+        );
+        // Sorted: which of an event's two measurements is sent first is the handler's
+        // choice; the names, types and tags are what the snapshot pins.
+        let mut sorted = lines.clone();
+        sorted.sort();
+        snapshot("s3_e2_framework_lines", &sorted);
+    }
+}
+
+exercise! { s3_e3:
+    #[tokio::test]
+    async fn a_stamp_is_microseconds_since_the_unix_epoch() {
+        let now = UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789);
+        let stamp = imp::part1::delivery_latency::stamp(now);
+        assert_eq!(
+            stamp, 1_700_000_000_123_456,
+            "at 1,700,000,000.123456789 s after the epoch the stamp should be \
+             1700000000123456 (whole microseconds, nanoseconds dropped); got {stamp}. \
+             `now.duration_since(UNIX_EPOCH)` gives a Duration; `as_micros()` the number."
+        );
+        let before_1970 = UNIX_EPOCH - Duration::from_secs(1);
+        assert_eq!(
+            imp::part1::delivery_latency::stamp(before_1970),
+            0,
+            "a clock set before 1970 cannot be expressed since the epoch: stamp 0 (no panic)"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_latency_is_recorded_in_milliseconds() {
+        let capture = CaptureRecorder::default();
+        let _local = metrics::set_default_local_recorder(&capture);
+        let enqueued_us = 1_700_000_000_000_000;
+        let enqueued = UNIX_EPOCH + Duration::from_micros(enqueued_us);
+        imp::part1::delivery_latency::record_delivery(enqueued_us, enqueued + Duration::from_micros(2500));
+        imp::part1::delivery_latency::record_delivery(enqueued_us, enqueued + Duration::from_secs(1));
+        imp::part1::delivery_latency::record_delivery(enqueued_us, enqueued);
+        let recorded: Vec<String> = capture.recorded().iter().map(show).collect();
+        assert_eq!(
+            recorded,
+            [
+                "histogram pipeline.delivery_latency_ms [] 2.5",
+                "histogram pipeline.delivery_latency_ms [] 1000",
+                "histogram pipeline.delivery_latency_ms [] 0",
+            ],
+            "orders delivered 2.5 ms, 1 s and 0 ms after their stamp should record the \
+             histogram `pipeline.delivery_latency_ms` with 2.5, 1000 and 0 (milliseconds, \
+             fractions kept: `as_secs_f64() * 1000.0`); recorded {recorded:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stamp_from_the_future_is_clamped_and_counted() {
+        let capture = CaptureRecorder::default();
+        let _local = metrics::set_default_local_recorder(&capture);
+        let enqueued_us = 1_700_000_000_000_000;
+        let enqueued = UNIX_EPOCH + Duration::from_micros(enqueued_us);
+        // The enqueuing node's clock is 3 ms ahead of this one's.
+        imp::part1::delivery_latency::record_delivery(enqueued_us, enqueued - Duration::from_millis(3));
+        let recorded: Vec<String> = capture.recorded().iter().map(show).collect();
+        let mut sorted = recorded.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            [
+                "counter pipeline.clock_skew [] 1",
+                "histogram pipeline.delivery_latency_ms [] 0",
+            ],
+            "an order stamped 3 ms *after* the time it is delivered means the clocks of two \
+             nodes disagree: record a latency of 0 (never negative, never a panic) and count \
+             `pipeline.clock_skew` once; recorded {recorded:?}. `now.duration_since(stamp)` \
+             is an Err when the stamp is later."
+        );
+    }
+
+    #[tokio::test]
+    async fn orders_through_a_real_pipeline_report_their_latency_at_the_channel() {
+        let mut statsd = StatsdCapture::new().await;
+        let local = metrics::set_default_local_recorder(&statsd.recorder);
+        let fns = LatencyFns {
+            stamp: imp::part1::delivery_latency::stamp,
+            record: imp::part1::delivery_latency::record_delivery,
+        };
+        let pubsub: Arc<dyn PubSub> = Arc::new(LocalPubSub::new());
+        let endpoint = Endpoint::builder(delivery::route(ChannelRouter::new(), fns))
+            .pubsub(pubsub.clone())
+            .build();
+        let server = Server::bind(0, endpoint.routes("/socket")).await.expect("bind");
+        let pipeline = OrderPipeline::spawn(pubsub, 16, fns);
+
+        let mut client = ChannelClient::connect(&server.socket_url("/socket", &[]))
+            .await
+            .expect("connect");
+        client.set_timeout(Duration::from_secs(2));
+        client.join("orders:berlin", json!({})).await;
+        let before = imp::part1::delivery_latency::stamp(SystemTime::now());
+        for sku in ["A-1", "B-2", "C-3"] {
+            pipeline
+                .enqueue("berlin", section2_channels::payload(json!({"sku": sku})))
+                .expect("an empty pipeline takes three orders");
+        }
+        for sku in ["A-1", "B-2", "C-3"] {
+            let pushed = client.next_frame().await;
+            assert_eq!((pushed.event.as_str(), pushed.payload["sku"].as_str()), (ORDER_READY, Some(sku)));
+            let stamped = pushed.payload[ENQUEUED_AT].as_u64().unwrap_or(0);
+            assert!(
+                stamped >= before && stamped < before + 60_000_000,
+                "the order reached the client stamped {stamped}, but it was enqueued at about \
+                 {before} (microseconds since the epoch): the pipeline stamps with your `stamp`"
+            );
+        }
+        client.close().await;
+        drop(local);
+        server.stop().await;
+
+        let lines = statsd.lines(3).await;
+        let latencies: Vec<f64> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("test.pipeline.delivery_latency_ms:"))
+            .filter_map(|rest| rest.split('|').next()?.parse().ok())
+            .collect();
+        assert!(
+            latencies.len() == 3 && latencies.iter().all(|ms| (0.0..60_000.0).contains(ms)),
+            "three orders went from the pipeline to the channel on loopback: three \
+             `pipeline.delivery_latency_ms` lines with a few milliseconds each; the listener \
+             received:\n{}",
+            lines.join("\n")
+        );
+        snapshot("s3_e3_delivery_lines", &lines);
     }
 }
 

@@ -83,6 +83,10 @@ impl Channel for OrdersChannel {
                 HandleIn::ok(json!({}))
             }
             "silent" => HandleIn::no_reply(),
+            "log_error" => {
+                tracing::error!("could not price the order");
+                HandleIn::ok(json!({}))
+            }
             "close" => HandleIn::stop_with_reply(Status::Ok, json!({ "bye": true })),
             "crash" => panic!("the channel crashed on purpose"),
             _ => HandleIn::error(json!({ "reason": format!("unknown event {event}") })),

@@ -1,4 +1,7 @@
-//! Part 1: telemetry. Measurements to StatsD, and what the process costs.
+//! Part 1: telemetry. Measurements to StatsD, the channels framework instrumented,
+//! pipeline delivery latency, and what the process costs.
 
+pub mod channel_metrics;
+pub mod delivery_latency;
 pub mod measurements;
 pub mod poller;
