@@ -105,8 +105,12 @@ impl EndpointBuilder {
         self
     }
 
-    /// The endpoint.
+    /// The endpoint. Panics if the configuration cannot work
+    /// ([`SocketConfig::problem`]): at start-up, not at the first connection.
     pub fn build(self) -> Endpoint {
+        if let Some(problem) = self.config.problem() {
+            panic!("invalid SocketConfig: {problem}");
+        }
         Endpoint {
             inner: Arc::new(Inner {
                 router: Arc::new(self.router),
@@ -266,10 +270,10 @@ async fn upgrade(
     };
     let config = &endpoint.inner.config;
     ws.read_buffer_size(config.read_buffer_size)
-        // Write each frame as it comes instead of gathering 128 KiB first.
-        .write_buffer_size(0)
+        .write_buffer_size(config.write_buffer_size)
+        .max_write_buffer_size(config.max_write_buffer_size)
         .max_message_size(config.max_message_size)
-        .max_frame_size(config.max_message_size)
+        .max_frame_size(config.max_frame_size)
         .on_upgrade(move |ws| serve_websocket(endpoint, ws, socket))
 }
 

@@ -4,7 +4,8 @@
 //!
 //! - **part 1, telemetry**: `tracing` logs with `RUST_LOG` filters (JSON on request),
 //!   `metrics` exported to StatsD over UDP ([`telemetry`]), a dev StatsD sink to watch
-//!   lines arrive ([`statsd_sink`]), and what the process costs ([`process`]);
+//!   lines arrive ([`statsd_sink`]), what the process costs ([`process`]), and what
+//!   one idle connection costs ([`conn_cost`]);
 //! - **part 2, cluster**: section 2's channels on several nodes, their broadcasts
 //!   carried by Redis ([`cluster`]); a live view of a node in the terminal
 //!   ([`top`], reading the snapshot each node serves at `GET /observe`, [`observe`]).
@@ -18,6 +19,7 @@
 //! `cargo run -p section3-production -- top http://127.0.0.1:4000`.
 
 pub mod cluster;
+pub mod conn_cost;
 pub mod feed;
 pub mod node;
 pub mod observe;
