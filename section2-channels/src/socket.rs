@@ -94,6 +94,7 @@ impl SocketConfig {
     /// a server gets when nobody tunes them: 128 KiB read and write buffers, an
     /// unbounded write buffer, 64 MiB messages and 16 MiB frames. The framework's own
     /// bounds (outbox, channels, mailbox, timeouts) are this type's defaults.
+    // ANCHOR: tungstenite_defaults
     pub fn tungstenite_defaults() -> Self {
         SocketConfig {
             read_buffer_size: 128 * 1024,
@@ -104,6 +105,7 @@ impl SocketConfig {
             ..SocketConfig::default()
         }
     }
+    // ANCHOR_END: tungstenite_defaults
 
     /// Why this configuration cannot serve a connection, if it cannot. tungstenite
     /// panics (in the connection's task, after the upgrade) when the write buffer's
