@@ -85,18 +85,19 @@ pub fn report(measured: &[Measured], machine: &str) -> String {
     let _ = writeln!(
         out,
         "Measured with `{COMMAND}` on {machine}: a {} server in its own process, \
-         {connections} clients in another over loopback, each joined to `{TOPIC}` and then \
+         {} clients in another over loopback, each joined to `{TOPIC}` and then \
          idle; the server's RSS read from /proc with one connection and with all of them.\n",
         if cfg!(debug_assertions) {
             "debug (not release!)"
         } else {
             "release"
-        }
+        },
+        thousands(connections as u64)
     );
     let _ = writeln!(
         out,
         "| settings | read / write buffer | max message / frame | RSS, 1 connection | RSS, {} | **per idle connection** | kernel slab per connection (both ends) | one client can make it hold |",
-        connections + 1
+        thousands(connections as u64 + 1)
     );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
     for m in measured {
@@ -104,7 +105,7 @@ pub fn report(measured: &[Measured], machine: &str) -> String {
         let per = m.measurement.per_connection_bytes();
         let _ = writeln!(
             out,
-            "| {} | {} / {} | {} / {} | {} | {} | **{:.0} B ({:.1} KiB)** | {:.0} B | {} |",
+            "| {} | {} / {} | {} / {} | {} | {} | **{} B ({:.1} KiB)** | {} B | {} |",
             m.name,
             bytes(c.read_buffer_size as u64),
             bytes(c.write_buffer_size as u64),
@@ -112,9 +113,9 @@ pub fn report(measured: &[Measured], machine: &str) -> String {
             bytes(c.max_frame_size as u64),
             bytes(m.measurement.baseline_kib * 1024),
             bytes(m.measurement.loaded_kib * 1024),
-            per,
+            thousands(per.round() as u64),
             per / 1024.0,
-            m.measurement.kernel_slab_per_connection_bytes(),
+            thousands(m.measurement.kernel_slab_per_connection_bytes().round() as u64),
             bytes(inbound_worst_case_bytes(c)),
         );
     }
@@ -126,11 +127,12 @@ pub fn report(measured: &[Measured], machine: &str) -> String {
         if b > 0.0 {
             let _ = writeln!(
                 out,
-                "\n{} costs {:.1}x as much per idle connection as {}: at {connections} \
+                "\n{} costs {:.1}x as much per idle connection as {}: at {} \
                  connections, {} against {}.",
                 first.name,
                 a / b,
                 second.name,
+                thousands(connections as u64),
                 bytes((a * connections as f64) as u64),
                 bytes((b * connections as f64) as u64),
             );
@@ -155,6 +157,19 @@ pub fn report(measured: &[Measured], machine: &str) -> String {
     out
 }
 
+/// `n` with a comma between thousands: `10,000`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 /// `n` bytes for a person: B, KiB, MiB or GiB.
 pub fn bytes(n: u64) -> String {
     const KIB: u64 = 1024;
@@ -171,7 +186,8 @@ pub fn bytes(n: u64) -> String {
 
 /// Where the part 1 walkthrough lives.
 pub fn walkthrough_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../solutions/section3/part1.md")
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../solutions/section3/part1.md");
+    path.canonicalize().unwrap_or(path)
 }
 
 /// `text` with what lies between [`BEGIN`] and [`END`] replaced by `generated`.
@@ -241,6 +257,9 @@ mod tests {
         assert_eq!(bytes(9618), "9.4 KiB");
         assert_eq!(bytes(0), "0 B");
         assert_eq!(bytes(u64::MAX), "unlimited");
+        assert_eq!(thousands(10_001), "10,001");
+        assert_eq!(thousands(139_539), "139,539");
+        assert_eq!(thousands(512), "512");
     }
 
     #[test]
