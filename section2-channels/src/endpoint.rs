@@ -136,8 +136,12 @@ impl EndpointBuilder {
         self
     }
 
-    /// The endpoint.
+    /// The endpoint. Panics if the configuration cannot work
+    /// ([`SocketConfig::problem`]): at start-up, not at the first connection.
     pub fn build(mut self) -> Endpoint {
+        if let Some(problem) = self.config.problem() {
+            panic!("invalid SocketConfig: {problem}");
+        }
         // The router carries it to every connection and channel of this endpoint.
         self.router.telemetry = self.telemetry;
         Endpoint {
@@ -318,10 +322,10 @@ async fn upgrade(
     };
     let config = &endpoint.inner.config;
     ws.read_buffer_size(config.read_buffer_size)
-        // Write each frame as it comes instead of gathering 128 KiB first.
-        .write_buffer_size(0)
+        .write_buffer_size(config.write_buffer_size)
+        .max_write_buffer_size(config.max_write_buffer_size)
         .max_message_size(config.max_message_size)
-        .max_frame_size(config.max_message_size)
+        .max_frame_size(config.max_frame_size)
         .on_upgrade(move |ws| serve_websocket(endpoint, ws, socket))
 }
 

@@ -9,15 +9,138 @@
 //! socket and writer tasks, the outbox, the channel task and its mailbox, the pubsub
 //! entry.
 //!
+//! [`measure_idle_server`] is the general form: any program that serves this
+//! section's channels with the WebSocket settings given as [`WsFlags`] (section 3's
+//! `conn-cost` compares tungstenite's defaults with tuned buffers through it).
+//!
 //! Linux only (it reads /proc). Every connection uses a file descriptor on each
 //! side; keep N below the process limit (`ulimit -n`).
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use crate::socket::SocketConfig;
+
+/// The WebSocket settings of a [`SocketConfig`] as command-line flags, so a
+/// measuring process can start a server with exactly the configuration it measures.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct WsFlags {
+    /// WebSocket read buffer per connection, in bytes.
+    #[arg(long, default_value_t = SocketConfig::default().read_buffer_size)]
+    pub read_buffer: usize,
+    /// Outgoing bytes gathered before a write (0: write each frame as it comes).
+    #[arg(long, default_value_t = SocketConfig::default().write_buffer_size)]
+    pub write_buffer: usize,
+    /// Most outgoing bytes held while the client does not read.
+    #[arg(long, default_value_t = SocketConfig::default().max_write_buffer_size)]
+    pub max_write_buffer: usize,
+    /// Largest message accepted from a client, in bytes.
+    #[arg(long, default_value_t = SocketConfig::default().max_message_size)]
+    pub max_message: usize,
+    /// Largest frame accepted from a client, in bytes.
+    #[arg(long, default_value_t = SocketConfig::default().max_frame_size)]
+    pub max_frame: usize,
+}
+
+impl WsFlags {
+    /// The WebSocket settings of `config`.
+    pub fn from_config(config: &SocketConfig) -> Self {
+        WsFlags {
+            read_buffer: config.read_buffer_size,
+            write_buffer: config.write_buffer_size,
+            max_write_buffer: config.max_write_buffer_size,
+            max_message: config.max_message_size,
+            max_frame: config.max_frame_size,
+        }
+    }
+
+    /// `base` with these WebSocket settings.
+    pub fn apply(&self, base: SocketConfig) -> SocketConfig {
+        SocketConfig {
+            read_buffer_size: self.read_buffer,
+            write_buffer_size: self.write_buffer,
+            max_write_buffer_size: self.max_write_buffer,
+            max_message_size: self.max_message,
+            max_frame_size: self.max_frame,
+            ..base
+        }
+    }
+
+    /// The flags, as arguments for a child process.
+    pub fn to_args(&self) -> Vec<String> {
+        [
+            ("--read-buffer", self.read_buffer),
+            ("--write-buffer", self.write_buffer),
+            ("--max-write-buffer", self.max_write_buffer),
+            ("--max-message", self.max_message),
+            ("--max-frame", self.max_frame),
+        ]
+        .iter()
+        .flat_map(|(flag, value)| [flag.to_string(), value.to_string()])
+        .collect()
+    }
+}
+
+/// What the kernel reports for the whole machine (both ends of every loopback
+/// connection, and anything else running): `/proc/net/sockstat`'s TCP buffer pages
+/// and `/proc/meminfo`'s slab (where socket structures live).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KernelMemory {
+    /// Pages holding TCP socket buffers (`TCP: ... mem N`).
+    pub tcp_buffer_pages: u64,
+    /// Kernel slab memory, KiB (`Slab:`).
+    pub slab_kib: u64,
+}
+
+impl KernelMemory {
+    /// Reads both figures now; zeros where they cannot be read.
+    pub fn now() -> Self {
+        let field = |text: &str, line_start: &str, key: &str| -> Option<u64> {
+            let line = text.lines().find(|l| l.starts_with(line_start))?;
+            let mut words = line.split_whitespace();
+            words.find(|w| *w == key)?;
+            words.next()?.parse().ok()
+        };
+        let sockstat = std::fs::read_to_string("/proc/net/sockstat").unwrap_or_default();
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        KernelMemory {
+            tcp_buffer_pages: field(&sockstat, "TCP:", "mem").unwrap_or(0),
+            slab_kib: field(&meminfo, "Slab:", "Slab:").unwrap_or(0),
+        }
+    }
+}
+
+/// Raises this process's soft limit on open files to `wanted` (at most the hard
+/// limit; children inherit it) and returns the limit now in force. Many desktops
+/// start shells at 1,024, fewer than a thousand connections and their server need.
+pub fn raise_open_files_limit(wanted: u64) -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        if limit.rlim_cur < wanted {
+            let raised = libc::rlimit {
+                rlim_cur: wanted.min(limit.rlim_max),
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    limit.rlim_cur
+}
 
 /// Resident set size of `pid`, in KiB.
 pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
@@ -47,6 +170,10 @@ pub struct IdleMeasurement {
     pub loaded_kib: u64,
     /// How long opening and joining took, seconds.
     pub opening_secs: f64,
+    /// The kernel's figures with one connection.
+    pub kernel_before: KernelMemory,
+    /// The kernel's figures with all of them.
+    pub kernel_after: KernelMemory,
 }
 
 impl IdleMeasurement {
@@ -54,33 +181,76 @@ impl IdleMeasurement {
     pub fn per_connection_bytes(&self) -> f64 {
         self.loaded_kib.saturating_sub(self.baseline_kib) as f64 * 1024.0 / self.connections as f64
     }
+
+    /// Kernel slab growth per connection, in bytes: the socket structures of *both*
+    /// ends (client and server run on this machine), plus whatever else ran.
+    pub fn kernel_slab_per_connection_bytes(&self) -> f64 {
+        self.kernel_after
+            .slab_kib
+            .saturating_sub(self.kernel_before.slab_kib) as f64
+            * 1024.0
+            / self.connections as f64
+    }
 }
 
-/// Runs the measurement with `connections` idle clients joined to `topic`.
+/// Runs the measurement with `connections` idle clients joined to `topic`, against
+/// this binary's `serve --solution` with a `read_buffer`-byte read buffer.
 pub async fn measure_idle(
     connections: usize,
     topic: &str,
     read_buffer: usize,
 ) -> anyhow::Result<IdleMeasurement> {
-    let exe = std::env::current_exe()?;
-    let mut server = tokio::process::Command::new(exe)
-        .args([
-            "serve",
-            "--solution",
-            "--port",
-            "0",
-            "--database",
-            "sqlite::memory:",
-            "--seed",
-            "0",
-            "--read-buffer",
-        ])
-        .arg(read_buffer.to_string())
+    let config = SocketConfig {
+        read_buffer_size: read_buffer,
+        ..SocketConfig::default()
+    };
+    let serve = [
+        "serve",
+        "--solution",
+        "--port",
+        "0",
+        "--database",
+        "sqlite::memory:",
+        "--seed",
+        "0",
+    ];
+    measure_idle_server(
+        &std::env::current_exe()?,
+        &serve,
+        &config,
+        connections,
+        topic,
+    )
+    .await
+}
+
+/// Runs the measurement against `program args.. <config's WsFlags>`, which must serve
+/// this section's channels at `/socket` and print its address (`http://host:port`)
+/// in its first line of output.
+pub async fn measure_idle_server(
+    program: &Path,
+    args: &[&str],
+    config: &SocketConfig,
+    connections: usize,
+    topic: &str,
+) -> anyhow::Result<IdleMeasurement> {
+    // One descriptor per connection on each side (the server inherits the limit).
+    let wanted = connections as u64 + 256;
+    let limit = raise_open_files_limit(wanted);
+    if limit < wanted {
+        bail!(
+            "{connections} connections need {wanted} open files per process, the limit is \
+             {limit}: raise it (`ulimit -n {wanted}`) or measure fewer connections"
+        );
+    }
+    let mut server = tokio::process::Command::new(program)
+        .args(args)
+        .args(WsFlags::from_config(config).to_args())
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .context("starting the server")?;
+        .with_context(|| format!("starting the server {}", program.display()))?;
     let pid = server.id().context("the server has a pid")?;
     let mut lines = BufReader::new(server.stdout.take().context("stdout")?).lines();
     let first = lines
@@ -99,6 +269,7 @@ pub async fn measure_idle(
     let warm = open_joined(&url, topic).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let baseline = rss_kib(pid)?;
+    let kernel_before = KernelMemory::now();
 
     let started = Instant::now();
     let mut clients = Vec::with_capacity(connections);
@@ -116,15 +287,18 @@ pub async fn measure_idle(
     // Let allocations settle (the writer tasks park, buffers shrink to steady state).
     tokio::time::sleep(Duration::from_secs(3)).await;
     let loaded = rss_kib(pid)?;
+    let kernel_after = KernelMemory::now();
     drop(clients);
     drop(warm);
     server.kill().await.ok();
     Ok(IdleMeasurement {
         connections,
-        read_buffer,
+        read_buffer: config.read_buffer_size,
         baseline_kib: baseline,
         loaded_kib: loaded,
         opening_secs: opening.as_secs_f64(),
+        kernel_before,
+        kernel_after,
     })
 }
 
@@ -149,7 +323,12 @@ type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn open_joined(url: &str, topic: &str) -> anyhow::Result<Ws> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+    // The clients live in this process, not the measured one; a small read buffer
+    // keeps 10,000 of them from costing this process 128 KiB each.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(1024)
+        .write_buffer_size(0);
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
         .await
         .context("connecting")?;
     ws.send(Message::text(format!(

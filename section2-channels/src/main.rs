@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use section2_channels::SocketConfig;
 use section2_channels::activity::{ActivityStore, DEFAULT_URL, seed_store};
 use section2_channels::app::{App, Implementation};
+use section2_channels::lab::WsFlags;
 
 #[derive(Parser)]
 #[command(
@@ -28,9 +29,9 @@ enum Command {
         /// The node name channels report (the `from_node` of s2.e3).
         #[arg(long, default_value = "app@127.0.0.1")]
         node: String,
-        /// WebSocket read buffer per connection, in bytes.
-        #[arg(long, default_value_t = SocketConfig::default().read_buffer_size)]
-        read_buffer: usize,
+        /// The WebSocket's buffers and limits per connection.
+        #[command(flatten)]
+        ws: WsFlags,
         /// The activity database: a SQLite file (the default) or a postgres:// URL.
         #[arg(long, default_value = DEFAULT_URL)]
         database: String,
@@ -66,7 +67,7 @@ async fn main() -> anyhow::Result<()> {
             solution,
             port,
             node,
-            read_buffer,
+            ws,
             database,
             seed,
         } => {
@@ -75,10 +76,7 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 Implementation::Start
             };
-            let config = SocketConfig {
-                read_buffer_size: read_buffer,
-                ..SocketConfig::default()
-            };
+            let config = ws.apply(SocketConfig::default());
             let store = ActivityStore::open(&database).await?;
             if seed > 0 && store.count().await? == 0 {
                 seed_store(&store, seed, 2026).await?;

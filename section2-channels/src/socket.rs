@@ -32,13 +32,29 @@ use crate::telemetry::{JoinResult, Telemetry, TelemetryEvent, UNMATCHED};
 
 /// The bounds of one connection. Every queue and buffer is bounded; the defaults
 /// suit many small idle connections (a chat, a feed), not bulk transfer.
-#[derive(Debug, Clone)]
+///
+/// The first five fields configure the WebSocket layer (tungstenite, through axum);
+/// [`SocketConfig::tungstenite_defaults`] shows what it does when nobody tunes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SocketConfig {
-    /// WebSocket read buffer per connection, in bytes.
+    /// WebSocket read buffer per connection, in bytes: allocated (and zeroed, so
+    /// resident) when the connection opens, and kept while it lives. A message larger
+    /// than it still arrives: the buffer grows to fit it.
     pub read_buffer_size: usize,
-    /// Largest message (and frame) accepted from a client, in bytes; larger closes
-    /// the connection with 1009.
+    /// Outgoing bytes the WebSocket gathers before writing to the socket; 0 writes
+    /// each frame as it comes (the outbox is already the queue).
+    pub write_buffer_size: usize,
+    /// Most outgoing bytes the WebSocket may hold that the kernel has not taken yet;
+    /// a frame that would go past it fails and the connection closes. Must be larger
+    /// than `write_buffer_size` (tungstenite panics otherwise).
+    pub max_write_buffer_size: usize,
+    /// Largest message accepted from a client, in bytes; larger closes the
+    /// connection with 1009.
     pub max_message_size: usize,
+    /// Largest single frame accepted from a client, in bytes (a message may come in
+    /// several frames). Checked on the frame's header, before its bytes arrive: the
+    /// WebSocket reserves room for a frame as soon as it is announced.
+    pub max_frame_size: usize,
     /// Frames queued for a client; a client that lets this many pile up is too slow
     /// and is disconnected (1008).
     pub outbound_capacity: usize,
@@ -57,13 +73,53 @@ impl Default for SocketConfig {
     fn default() -> Self {
         SocketConfig {
             read_buffer_size: 4 * 1024,
+            // Write each frame as it comes instead of gathering 128 KiB first.
+            write_buffer_size: 0,
+            // The outbox holds the queue; the WebSocket holds at most the frame the
+            // kernel could not take yet (tokio-tungstenite waits for it before taking
+            // the next), so this is the largest frame the server may send.
+            max_write_buffer_size: 1024 * 1024,
             max_message_size: 64 * 1024,
+            max_frame_size: 64 * 1024,
             outbound_capacity: 256,
             max_channels: 100,
             mailbox_capacity: 64,
             idle_timeout: Duration::from_secs(60),
             close_timeout: Duration::from_secs(1),
         }
+    }
+}
+
+impl SocketConfig {
+    /// tungstenite's own WebSocket settings (0.29, `WebSocketConfig::default()`), what
+    /// a server gets when nobody tunes them: 128 KiB read and write buffers, an
+    /// unbounded write buffer, 64 MiB messages and 16 MiB frames. The framework's own
+    /// bounds (outbox, channels, mailbox, timeouts) are this type's defaults.
+    // ANCHOR: tungstenite_defaults
+    pub fn tungstenite_defaults() -> Self {
+        SocketConfig {
+            read_buffer_size: 128 * 1024,
+            write_buffer_size: 128 * 1024,
+            max_write_buffer_size: usize::MAX,
+            max_message_size: 64 << 20,
+            max_frame_size: 16 << 20,
+            ..SocketConfig::default()
+        }
+    }
+    // ANCHOR_END: tungstenite_defaults
+
+    /// Why this configuration cannot serve a connection, if it cannot. tungstenite
+    /// panics (in the connection's task, after the upgrade) when the write buffer's
+    /// limit is not above the size it gathers; better to say so at start-up.
+    pub fn problem(&self) -> Option<String> {
+        (self.max_write_buffer_size <= self.write_buffer_size).then(|| {
+            format!(
+                "max_write_buffer_size ({}) must be larger than write_buffer_size ({}): \
+                 the WebSocket gathers write_buffer_size bytes before writing, so its \
+                 limit must leave room for at least one more frame",
+                self.max_write_buffer_size, self.write_buffer_size
+            )
+        })
     }
 }
 

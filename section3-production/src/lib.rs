@@ -6,7 +6,8 @@
 //!   `metrics` exported to StatsD over UDP ([`telemetry`]), a dev StatsD sink to watch
 //!   lines arrive ([`statsd_sink`]), section 2's framework measured through its
 //!   telemetry events, an orders pipeline whose delivery latency is measured
-//!   ([`delivery`]), and what the process costs ([`process`]);
+//!   ([`delivery`]), what the process costs ([`process`]), and what one idle
+//!   connection costs ([`conn_cost`]);
 //! - **part 2, cluster**: section 2's channels on several nodes, their broadcasts
 //!   carried by Redis ([`cluster`]); a live view of a node in the terminal
 //!   ([`top`], reading the snapshot each node serves at `GET /observe`, [`observe`]).
@@ -20,6 +21,7 @@
 //! `cargo run -p section3-production -- top http://127.0.0.1:4000`.
 
 pub mod cluster;
+pub mod conn_cost;
 pub mod delivery;
 pub mod feed;
 pub mod node;

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use clap::{Parser, Subcommand};
+use section2_channels::SocketConfig;
 use section3_production::Implementation;
 use section3_production::node::{Node, NodeConfig};
 use section3_production::statsd_sink::StatsdSink;
@@ -80,6 +81,26 @@ enum Command {
         /// Milliseconds between two activities.
         #[arg(long, default_value_t = 2000)]
         every_ms: u64,
+    },
+    /// What an idle connection costs the server: bytes per idle joined connection
+    /// with tungstenite's default WebSocket settings and with the tuned ones (s3.e5).
+    ConnCost {
+        /// Idle joined connections to open (each needs a file descriptor per side).
+        #[arg(long, default_value_t = 10_000)]
+        connections: usize,
+        /// Also measure your tuned settings (s3.e5, src/start/part1/conn_cost.rs).
+        #[arg(long)]
+        yours: bool,
+        /// Also write the figures into the walkthrough (solutions/section3/part1.md).
+        #[arg(long)]
+        walkthrough: bool,
+    },
+    /// Serve section 2's channels with exactly these WebSocket settings on a free
+    /// port, and nothing else: the server `conn-cost` and the s3.e5 test measure.
+    #[command(hide = true)]
+    IdleServer {
+        #[command(flatten)]
+        ws: section2_channels::lab::WsFlags,
     },
     /// Measure broadcast latency from one node to another through Redis.
     ClusterLatency {
@@ -187,6 +208,14 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::ConnCost {
+            connections,
+            yours,
+            walkthrough,
+        } => conn_cost(connections, yours, walkthrough).await,
+        Command::IdleServer { ws } => {
+            section3_production::conn_cost::serve_idle(ws.apply(SocketConfig::default())).await
+        }
         Command::Top { url, solution } => {
             let implementation = if solution {
                 Implementation::Solution
@@ -209,6 +238,43 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
+}
+
+async fn conn_cost(connections: usize, yours: bool, walkthrough: bool) -> anyhow::Result<()> {
+    use section3_production::conn_cost::{self as lab, Measured};
+    use section3_production::{solution as reference, start};
+
+    let machine = lab::describe_machine();
+    let untuned = SocketConfig::tungstenite_defaults();
+    let mut configs = vec![
+        ("tungstenite defaults", untuned.clone()),
+        (
+            "tuned (reference)",
+            reference::part1::conn_cost::tuned(untuned.clone()),
+        ),
+    ];
+    if yours {
+        configs.push(("tuned (yours)", start::part1::conn_cost::tuned(untuned)));
+    }
+    let program = std::env::current_exe()?;
+    let mut measured = Vec::new();
+    for (name, config) in configs {
+        eprintln!("measuring {name} with {connections} idle connections...");
+        let measurement = lab::measure(&program, &config, connections).await?;
+        section2_channels::lab::print(&measurement, lab::TOPIC);
+        measured.push(Measured {
+            name: name.to_owned(),
+            config,
+            measurement,
+        });
+    }
+    let generated = lab::report(&measured, &machine);
+    println!("\n{generated}");
+    if walkthrough {
+        let path = lab::write_walkthrough(&generated)?;
+        println!("wrote the figures into {}", path.display());
+    }
+    Ok(())
 }
 
 async fn run_backend(

@@ -1,4 +1,5 @@
-//! Exercise tests for section 3, part 1: telemetry (s3.e1 to s3.e4).
+//! Exercise tests for section 3, part 1: telemetry (s3.e1 to s3.e4) and what a
+//! connection costs (s3.e5).
 //!
 //! Each exercise's tests are written once and instantiated twice: against your code
 //! (`<exercise>::start::*`, ignored by a plain `cargo test`, run by
@@ -16,7 +17,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use section2_channels::SocketConfig;
+use section2_channels::activity::ActivityStore;
+use section2_channels::app::{App, Implementation as Section2};
 use section2_channels::client::{ChannelClient, ConnectError};
+use section2_channels::client::{ChannelClient, Received, reply_status};
 use section2_channels::endpoint::{ConnectParams, Refused};
 use section2_channels::telemetry::{JoinResult, TelemetryEvent, TelemetryHandler};
 use section2_channels::{
@@ -635,6 +640,173 @@ exercise! { s3_e4:
             tasks.len() == 1 && tasks[0] >= 1.0,
             "the poller's own task is alive while it samples, so live_tasks is at least 1; \
              it reported {tasks:?}"
+        );
+    }
+}
+
+/// The learner's tuned settings, starting from tungstenite's defaults.
+fn tuned_from_defaults(tuned: fn(SocketConfig) -> SocketConfig) -> SocketConfig {
+    let config = tuned(SocketConfig::tungstenite_defaults());
+    if let Some(problem) = config.problem() {
+        panic!("these settings cannot serve a single connection: {problem}");
+    }
+    config
+}
+
+const KIB: usize = 1024;
+const MIB: usize = 1024 * 1024;
+
+/// Idle joined connections the memory test opens.
+const IDLE_CONNECTIONS: usize = 1_000;
+/// The most the server may grow per idle joined connection with tuned settings. The
+/// reference measures about 10 KiB in a debug build (9.4 KiB in release); with
+/// tungstenite's defaults it is over 130 KiB, so the bound separates them by far and
+/// leaves room for a busy machine.
+const IDLE_BOUND_BYTES: f64 = 32.0 * 1024.0;
+
+exercise! { s3_e5:
+    #[tokio::test]
+    async fn every_websocket_buffer_is_bounded_and_sized_for_small_messages() {
+        let untuned = SocketConfig::tungstenite_defaults();
+        let tuned = tuned_from_defaults(imp::part1::conn_cost::tuned);
+        assert!(
+            (512..=16 * KIB).contains(&tuned.read_buffer_size),
+            "read_buffer_size is {} bytes. Every connection allocates its read buffer when \
+             it opens and keeps it, idle or not (tungstenite zeroes it on the first read, so \
+             it is resident): 128 KiB times 10,000 connections is 1.2 GiB for nothing. \
+             Channel frames are a few hundred bytes; choose between 512 B and 16 KiB.",
+            tuned.read_buffer_size
+        );
+        assert!(
+            tuned.write_buffer_size <= 16 * KIB,
+            "write_buffer_size is {} bytes: the WebSocket would gather that much before \
+             writing, but a reply should leave at once and the outbox is already the queue. \
+             0 writes each frame as it comes; at most 16 KiB.",
+            tuned.write_buffer_size
+        );
+        assert!(
+            (64 * KIB..=16 * MIB).contains(&tuned.max_write_buffer_size),
+            "max_write_buffer_size is {}: it bounds what the WebSocket holds for a client \
+             that does not read. Unlimited is what the course never allows; below 64 KiB \
+             the server's own larger frames (a page of the feed) could not be sent. Choose \
+             between 64 KiB and 16 MiB.",
+            tuned.max_write_buffer_size
+        );
+        assert!(
+            (16 * KIB..=MIB).contains(&tuned.max_message_size),
+            "max_message_size is {} bytes. The course's client messages are well under \
+             1 KiB; a limit between 16 KiB and 1 MiB accepts them with room to spare and \
+             closes anything bigger with 1009 (tungstenite's 64 MiB lets one client make \
+             the server buffer 64 MiB).",
+            tuned.max_message_size
+        );
+        assert!(
+            (16 * KIB..=tuned.max_message_size).contains(&tuned.max_frame_size),
+            "max_frame_size is {} bytes and max_message_size {}. The server reserves room \
+             for a frame as soon as its header announces the length, before the bytes \
+             arrive, so the frame limit is the memory one client can claim at once. \
+             Browsers send each message as one frame: make it at least 16 KiB and no more \
+             than max_message_size (equal is the usual choice).",
+            tuned.max_frame_size,
+            tuned.max_message_size
+        );
+        let framework_part = SocketConfig {
+            read_buffer_size: untuned.read_buffer_size,
+            write_buffer_size: untuned.write_buffer_size,
+            max_write_buffer_size: untuned.max_write_buffer_size,
+            max_message_size: untuned.max_message_size,
+            max_frame_size: untuned.max_frame_size,
+            ..tuned.clone()
+        };
+        assert_eq!(
+            framework_part, untuned,
+            "tune only the five WebSocket fields; keep the framework's own bounds (outbox, \
+             channels, mailbox, timeouts) from `untuned` with `..untuned`"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_course_sized_message_passes_and_an_oversized_one_closes_with_1009() {
+        let tuned = tuned_from_defaults(imp::part1::conn_cost::tuned);
+        let store = ActivityStore::open("sqlite::memory:").await.unwrap();
+        let app = App::with_config(Section2::Solution, "app@127.0.0.1", store, tuned.clone());
+        let server = app.serve(0).await.unwrap();
+        let url = server.socket_url("/socket", &[]);
+
+        let mut client = ChannelClient::connect(&url).await.unwrap();
+        let padded = |bytes: usize| {
+            format!(r#"[null,"1","phoenix","heartbeat",{{"pad":"{}"}}]"#, "x".repeat(bytes))
+        };
+        client.send_text(&padded(12 * KIB)).await;
+        let reply = client.next().await;
+        assert!(
+            matches!(&reply, Some(Received::Frame(frame)) if reply_status(frame) == Some("ok")),
+            "a 12 KiB heartbeat should be answered ok with your settings (max message {} \
+             bytes, max frame {}), got {reply:?}; transcript:\n{}",
+            tuned.max_message_size,
+            tuned.max_frame_size,
+            client.transcript()
+        );
+
+        // A client sending a picture by mistake: refused, and only that client.
+        client.send_text(&padded(2 * MIB)).await;
+        match client.next().await {
+            Some(Received::Closed(closed)) => assert_eq!(
+                closed.code, 1009,
+                "a 2 MiB message should close its connection with 1009 (message too big); \
+                 the connection closed with {closed:?}"
+            ),
+            Some(Received::Frame(frame)) => panic!(
+                "the server accepted a 2 MiB message and answered it ({}): with \
+                 max_message_size {} and max_frame_size {} one client can make the server \
+                 buffer that much. Lower both (at most 1 MiB).",
+                reply_status(&frame).unwrap_or("?"),
+                tuned.max_message_size,
+                tuned.max_frame_size
+            ),
+            None => panic!(
+                "after a 2 MiB message the server neither answered nor closed the \
+                 connection in time (expected a close with 1009)"
+            ),
+        }
+        let mut other = ChannelClient::connect(&url).await.unwrap();
+        let reply = other.heartbeat().await;
+        assert_eq!(
+            reply_status(&reply),
+            Some("ok"),
+            "another client should still be served: {reply:?}"
+        );
+        server.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_thousand_idle_connections_cost_little_each() {
+        let tuned = tuned_from_defaults(imp::part1::conn_cost::tuned);
+        if !cfg!(target_os = "linux") {
+            eprintln!("skipped the memory measurement: it reads /proc (Linux only)");
+            return;
+        }
+        let program = std::path::Path::new(env!("CARGO_BIN_EXE_section3-production"));
+        let measured = section3_production::conn_cost::measure(program, &tuned, IDLE_CONNECTIONS)
+            .await
+            .expect("the measurement runs (a server process and 1,000 clients on loopback)");
+        let per = measured.per_connection_bytes();
+        eprintln!(
+            "{IDLE_CONNECTIONS} idle joined connections: {per:.0} bytes each above the \
+             baseline (read buffer {} bytes)",
+            tuned.read_buffer_size
+        );
+        assert!(
+            per <= IDLE_BOUND_BYTES,
+            "with your settings the server grew by {per:.0} bytes per idle joined connection \
+             ({} KiB with one connection, {} KiB with {}); at most {IDLE_BOUND_BYTES:.0} is \
+             expected. The read buffer ({} bytes) is allocated for every connection: that \
+             is where most of it goes. Measure yourself with `cargo run -p \
+             section3-production --release -- conn-cost --connections 1000 --yours`.",
+            measured.baseline_kib,
+            measured.loaded_kib,
+            IDLE_CONNECTIONS + 1,
+            tuned.read_buffer_size
         );
     }
 }

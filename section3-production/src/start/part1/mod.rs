@@ -2,6 +2,7 @@
 //! pipeline delivery latency, and what the process costs.
 
 pub mod channel_metrics;
+pub mod conn_cost;
 pub mod delivery_latency;
 pub mod measurements;
 pub mod poller;
