@@ -20,8 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use section2_channels::SocketConfig;
 use section2_channels::activity::ActivityStore;
 use section2_channels::app::{App, Implementation as Section2};
-use section2_channels::client::{ChannelClient, ConnectError};
-use section2_channels::client::{ChannelClient, Received, reply_status};
+use section2_channels::client::{ChannelClient, ConnectError, Received, reply_status};
 use section2_channels::endpoint::{ConnectParams, Refused};
 use section2_channels::telemetry::{JoinResult, TelemetryEvent, TelemetryHandler};
 use section2_channels::{
