@@ -426,7 +426,10 @@ async fn serve<C: Channel>(
                 payload,
             } => {
                 ctx.current_ref = msg_ref.clone();
-                let outcome = observed_handle_in(channel, &event, payload, ctx).await;
+                // Boxed, like the join: a task is as big as its biggest state for its
+                // whole life, and an idle channel should not carry room for a
+                // handle_in future (and its span and timer) it is not running.
+                let outcome = Box::pin(observed_handle_in(channel, &event, payload, ctx)).await;
                 ctx.current_ref = None;
                 match outcome {
                     HandleIn::Reply(status, response) => {
