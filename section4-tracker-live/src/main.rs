@@ -83,6 +83,10 @@ fn gated_experiment(
     } else {
         Handler::Start
     };
+    // Untouched start code panics on every reading: show the first panic, not 4,000.
+    let first_panic_only = std::sync::Once::new();
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| first_panic_only.call_once(|| report(info))));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
