@@ -170,9 +170,7 @@ impl Handler {
     async fn handle(self, stage: &Stage, reading: SensorReading) -> Outcome {
         match self {
             Handler::Start => crate::start::part1::gate::handle_reading(stage, reading).await,
-            Handler::Solution => {
-                crate::solution::part1::gate::handle_reading(stage, reading).await
-            }
+            Handler::Solution => crate::solution::part1::gate::handle_reading(stage, reading).await,
             Handler::Ungated => {
                 let payload = stage.enrich(&reading).await;
                 let reached = stage.pubsub.broadcast(section2_channels::Broadcast::new(
@@ -391,7 +389,12 @@ pub async fn savings(
                 online_at: 0,
             };
             node.tracker
-                .track(&owner, &sensor_topic(sensor), &user_key(&i.to_string()), meta)
+                .track(
+                    &owner,
+                    &sensor_topic(sensor),
+                    &user_key(&i.to_string()),
+                    meta,
+                )
                 .await
                 .map_err(|e| anyhow::anyhow!("track: {e}"))?;
             owners.push(owner);

@@ -86,7 +86,9 @@ fn gated_experiment(
     // Untouched start code panics on every reading: show the first panic, not 4,000.
     let first_panic_only = std::sync::Once::new();
     let report = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| first_panic_only.call_once(|| report(info))));
+    std::panic::set_hook(Box::new(move |info| {
+        first_panic_only.call_once(|| report(info))
+    }));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
@@ -157,12 +159,8 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
                         .await?,
                     ),
                 };
-                let node = PresenceNode::start(
-                    implementation,
-                    cluster,
-                    &name,
-                    TrackerConfig::default(),
-                )?;
+                let node =
+                    PresenceNode::start(implementation, cluster, &name, TrackerConfig::default())?;
                 let node_port = if port == 0 {
                     0
                 } else {

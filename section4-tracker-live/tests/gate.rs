@@ -77,9 +77,16 @@ async fn watch(node: &GatedNode, sensor: u32, user_id: &str) -> ChannelClient {
         .expect("the sensor socket lets everyone in");
     let topic = sensor_topic(sensor);
     let reply = client
-        .join(&topic, json!({"user_id": user_id, "name": format!("dashboard {user_id}")}))
+        .join(
+            &topic,
+            json!({"user_id": user_id, "name": format!("dashboard {user_id}")}),
+        )
         .await;
-    assert_eq!(reply_status(&reply), Some("ok"), "joining {topic}: {reply:?}");
+    assert_eq!(
+        reply_status(&reply),
+        Some("ok"),
+        "joining {topic}: {reply:?}"
+    );
     client
 }
 
@@ -93,7 +100,12 @@ async fn run(
     first_id: u64,
 ) -> GateCounts {
     let before = node.stage.stats.counts();
-    let pipeline = GatedPipeline::spawn(node.stage.clone(), Handler::from(implementation), WORKERS, 16);
+    let pipeline = GatedPipeline::spawn(
+        node.stage.clone(),
+        Handler::from(implementation),
+        WORKERS,
+        16,
+    );
     let mut id = first_id;
     for _ in 0..per_sensor {
         for sensor in sensors.clone() {

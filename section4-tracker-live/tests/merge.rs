@@ -108,13 +108,23 @@ impl Node {
     }
 
     fn add(&mut self, topic: usize, key: usize, meta: Meta) {
-        let n = self.lattice.context.get(&replica(self.me)).copied().unwrap_or(0) + 1;
+        let n = self
+            .lattice
+            .context
+            .get(&replica(self.me))
+            .copied()
+            .unwrap_or(0)
+            + 1;
         self.lattice.context.insert(replica(self.me), n);
         let t = tag(self.me, n);
         let v = value(TOPICS[topic], KEYS[key], meta);
         self.lattice.values.insert(t.clone(), v.clone());
         self.delta.values.insert(t.clone(), v);
-        self.delta.clouds.entry(replica(self.me)).or_default().insert(n);
+        self.delta
+            .clouds
+            .entry(replica(self.me))
+            .or_default()
+            .insert(n);
         self.own.insert(t);
     }
 
@@ -126,22 +136,45 @@ impl Node {
         self.lattice.values.remove(&t);
         // The tombstone: the dot stays in what the delta has seen, without its value.
         self.delta.values.remove(&t);
-        self.delta.clouds.entry(t.replica.clone()).or_default().insert(t.clock);
+        self.delta
+            .clouds
+            .entry(t.replica.clone())
+            .or_default()
+            .insert(t.clock);
     }
 }
 
 #[derive(Clone, Debug)]
 enum Op {
-    Add { at: usize, topic: usize, key: usize },
-    Remove { at: usize, pick: usize },
+    Add {
+        at: usize,
+        topic: usize,
+        key: usize,
+    },
+    Remove {
+        at: usize,
+        pick: usize,
+    },
     /// End of a broadcast period: the delta goes to every other replica's inbox.
-    Flush { at: usize },
+    Flush {
+        at: usize,
+    },
     /// A full state goes from one replica to another's inbox.
-    Send { from: usize, to: usize },
+    Send {
+        from: usize,
+        to: usize,
+    },
     /// Delivers one in-flight message (any: reordering), maybe keeping a copy (duplication).
-    Deliver { to: usize, pick: usize, keep: bool },
+    Deliver {
+        to: usize,
+        pick: usize,
+        keep: bool,
+    },
     /// Loses one in-flight message.
-    Lose { to: usize, pick: usize },
+    Lose {
+        to: usize,
+        pick: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -231,7 +264,10 @@ impl Cluster {
 
     /// What every replica should hold once healed: the values their owners still hold.
     fn truth(&self) -> BTreeSet<Tag> {
-        self.nodes.iter().flat_map(|n| n.own.iter().cloned()).collect()
+        self.nodes
+            .iter()
+            .flat_map(|n| n.own.iter().cloned())
+            .collect()
     }
 }
 
@@ -255,7 +291,8 @@ fn config() -> ProptestConfig {
 fn holding_bobs_add() -> (L, L) {
     let mut b = L::new();
     b.context.insert(replica(1), 1);
-    b.values.insert(tag(1, 1), value("room:lobby", "user:1", (1, 1)));
+    b.values
+        .insert(tag(1, 1), value("room:lobby", "user:1", (1, 1)));
     (b.clone(), b)
 }
 
