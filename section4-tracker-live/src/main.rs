@@ -30,41 +30,137 @@ enum Command {
         /// How many nodes to start (1 to 4).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=4))]
         nodes: u8,
+        /// Replicate through the Redis at this URL (`redis://127.0.0.1:6379`) with
+        /// section 3's RedisPubSub, so nodes in several processes form one cluster.
+        #[arg(long)]
+        redis: Option<String>,
+        /// Name of the first node (the next ones are node1@..., node2@...); processes
+        /// sharing a Redis need different names.
+        #[arg(long, default_value = "app@127.0.0.1")]
+        name: String,
+    },
+    /// Measurements that print a table for the walkthrough.
+    Experiment {
+        #[command(subcommand)]
+        experiment: Experiment,
     },
 }
 
+#[derive(Subcommand)]
+enum Experiment {
+    /// s4.e4: resource calls made and skipped by the tracker-gated pipeline, per share
+    /// of watched topics (runs on tokio's paused clock: seconds of real time).
+    Gated {
+        /// Run the reference gate instead of yours.
+        #[arg(long)]
+        solution: bool,
+        /// Sensor topics the readings go to.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        topics: u32,
+        /// Percentage of topics watched; without it, 1, 10, 50 and 100.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(0..=100))]
+        utilization: Option<u32>,
+        /// Readings per topic.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        per_topic: u32,
+        /// Readings in flight at once (the worker pool's size).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        workers: u64,
+    },
+}
+
+/// Runs the gated-pipeline experiment on a current-thread runtime with paused time.
+fn gated_experiment(
+    solution: bool,
+    topics: u32,
+    utilization: Option<u32>,
+    per_topic: u32,
+    workers: usize,
+) -> anyhow::Result<()> {
+    use section4_tracker_live::gated::{Handler, savings, savings_table};
+    let handler = if solution {
+        Handler::Solution
+    } else {
+        Handler::Start
+    };
+    // Untouched start code panics on every reading: show the first panic, not 4,000.
+    let first_panic_only = std::sync::Once::new();
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        first_panic_only.call_once(|| report(info))
+    }));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()?;
+    let levels = utilization.map_or_else(|| vec![1, 10, 50, 100], |u| vec![u]);
+    let mut rows = Vec::new();
+    for level in levels {
+        rows.push(runtime.block_on(savings(handler, topics, level, per_topic, workers))?);
+    }
+    print!("{}", savings_table(&rows, per_topic, workers));
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Command::Experiment {
+        experiment:
+            Experiment::Gated {
+                solution,
+                topics,
+                utilization,
+                per_topic,
+                workers,
+            },
+    } = cli.command
+    {
+        // Its own runtime: paused time needs a current-thread one.
+        return gated_experiment(solution, topics, utilization, per_topic, workers as usize);
+    }
+    serve(cli)
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn serve(cli: Cli) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    match Cli::parse().command {
+    match cli.command {
         Command::Serve {
             solution,
             port,
             nodes,
+            redis,
+            name: first_name,
         } => {
             let implementation = if solution {
                 Implementation::Solution
             } else {
                 Implementation::Start
             };
-            let cluster: Arc<dyn PubSub> = Arc::new(LocalPubSub::named("cluster"));
+            let local: Arc<dyn PubSub> = Arc::new(LocalPubSub::named("cluster"));
             let mut servers = Vec::new();
             for index in 0..nodes {
                 let name = if index == 0 {
-                    "app@127.0.0.1".to_string()
+                    first_name.clone()
                 } else {
                     format!("node{index}@127.0.0.1")
                 };
-                let node = PresenceNode::start(
-                    implementation,
-                    cluster.clone(),
-                    &name,
-                    TrackerConfig::default(),
-                )?;
+                // One Redis connection per node, as if each were its own process.
+                let cluster: Arc<dyn PubSub> = match &redis {
+                    None => local.clone(),
+                    Some(url) => Arc::new(
+                        section3_production::solution::part2::redis_pubsub::RedisPubSub::connect(
+                            url, &name,
+                        )
+                        .await?,
+                    ),
+                };
+                let node =
+                    PresenceNode::start(implementation, cluster, &name, TrackerConfig::default())?;
                 let node_port = if port == 0 {
                     0
                 } else {
@@ -88,5 +184,6 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Experiment { .. } => unreachable!("handled in main"),
     }
 }

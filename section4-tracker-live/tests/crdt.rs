@@ -396,10 +396,18 @@ mod state {
         assert_eq!(a.get_by_key("room:lobby", "user:1").len(), 2);
         assert_eq!(a.get_by_topic("room:lobby").len(), 2);
 
+        assert_eq!(a.count("room:lobby"), 2);
+        assert_eq!(a.count("room:kitchen"), 0);
+
         a.replica_down(b.replica());
         assert_eq!(a.get_by_key("room:lobby", "user:1"), vec![(ALICE, "phone")]);
         assert_eq!(a.get_by_topic("room:lobby").len(), 1);
         assert_eq!(a.get_by_owner(ALICE).len(), 1);
+        assert_eq!(
+            a.count("room:lobby"),
+            a.list("room:lobby").len(),
+            "count agrees with list: presences of a down replica are not counted"
+        );
     }
 
     #[test]

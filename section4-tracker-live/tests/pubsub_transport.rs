@@ -102,6 +102,18 @@ async fn two_trackers_on_one_local_pubsub_converge() {
         "back's view of the lobby"
     );
     assert_eq!(keys(&app, "room:kitchen").await, vec![expected[1].clone()]);
+    // `count` is `list`'s length without the copies, remote presences included.
+    assert_eq!(
+        app.count("room:lobby").await,
+        2,
+        "count sees back's Bob too"
+    );
+    assert_eq!(app.count("room:kitchen").await, 1);
+    assert_eq!(
+        app.count("room:attic").await,
+        0,
+        "an unknown topic counts 0"
+    );
     // handle_diff fired on both nodes for the remote joins too.
     assert_eq!(joined_keys(&mut app_diffs), ["user:1", "user:2", "user:2"]);
     assert_eq!(joined_keys(&mut back_diffs), ["user:1", "user:2", "user:2"]);
@@ -111,6 +123,11 @@ async fn two_trackers_on_one_local_pubsub_converge() {
     sleep(PERIOD * 5).await;
     assert_eq!(keys(&app, "room:lobby").await, vec![expected[0].clone()]);
     assert!(keys(&app, "room:kitchen").await.is_empty());
+    assert_eq!(
+        app.count("room:kitchen").await,
+        0,
+        "Bob left: count is 0 again"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -401,6 +401,19 @@ impl<M: Clone + Send + Sync + 'static> Tracker<M> {
     }
     // ANCHOR_END: list
 
+    // ANCHOR: count
+    /// How many presences [`Tracker::list`] would return, answered by this node alone
+    /// and without copying them: the cheap "is anyone here?" a pipeline asks per event.
+    pub async fn count(&self, topic: &str) -> usize {
+        self.ask(self.shard(topic), |reply| Command::Count {
+            topic: topic.into(),
+            reply,
+        })
+        .await
+        .unwrap_or(0)
+    }
+    // ANCHOR_END: count
+
     /// Like [`Tracker::list`], including presences of replicas currently down.
     pub async fn dirty_list(&self, topic: &str) -> Vec<(Key, Tracked<M>)> {
         self.ask(self.shard(topic), |reply| Command::List {

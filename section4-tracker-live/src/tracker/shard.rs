@@ -54,6 +54,10 @@ pub(crate) enum Command<M> {
         dirty: bool,
         reply: oneshot::Sender<Vec<(Key, Tracked<M>)>>,
     },
+    Count {
+        topic: Topic,
+        reply: oneshot::Sender<usize>,
+    },
     GetByKey {
         topic: Topic,
         key: Key,
@@ -306,6 +310,9 @@ where
                     self.state.list(&topic)
                 };
                 let _ = reply.send(list);
+            }
+            Command::Count { topic, reply } => {
+                let _ = reply.send(self.state.count(&topic));
             }
             Command::GetByKey { topic, key, reply } => {
                 let _ = reply.send(self.state.get_by_key(&topic, &key));

@@ -147,6 +147,66 @@ pub struct Lattice<M> {
     pub values: BTreeMap<Tag, (Topic, Key, M)>,
 }
 
+/// What a merge of two [`Lattice`]s changed in the receiving one (exercise s4.e5).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MergeReport {
+    /// Dots whose values were added.
+    pub joins: BTreeSet<Tag>,
+    /// Dots whose values were removed.
+    pub leaves: BTreeSet<Tag>,
+}
+
+impl MergeReport {
+    /// True when the merge added and removed nothing.
+    pub fn is_empty(&self) -> bool {
+        self.joins.is_empty() && self.leaves.is_empty()
+    }
+}
+
+impl<M> Lattice<M> {
+    /// An empty lattice: nothing seen, nothing held.
+    pub fn new() -> Self {
+        Self {
+            context: VClock::new(),
+            clouds: Clouds::new(),
+            values: BTreeMap::new(),
+        }
+    }
+
+    // ANCHOR: has_seen
+    /// True when this side has seen `tag`: its context reaches it, or its clouds hold it.
+    pub fn has_seen(&self, tag: &Tag) -> bool {
+        covers(&self.context, &self.clouds, tag)
+    }
+    // ANCHOR_END: has_seen
+
+    /// Folds cloud dots that continue a replica's context into it, and drops what carries
+    /// no information (empty clouds, zero context entries), so two lattices that saw the
+    /// same dots compare equal.
+    pub fn compact(&mut self) {
+        let context = &mut self.context;
+        self.clouds.retain(|replica, dots| {
+            let n = context.entry(replica.clone()).or_insert(0);
+            while let Some(&first) = dots.first() {
+                if first <= *n + 1 {
+                    *n = (*n).max(first);
+                    dots.pop_first();
+                } else {
+                    break;
+                }
+            }
+            !dots.is_empty()
+        });
+        self.context.retain(|_, n| *n > 0);
+    }
+}
+
+impl<M> Default for Lattice<M> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Maps keyed by structs (replicas, dots) as lists of pairs: JSON object keys must be
 /// strings, and a list keeps every encoding of the gossip simple.
 pub mod pairs {
@@ -361,6 +421,19 @@ impl<M: Clone> State<M> {
         }
     }
     // ANCHOR_END: list
+
+    /// How many presences [`State::list`] would return, without cloning any: a topic
+    /// nobody listens on costs one hash lookup.
+    pub fn count(&self, topic: &str) -> usize {
+        let Some(values) = self.topics.get(topic) else {
+            return 0;
+        };
+        if self.down.is_empty() {
+            values.len()
+        } else {
+            values.keys().filter(|tag| self.visible(tag)).count()
+        }
+    }
 
     /// Like [`State::list`] but including presences of down replicas.
     pub fn dirty_list(&self, topic: &str) -> Vec<(Key, M)> {

@@ -4,3 +4,6 @@ pub mod presence_room;
 
 pub mod diff_log;
 pub mod presence_channel;
+
+pub mod gate;
+pub mod merge;
