@@ -7,6 +7,8 @@
 //!   ([`start`]) or the reference ([`solution`]).
 
 pub mod app;
+pub mod live;
+pub mod live_app;
 pub mod presence;
 pub mod solution;
 pub mod start;
