@@ -226,19 +226,25 @@ pub fn live_pages(
     presence: PresenceDeps,
     secret_key_base: &str,
 ) -> LivePages {
+    live_routes(implementation, secret_key_base)
+        .state(feed)
+        .state(presence)
+        .build()
+}
+
+/// `implementation`'s views at their paths, without their state yet (tests give only
+/// what they use).
+pub fn live_routes(implementation: Implementation, secret_key_base: &str) -> LiveRoutes {
     macro_rules! routes {
         ($imp:ident) => {{
             use crate::$imp::part2;
             LiveRoutes::new(secret_key_base)
-                .state(feed)
-                .state(presence)
                 .view::<part2::feed_live::FeedLive>("/feed", "Activity feed")
                 .view::<part2::async_feed::AsyncFeedLive>(
                     "/feed/async",
                     "Activity feed (async load)",
                 )
                 .view::<part2::presence_live::PresenceLive>("/presence", "Who is online")
-                .build()
         }};
     }
     match implementation {

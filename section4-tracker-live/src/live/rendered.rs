@@ -116,8 +116,7 @@ impl Rendered {
     pub fn diff(&self, old: &Rendered) -> Map<String, Value> {
         match diff_rendered(old, self) {
             Some(Value::Object(changes)) => changes,
-            // Only a swapped template yields a non-object... which is still an object
-            // (full render); anything else means no change.
+            // Both a change set and a full render (swapped template) are objects.
             _ => Map::new(),
         }
     }
@@ -281,6 +280,7 @@ fn dynamics_json(dynamics: &[Dynamic]) -> Map<String, Value> {
     object
 }
 
+// ANCHOR: diff_rendered
 /// `None` when nothing changed; a full render when the template changed; else an
 /// object holding only the changed dynamics.
 fn diff_rendered(old: &Rendered, new: &Rendered) -> Option<Value> {
@@ -289,6 +289,7 @@ fn diff_rendered(old: &Rendered, new: &Rendered) -> Option<Value> {
     }
     diff_dynamics(&old.dynamics, &new.dynamics).map(Value::Object)
 }
+// ANCHOR_END: diff_rendered
 
 /// The changed dynamics of two renders of one template, by index.
 fn diff_dynamics(old: &[Dynamic], new: &[Dynamic]) -> Option<Map<String, Value>> {
@@ -313,6 +314,7 @@ fn diff_dynamic(old: &Dynamic, new: &Dynamic) -> Option<Value> {
     }
 }
 
+// ANCHOR: diff_list
 /// A keyed list diff, as the client merges it: for each position of the new list,
 /// nothing (same entry, unchanged), `{changes}` (same entry, changed), `j` (the entry
 /// that was at position `j`), `[j, {changes}]` (moved and changed) or a whole new
@@ -364,6 +366,7 @@ fn diff_list(old: &Comprehension, new: &Comprehension) -> Option<Value> {
     }
     Some(json!({ "k": keyed }))
 }
+// ANCHOR_END: diff_list
 
 /// The size in bytes of `value` as JSON (for the walkthrough's figures).
 pub fn json_len(value: &Value) -> usize {
