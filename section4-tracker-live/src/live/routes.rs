@@ -240,6 +240,9 @@ impl LivePages {
                 .with_state(self.clone()),
             );
         }
+        // Browsers ask for it on every page; a quiet "nothing here" keeps 404s out of
+        // their consoles.
+        router = router.route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }));
         router.route(
             "/assets/{file}",
             get(
