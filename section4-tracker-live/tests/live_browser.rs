@@ -19,6 +19,9 @@ use section4_tracker_live::app::PresenceNode;
 use section4_tracker_live::live_app::{self, FeedDeps, PresenceDeps};
 use section4_tracker_live::tracker::TrackerConfig;
 
+#[path = "support/guestbook.rs"]
+mod guestbook;
+
 fn chromium() -> String {
     std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_string())
 }
@@ -200,5 +203,35 @@ async fn the_presence_dashboard_follows_pages_opening_and_closing() {
         seen["errors"],
         serde_json::json!([]),
         "the pages logged errors: {seen}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_drive_phx_change_and_phx_submit() {
+    let Some(dir) = browser_dir_or_skip("the live form browser test") else {
+        return;
+    };
+    let pages =
+        section4_tracker_live::live::LiveRoutes::new("a browser test secret key base, long enough")
+            .view::<guestbook::Guestbook>("/guestbook", "Guest book")
+            .build();
+    let server = Server::bind(0, pages.router()).await.unwrap();
+    let output = run_script(dir.join("form.mjs"), vec![url(&server, "/guestbook")]).await;
+    server.stop().await;
+
+    let seen = seen(&output, "the form's change and submit");
+    assert_eq!(
+        seen["preview"], "Grace",
+        "typing sent phx-change events: {seen}"
+    );
+    assert_eq!(
+        seen["names"],
+        serde_json::json!(["Grace"]),
+        "Enter sent phx-submit: {seen}"
+    );
+    assert_eq!(
+        seen["errors"],
+        serde_json::json!([]),
+        "the page logged errors: {seen}"
     );
 }
