@@ -22,7 +22,6 @@
 //! not 26 re-sent entries.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use serde_json::{Map, Value, json};
 
@@ -367,13 +366,6 @@ fn diff_list(old: &Comprehension, new: &Comprehension) -> Option<Value> {
     Some(json!({ "k": keyed }))
 }
 // ANCHOR_END: diff_list
-
-/// The size in bytes of `value` as JSON (for the walkthrough's figures).
-pub fn json_len(value: &Value) -> usize {
-    let mut out = String::new();
-    let _ = write!(out, "{value}");
-    out.len()
-}
 
 #[cfg(test)]
 mod tests {
