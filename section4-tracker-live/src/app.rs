@@ -39,6 +39,8 @@ pub struct PresenceNode {
     pub endpoint: Endpoint,
     /// This node's tracker.
     pub tracker: PresenceTracker,
+    /// This node's own pubsub (its channels' and live views' broadcasts).
+    pub local: Arc<dyn PubSub>,
     diff_log: Arc<Mutex<VecDeque<String>>>,
 }
 
@@ -65,6 +67,7 @@ impl PresenceNode {
             // Runs inside the tracker's shard: quick, never blocking.
             move |diff: &Diff<UserMeta>| {
                 broadcast_presence_diffs(implementation, local.as_ref(), diff);
+                crate::live_app::notify_presence_pages(local.as_ref(), diff);
                 let lines = describe(implementation, &node, diff);
                 let mut log = diff_log.lock().unwrap_or_else(|e| e.into_inner());
                 for line in lines {
@@ -78,11 +81,12 @@ impl PresenceNode {
         };
         let tracker = Tracker::start("presence", transport, handler, config)?;
         let endpoint = Endpoint::builder(channels(implementation, tracker.clone()))
-            .pubsub(local)
+            .pubsub(local.clone())
             .build();
         Ok(PresenceNode {
             endpoint,
             tracker,
+            local,
             diff_log,
         })
     }

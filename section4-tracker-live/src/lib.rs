@@ -10,6 +10,8 @@
 
 pub mod app;
 pub mod gated;
+pub mod live;
+pub mod live_app;
 pub mod presence;
 pub mod solution;
 pub mod start;

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use section2_channels::app::Implementation;
 use section2_channels::{LocalPubSub, PubSub, Server};
 use section4_tracker_live::app::PresenceNode;
+use section4_tracker_live::live_app::{self, FeedDeps, PresenceDeps};
 use section4_tracker_live::tracker::TrackerConfig;
 
 #[derive(Parser)]
@@ -17,8 +18,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve `room:*` at /socket/websocket; with --nodes 2, two nodes in one process
-    /// (their trackers gossip over a shared pubsub), on two ports.
+    /// Serve `room:*` at /socket/websocket and the live pages (/feed, /feed/async,
+    /// /presence?name=Ada); with --nodes 2, two nodes in one process (their trackers
+    /// gossip over a shared pubsub, their feeds share one store), on two ports.
     Serve {
         /// Run the reference solution instead of your code in src/start/.
         #[arg(long)]
@@ -142,6 +144,7 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
                 Implementation::Start
             };
             let local: Arc<dyn PubSub> = Arc::new(LocalPubSub::named("cluster"));
+            let store = live_app::open_demo_store().await?;
             let mut servers = Vec::new();
             for index in 0..nodes {
                 let name = if index == 0 {
@@ -166,11 +169,29 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
                 } else {
                     port + u16::from(index)
                 };
-                let server = Server::bind(node_port, node.endpoint.routes("/socket")).await?;
+                let pages = live_app::live_pages(
+                    implementation,
+                    FeedDeps {
+                        store: store.clone(),
+                        pubsub: cluster.clone(),
+                    },
+                    PresenceDeps {
+                        tracker: node.tracker.clone(),
+                        pubsub: node.local.clone(),
+                    },
+                    live_app::DEMO_SECRET_KEY_BASE,
+                );
+                if !pages.assets_installed() {
+                    tracing::warn!(
+                        "the live pages will stay static until the JavaScript clients are installed: npm ci --prefix section4-tracker-live/tests/live"
+                    );
+                }
+                let routes = node.endpoint.routes("/socket").merge(pages.router());
+                let server = Server::bind(node_port, routes).await?;
                 println!(
-                    "{name}: serving the {} implementation, ws://{}/socket/websocket?vsn=2.0.0",
+                    "{name}: serving the {} implementation, ws://{addr}/socket/websocket?vsn=2.0.0, live pages at http://{addr}/feed and http://{addr}/presence?name=Ada",
                     implementation.name(),
-                    server.addr()
+                    addr = server.addr()
                 );
                 servers.push((node, server));
             }

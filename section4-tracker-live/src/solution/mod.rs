@@ -5,3 +5,6 @@
 
 #[path = "../../../solutions/section4/part1/mod.rs"]
 pub mod part1;
+
+#[path = "../../../solutions/section4/part2/mod.rs"]
+pub mod part2;

@@ -9,3 +9,4 @@
 #![allow(unused_variables, unused_imports, unreachable_code, dead_code)]
 
 pub mod part1;
+pub mod part2;

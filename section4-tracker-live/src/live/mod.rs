@@ -1,0 +1,28 @@
+//! Live views: server-rendered pages that stay connected over the section 2 channels.
+//!
+//! Read in this order:
+//!
+//! 1. [`rendered`]: a render split into statics and dynamics, the wire format, and
+//!    the diff that sends only changed dynamics;
+//! 2. [`view`]: the [`LiveView`] trait (`mount`, `render`, `handle_event`,
+//!    `handle_info`) and its [`LiveContext`] (connected?, subscribe, send, async work);
+//! 3. [`channel`]: the `lv:*` channel that carries a view (join = connected mount,
+//!    `event` in, `diff` out);
+//! 4. [`routes`]: the static render over HTTP, the tokens in the page, the socket and
+//!    the official JavaScript clients.
+//!
+//! The pages are driven by the official `phoenix_live_view` JavaScript client
+//! ([`LIVEVIEW_JS_VERSION`]), served from the npm folder `tests/live`.
+
+pub mod channel;
+pub mod rendered;
+pub mod routes;
+pub mod view;
+
+pub use rendered::{Comprehension, Dynamic, Rendered, escape};
+pub use routes::{LivePages, LiveRoutes, PageError, StaticPage};
+pub use view::{LiveContext, LiveView, MountError, Session};
+
+/// The `phoenix_live_view` npm version the pages load (`tests/live/package.json`); the
+/// join reply names it so the client does not warn about a mismatch.
+pub const LIVEVIEW_JS_VERSION: &str = "1.2.12";
