@@ -162,8 +162,12 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
                         .await?,
                     ),
                 };
-                let node =
-                    PresenceNode::start(implementation, cluster, &name, TrackerConfig::default())?;
+                let node = PresenceNode::start(
+                    implementation,
+                    cluster.clone(),
+                    &name,
+                    TrackerConfig::default(),
+                )?;
                 let node_port = if port == 0 {
                     0
                 } else {
