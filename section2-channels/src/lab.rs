@@ -234,6 +234,39 @@ pub async fn measure_idle_server(
     connections: usize,
     topic: &str,
 ) -> anyhow::Result<IdleMeasurement> {
+    measure_server(program, args, config, connections, topic, None).await
+}
+
+/// The same, but each client also sends one `message_bytes`-byte message (a padded
+/// heartbeat) after joining and waits for its reply before going idle: what a
+/// connection keeps after its first large message.
+pub async fn measure_after_message(
+    program: &Path,
+    args: &[&str],
+    config: &SocketConfig,
+    connections: usize,
+    topic: &str,
+    message_bytes: usize,
+) -> anyhow::Result<IdleMeasurement> {
+    measure_server(
+        program,
+        args,
+        config,
+        connections,
+        topic,
+        Some(message_bytes),
+    )
+    .await
+}
+
+async fn measure_server(
+    program: &Path,
+    args: &[&str],
+    config: &SocketConfig,
+    connections: usize,
+    topic: &str,
+    message_bytes: Option<usize>,
+) -> anyhow::Result<IdleMeasurement> {
     // One descriptor per connection on each side (the server inherits the limit).
     let wanted = connections as u64 + 256;
     let limit = raise_open_files_limit(wanted);
@@ -266,7 +299,7 @@ pub async fn measure_idle_server(
     let url = format!("ws://{addr}/socket/websocket?vsn=2.0.0");
 
     // One connection first, so the runtime, the router and the page are warm.
-    let warm = open_joined(&url, topic).await?;
+    let warm = open_joined(&url, topic, message_bytes).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let baseline = rss_kib(pid)?;
     let kernel_before = KernelMemory::now();
@@ -277,7 +310,8 @@ pub async fn measure_idle_server(
     while clients.len() < connections {
         let n = batch.min(connections - clients.len());
         let opened =
-            futures::future::try_join_all((0..n).map(|_| open_joined(&url, topic))).await?;
+            futures::future::try_join_all((0..n).map(|_| open_joined(&url, topic, message_bytes)))
+                .await?;
         clients.extend(opened);
         if clients.len() % 2000 == 0 {
             eprintln!("{} connections joined", clients.len());
@@ -322,7 +356,7 @@ pub fn print(m: &IdleMeasurement, topic: &str) {
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn open_joined(url: &str, topic: &str) -> anyhow::Result<Ws> {
+async fn open_joined(url: &str, topic: &str, message_bytes: Option<usize>) -> anyhow::Result<Ws> {
     // The clients live in this process, not the measured one; a small read buffer
     // keeps 10,000 of them from costing this process 128 KiB each.
     let config = WebSocketConfig::default()
@@ -336,7 +370,19 @@ async fn open_joined(url: &str, topic: &str) -> anyhow::Result<Ws> {
     )))
     .await?;
     match ws.next().await {
-        Some(Ok(Message::Text(reply))) if reply.contains(r#""status":"ok""#) => Ok(ws),
+        Some(Ok(Message::Text(reply))) if reply.contains(r#""status":"ok""#) => {}
         other => bail!("join of {topic} failed: {other:?}"),
     }
+    if let Some(bytes) = message_bytes {
+        let pad = "x".repeat(bytes.saturating_sub(48));
+        ws.send(Message::text(format!(
+            r#"[null,"2","phoenix","heartbeat",{{"pad":"{pad}"}}]"#
+        )))
+        .await?;
+        match ws.next().await {
+            Some(Ok(Message::Text(reply))) if reply.contains(r#""status":"ok""#) => {}
+            other => bail!("a {bytes}-byte heartbeat was not answered ok: {other:?}"),
+        }
+    }
+    Ok(ws)
 }

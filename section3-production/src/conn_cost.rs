@@ -17,7 +17,7 @@ use anyhow::Context;
 use section2_channels::SocketConfig;
 use section2_channels::activity::ActivityStore;
 use section2_channels::app::{App, Implementation as Section2};
-use section2_channels::lab::{IdleMeasurement, measure_idle_server};
+use section2_channels::lab::{IdleMeasurement, measure_after_message, measure_idle_server};
 
 /// The command that regenerates the walkthrough's figures.
 pub const COMMAND: &str =
@@ -53,6 +53,28 @@ pub async fn measure(
     connections: usize,
 ) -> anyhow::Result<IdleMeasurement> {
     measure_idle_server(program, &[SERVER_SUBCOMMAND], config, connections, TOPIC).await
+}
+
+/// The size of the one large message [`measure_after_large_message`] sends: half the
+/// tuned message limit, as an upload or a big form might be.
+pub const LARGE_MESSAGE_BYTES: usize = 32 * 1024;
+
+/// Measures `config` after each connection sent one [`LARGE_MESSAGE_BYTES`] message
+/// and went idle: a read buffer grown for a large message stays grown.
+pub async fn measure_after_large_message(
+    program: &Path,
+    config: &SocketConfig,
+    connections: usize,
+) -> anyhow::Result<IdleMeasurement> {
+    measure_after_message(
+        program,
+        &[SERVER_SUBCOMMAND],
+        config,
+        connections,
+        TOPIC,
+        LARGE_MESSAGE_BYTES,
+    )
+    .await
 }
 
 /// The most one client can make the server hold while it reads, in bytes: the frame

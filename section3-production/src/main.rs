@@ -268,6 +268,21 @@ async fn conn_cost(connections: usize, yours: bool, walkthrough: bool) -> anyhow
             measurement,
         });
     }
+    // What a grown read buffer keeps: the reference again, each connection having
+    // sent one large message before going idle.
+    let config = reference::part1::conn_cost::tuned(SocketConfig::tungstenite_defaults());
+    let name = format!(
+        "tuned (reference), after one {} KiB message each",
+        lab::LARGE_MESSAGE_BYTES / 1024
+    );
+    eprintln!("measuring {name} with {connections} connections...");
+    let measurement = lab::measure_after_large_message(&program, &config, connections).await?;
+    section2_channels::lab::print(&measurement, lab::TOPIC);
+    measured.push(Measured {
+        name,
+        config,
+        measurement,
+    });
     let generated = lab::report(&measured, &machine);
     println!("\n{generated}");
     if walkthrough {
