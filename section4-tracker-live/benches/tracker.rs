@@ -4,7 +4,9 @@
 //!   shard task), straight from the CRDT, and a HashMap's values cloned into a Vec;
 //! - track + untrack pairs: through the handle, on the CRDT alone, and HashMap
 //!   insert + remove;
-//! - merging a 10,000-entry delta into a replica, against extending a HashMap.
+//! - merging a 10,000-entry delta into a replica, against extending a HashMap;
+//! - the gated pipeline's question (s4.e4), `Tracker::count`, against `Tracker::list`
+//!   on the same 10,000-member topic and on a topic nobody watches.
 //!
 //! Targets: list <= 1 ms, >= 25,000 track+untrack pairs per second through the handle.
 //!
@@ -101,6 +103,9 @@ fn bench(c: &mut Criterion) {
     group.bench_function("Tracker::list (round trip to the shard)", |b| {
         b.iter(|| black_box(rt.block_on(tracker.list(TOPIC))))
     });
+    group.bench_function("Tracker::count (the gate's question)", |b| {
+        b.iter(|| black_box(rt.block_on(tracker.count(TOPIC))))
+    });
     group.finish();
 
     // Track + untrack pairs on keys nobody else uses.
@@ -193,6 +198,19 @@ fn bench(c: &mut Criterion) {
          HashMap {list_base:?}; ratios to HashMap {:.2} / {:.2}",
         ratio(list_tracker, list_base),
         ratio(list_state, list_base)
+    );
+
+    // The gate asks once per reading: what does the question cost?
+    let count_busy = per_call(2000, || {
+        black_box(rt.block_on(tracker.count(TOPIC)));
+    });
+    let count_empty = per_call(2000, || {
+        black_box(rt.block_on(tracker.count("sensor:nobody")));
+    });
+    println!(
+        "gate question: count of {MEMBERS} members {count_busy:?}, of an unwatched topic \
+         {count_empty:?}, vs list {list_tracker:?}; list/count {:.0}x",
+        ratio(list_tracker, count_busy)
     );
 
     let pairs = 20_000u32;
