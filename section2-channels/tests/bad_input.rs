@@ -6,6 +6,8 @@
 
 mod support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -234,23 +236,33 @@ async fn a_client_that_never_reads_is_disconnected_over_tcp() {
         .unwrap();
     stuck.next().await.unwrap().unwrap();
 
-    // The reader reads everything, on its own task.
+    // The reader reads everything, on its own task, and says how far it got.
     let mut reader = ChannelClient::connect(&url).await.unwrap();
     reader.join("orders:berlin", json!({})).await;
     let total = 1500;
-    let reading = tokio::spawn(async move {
-        let mut seen = 0;
-        while seen < total {
-            match reader.next().await {
-                Some(Received::Frame(frame)) if frame.event == "order.placed" => seen += 1,
-                Some(Received::Frame(_)) => {}
-                other => panic!("the reader lost its connection after {seen}: {other:?}"),
+    let progress = Arc::new(AtomicUsize::new(0));
+    let reading = tokio::spawn({
+        let progress = progress.clone();
+        async move {
+            let mut seen = 0;
+            while seen < total {
+                match reader.next().await {
+                    Some(Received::Frame(frame)) if frame.event == "order.placed" => {
+                        seen += 1;
+                        progress.store(seen, Ordering::Relaxed);
+                    }
+                    Some(Received::Frame(_)) => {}
+                    other => panic!("the reader lost its connection after {seen}: {other:?}"),
+                }
             }
+            reader
         }
-        reader
     });
 
     // 1500 x 16 KiB = 24 MiB: more than loopback buffers hold for the stuck client.
+    // Paced by the reader, never more than 16 frames ahead of it: on a loaded machine
+    // a fixed pace could leave the *reader* 64 frames behind, and the server would
+    // rightly disconnect it too.
     let pad = "o".repeat(16 * 1024);
     for id in 0..total {
         endpoint.broadcast(
@@ -259,7 +271,15 @@ async fn a_client_that_never_reads_is_disconnected_over_tcp() {
             payload(json!({ "id": id, "pad": pad })),
         );
         if id % 16 == 15 {
-            tokio::time::sleep(Duration::from_millis(2)).await;
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+            while progress.load(Ordering::Relaxed) + 16 <= id {
+                assert!(
+                    tokio::time::Instant::now() < deadline && !reading.is_finished(),
+                    "the reader stopped at {} of {total}",
+                    progress.load(Ordering::Relaxed)
+                );
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
         }
     }
     let mut reader = tokio::time::timeout(Duration::from_secs(20), reading)
