@@ -83,7 +83,7 @@ enum Scale {
         /// Arrival rates to try, per second, in order; default: the full or quick ramp.
         #[arg(long, value_delimiter = ',')]
         rates: Vec<f64>,
-        /// Seconds each rate runs (default: 3, or 1 with --quick).
+        /// Seconds each rate runs (default: 3, or 2 with --quick).
         #[arg(long)]
         secs: Option<f64>,
         /// A shorter run.

@@ -7,7 +7,8 @@
 //! connection closes as soon as it is joined: the server pays for churn too.
 //!
 //! A short ramp of rates finds the highest one sustained: fewer than 1% errors and
-//! at least 95% of the target achieved. Connections rotate over eight loopback
+//! at least 90% of the target achieved (the last replies' latency counts against
+//! a short window). Connections rotate over eight loopback
 //! source addresses so a ramp never runs out of ephemeral ports (TIME_WAIT keeps
 //! each closed one's port for a minute).
 
@@ -37,7 +38,7 @@ pub fn ramp(quick: bool) -> (Vec<f64>, Duration) {
     if quick {
         (
             vec![1_000.0, 2_500.0, 5_000.0, 7_500.0, 10_000.0],
-            Duration::from_secs(1),
+            Duration::from_secs(2),
         )
     } else {
         (
@@ -76,9 +77,10 @@ impl RateOutcome {
         self.errors as f64 / self.attempted.max(1) as f64
     }
 
-    /// Fewer than 1% errors and at least 95% of the target achieved.
+    /// Fewer than 1% errors and at least 90% of the target achieved (the last
+    /// replies' latency counts against a short window).
     pub fn sustained(&self) -> bool {
-        self.error_rate() < 0.01 && self.achieved_per_sec >= 0.95 * self.target_per_sec
+        self.error_rate() < 0.01 && self.achieved_per_sec >= 0.9 * self.target_per_sec
     }
 }
 
@@ -148,7 +150,7 @@ pub fn describe(outcomes: &[RateOutcome], each: Duration) -> ScenarioResult {
             result.figure("connect_join_per_sec", 0.0);
             result
                 .notes
-                .push("no rate of the ramp was sustained (< 1% errors, >= 95% achieved)".into());
+                .push("no rate of the ramp was sustained (< 1% errors, >= 90% achieved)".into());
         }
     }
     result.series = Some(

@@ -95,25 +95,15 @@ pub fn command(mut args: Args) -> u8 {
             Status::Failed(reason) => println!("  {}", ui::red(&format!("failed: {reason}"))),
         }
         entries.push(entry);
+        // The page is rewritten after every measurement, so an interrupted run
+        // still leaves what it measured (the rest is kept from the last run).
+        let run = finish(&entries, quick, only.as_deref(), started, load_before);
+        if let Err(e) = page::write_all(&root, &run) {
+            eprintln!("error: writing the results: {e}");
+            return exit::PENDING;
+        }
     }
-    let mut machine = Machine::describe();
-    let load_after = machine.load_average;
-    machine.load_average = load_before;
-    let run = Run {
-        command: format!(
-            "cargo xtask bench{}{}",
-            if quick { " --quick" } else { "" },
-            only.as_ref()
-                .map(|o| format!(" --only {o}"))
-                .unwrap_or_default()
-        ),
-        quick,
-        generated_at: utc_now(),
-        duration_secs: started.elapsed().as_secs(),
-        machine,
-        load_after,
-        entries,
-    };
+    let run = finish(&entries, quick, only.as_deref(), started, load_before);
     match page::write_all(&root, &run) {
         Ok(written) => {
             for path in written {
@@ -125,6 +115,32 @@ pub fn command(mut args: Args) -> u8 {
             eprintln!("error: writing the results: {e}");
             exit::PENDING
         }
+    }
+}
+
+/// The run so far.
+fn finish(
+    entries: &[Entry],
+    quick: bool,
+    only: Option<&str>,
+    started: Instant,
+    load_before: [f64; 3],
+) -> Run {
+    let mut machine = Machine::describe();
+    let load_after = machine.load_average;
+    machine.load_average = load_before;
+    Run {
+        command: format!(
+            "cargo xtask bench{}{}",
+            if quick { " --quick" } else { "" },
+            only.map(|o| format!(" --only {o}")).unwrap_or_default()
+        ),
+        quick,
+        generated_at: utc_now(),
+        duration_secs: started.elapsed().as_secs(),
+        machine,
+        load_after,
+        entries: entries.to_vec(),
     }
 }
 
