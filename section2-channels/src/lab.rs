@@ -313,6 +313,9 @@ impl ServerChild {
             .and_then(|rest| rest.split_whitespace().next())
             .with_context(|| format!("no address in {first:?}"))?
             .to_owned();
+        // Keep reading (and dropping) what it prints: a closed pipe would make its
+        // later log lines fail with "Broken pipe".
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Ok(ServerChild { child, pid, addr })
     }
 

@@ -135,7 +135,7 @@ pub fn describe(outcomes: &[RateOutcome], each: Duration) -> ScenarioResult {
         .param("secs_per_rate", each.as_secs_f64())
         .param("source_addresses", "127.0.0.2-127.0.0.9")
         .param("max_in_flight", MAX_IN_FLIGHT);
-    let best = outcomes.iter().filter(|o| o.sustained()).last();
+    let best = outcomes.iter().rev().find(|o| o.sustained());
     match best {
         Some(best) => {
             result
