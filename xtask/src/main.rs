@@ -53,9 +53,10 @@ learner commands:
   watch [SCOPE]       re-run check every time you save a file
   doctor              check this machine before the training day
   slides [--build]    regenerate the exercise pages and serve the slides on port 3000
-  bench [--quick] [--only NAME]
+  bench [--quick] [--only NAME] [--render]
                       run every section's benchmarks and the scale lab, and write
-                      the results page (slides/src/scale-lab/results.md)
+                      the results page (slides/src/scale-lab/results.md);
+                      --render rewrites the page from results.json only
 
 maintainer commands:
   verify              everything CI checks: tests, lints, honesty of the exercises,

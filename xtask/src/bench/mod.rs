@@ -25,7 +25,7 @@ use crate::runner::cargo_command;
 use crate::{exit, ui, workspace};
 use page::{Entry, Machine, Run, Status};
 
-const USAGE: &str = "cargo xtask bench [--quick] [--only NAME]";
+const USAGE: &str = "cargo xtask bench [--quick] [--only NAME] | --render";
 
 /// Every measurement, in page order: id, title.
 pub const SCENARIOS: [(&str, &str); 13] = [
@@ -46,6 +46,7 @@ pub const SCENARIOS: [(&str, &str); 13] = [
 
 pub fn command(mut args: Args) -> u8 {
     let quick = args.flag("--quick");
+    let render = args.flag("--render");
     let only = match args.value("--only") {
         Ok(only) => only,
         Err(e) => return usage_error(&e, USAGE),
@@ -65,6 +66,17 @@ pub fn command(mut args: Args) -> u8 {
         );
     }
     let root = workspace::root();
+    if render {
+        // Rewrites the page, charts and README from results.json, measuring nothing
+        // (after editing findings.md or the page's template).
+        return match page::rerender(&root) {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::PENDING
+            }
+        };
+    }
     let started = Instant::now();
     let load_before = Machine::describe().load_average;
     let mut entries = Vec::new();
@@ -141,6 +153,7 @@ fn finish(
         machine,
         load_after,
         entries: entries.to_vec(),
+        findings: false,
     }
 }
 

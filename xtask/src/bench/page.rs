@@ -91,6 +91,10 @@ pub struct Run {
     pub load_after: [f64; 3],
     /// Every measurement, in page order.
     pub entries: Vec<Entry>,
+    /// Whether `findings.md` (the hand-written analysis of missed targets) exists
+    /// beside the page, to be included.
+    #[serde(default)]
+    pub findings: bool,
 }
 
 /// Whether a measurement ran.
@@ -626,6 +630,10 @@ pub fn render_markdown(run: &Run) -> String {
             );
         }
     }
+    if run.findings {
+        // Hand-written analysis of the missed targets, kept beside the page.
+        let _ = writeln!(s, "\n{{{{#include findings.md}}}}");
+    }
     let _ = writeln!(s, "\n## Beside Phoenix\n");
     let _ = writeln!(
         s,
@@ -804,6 +812,7 @@ pub fn write_all(root: &Path, run: &Run) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(&dir)?;
     let json_path = dir.join("results.json");
     let mut run = run.clone();
+    run.findings = dir.join("findings.md").exists();
     if let Some(previous) = std::fs::read_to_string(&json_path)
         .ok()
         .and_then(|text| serde_json::from_str::<Run>(&text).ok())
@@ -831,6 +840,13 @@ pub fn write_all(root: &Path, run: &Run) -> std::io::Result<Vec<PathBuf>> {
         &splice_readme(&readme, &render_readme_summary(&run)),
     )?;
     Ok(written)
+}
+
+/// Writes everything again from `results.json`, measuring nothing.
+pub fn rerender(root: &Path) -> std::io::Result<()> {
+    let text = std::fs::read_to_string(root.join(DIR).join("results.json"))?;
+    let run: Run = serde_json::from_str(&text).map_err(std::io::Error::other)?;
+    write_all(root, &run).map(|_| ())
 }
 
 /// Keeps `previous`'s entries that `run` did not measure, in page order.
@@ -961,6 +977,7 @@ mod tests {
             entries: vec![
                 idle, broadcast, fanout, connect, pipeline, tracker, cluster, wrk,
             ],
+            findings: true,
         }
     }
 
