@@ -845,7 +845,23 @@ pub fn write_all(root: &Path, run: &Run) -> std::io::Result<Vec<PathBuf>> {
 /// Writes everything again from `results.json`, measuring nothing.
 pub fn rerender(root: &Path) -> std::io::Result<()> {
     let text = std::fs::read_to_string(root.join(DIR).join("results.json"))?;
-    let run: Run = serde_json::from_str(&text).map_err(std::io::Error::other)?;
+    let mut run: Run = serde_json::from_str(&text).map_err(std::io::Error::other)?;
+    // A run stopped part-way leaves measurements out: list them as not run.
+    for (id, title) in super::SCENARIOS {
+        if !run.entries.iter().any(|e| e.id == id) {
+            let mut entry = Entry::new(id, title, &format!("cargo xtask bench --only {id}"));
+            entry.status =
+                Status::NotRun("not measured yet (the run was stopped before it)".into());
+            run.entries.push(entry);
+        }
+    }
+    let order: Vec<&str> = super::SCENARIOS.iter().map(|(id, _)| *id).collect();
+    run.entries.sort_by_key(|e| {
+        order
+            .iter()
+            .position(|id| *id == e.id)
+            .unwrap_or(usize::MAX)
+    });
     write_all(root, &run).map(|_| ())
 }
 
