@@ -412,6 +412,8 @@ pub fn fill_from_criterion(entry: &mut Entry, stdout: &str, estimates: &[(String
     ];
     entry.printed = stdout
         .lines()
+        // Criterion prints a long benchmark id on a line of its own: not a summary.
+        .filter(|l| !estimates.iter().any(|(id, _)| l.trim() == id))
         .filter(|l| !l.contains("time:") && keep.iter().any(|k| l.contains(k)))
         .map(|l| l.trim().to_string())
         .collect();
@@ -434,7 +436,10 @@ pub fn fill_from_criterion(entry: &mut Entry, stdout: &str, estimates: &[(String
                     entry.push("track_untrack_per_sec", t, map);
                 }
             }
-            if let Some(line) = stdout.lines().find(|l| l.starts_with("list of")) {
+            if let Some(line) = stdout
+                .lines()
+                .find(|l| l.starts_with("list of") && l.contains("tracker"))
+            {
                 let map = duration_after(line, "HashMap");
                 if let Some(t) = duration_after(line, "tracker") {
                     entry.push("list_us", t, map);
@@ -958,8 +963,11 @@ mod tests {
         );
         fill_from_criterion(
             &mut tracker,
-            "list of 10000: tracker 850.5µs (target <= 1 ms), state 400µs, HashMap 200.25µs; ratios to HashMap 4.25 / 2.00\ntrack+untrack: tracker 30000/s (target >= 25,000/s), HashMap 3000000/s; ratio 100.0\n",
-            &[],
+            "list of a 10,000-member topic/baseline: HashMap values cloned\nlist of 10000: tracker 850.5µs (target <= 1 ms), state 400µs, HashMap 200.25µs; ratios to HashMap 4.25 / 2.00\ntrack+untrack: tracker 30000/s (target >= 25,000/s), HashMap 3000000/s; ratio 100.0\n",
+            &[(
+                "list of a 10,000-member topic/baseline: HashMap values cloned".into(),
+                200_000.0,
+            )],
         );
         let mut cluster = Entry::new(
             "cluster-latency",
