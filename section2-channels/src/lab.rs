@@ -96,6 +96,10 @@ pub struct KernelMemory {
     pub tcp_buffer_pages: u64,
     /// Kernel slab memory, KiB (`Slab:`).
     pub slab_kib: u64,
+    /// Bytes in the slab caches a TCP socket uses (`TCP`, `sock_inode_cache`,
+    /// `filp`, `dentry`, `eventpoll_epi`), from `/proc/slabinfo` (0 if unreadable:
+    /// it needs root on most systems).
+    pub socket_slab_bytes: u64,
 }
 
 impl KernelMemory {
@@ -112,8 +116,31 @@ impl KernelMemory {
         KernelMemory {
             tcp_buffer_pages: field(&sockstat, "TCP:", "mem").unwrap_or(0),
             slab_kib: field(&meminfo, "Slab:", "Slab:").unwrap_or(0),
+            socket_slab_bytes: socket_slab_bytes(
+                &std::fs::read_to_string("/proc/slabinfo").unwrap_or_default(),
+            ),
         }
     }
+}
+
+/// The bytes of the slab caches a TCP socket uses, from `/proc/slabinfo`'s text:
+/// active objects times object size, summed over the caches named there.
+pub fn socket_slab_bytes(slabinfo: &str) -> u64 {
+    const CACHES: [&str; 5] = ["TCP", "sock_inode_cache", "filp", "dentry", "eventpoll_epi"];
+    slabinfo
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let name = words.next()?;
+            if !CACHES.contains(&name) {
+                return None;
+            }
+            let active: u64 = words.next()?.parse().ok()?;
+            let _total = words.next()?;
+            let size: u64 = words.next()?.parse().ok()?;
+            Some(active * size)
+        })
+        .sum()
 }
 
 /// Raises this process's soft limit on open files to `wanted` (at most the hard
@@ -191,6 +218,16 @@ impl IdleMeasurement {
             * 1024.0
             / self.connections as f64
     }
+
+    /// Growth of the TCP socket slab caches per connection, in bytes (both ends,
+    /// like [`Self::kernel_slab_per_connection_bytes`]); 0 if `/proc/slabinfo` could
+    /// not be read.
+    pub fn socket_slab_per_connection_bytes(&self) -> f64 {
+        self.kernel_after
+            .socket_slab_bytes
+            .saturating_sub(self.kernel_before.socket_slab_bytes) as f64
+            / self.connections as f64
+    }
 }
 
 /// Runs the measurement with `connections` idle clients joined to `topic`, against
@@ -234,7 +271,10 @@ pub async fn measure_idle_server(
     connections: usize,
     topic: &str,
 ) -> anyhow::Result<IdleMeasurement> {
-    measure_server(program, args, config, connections, topic, None).await
+    measure_steps(program, args, config, &[connections], topic, None)
+        .await?
+        .pop()
+        .context("one step measured")
 }
 
 /// The same, but each client also sends one `message_bytes`-byte message (a padded
@@ -248,25 +288,91 @@ pub async fn measure_after_message(
     topic: &str,
     message_bytes: usize,
 ) -> anyhow::Result<IdleMeasurement> {
-    measure_server(
+    measure_steps(
         program,
         args,
         config,
-        connections,
+        &[connections],
         topic,
         Some(message_bytes),
     )
-    .await
+    .await?
+    .pop()
+    .context("one step measured")
 }
 
-async fn measure_server(
+/// A server under test, started as a child process so its memory is its own.
+pub struct ServerChild {
+    /// The child; dropping it kills the server (`kill_on_drop`).
+    pub child: tokio::process::Child,
+    /// Its process id, for `/proc/<pid>/status`.
+    pub pid: u32,
+    /// `host:port` it listens on.
+    pub addr: String,
+}
+
+impl ServerChild {
+    /// Starts `program args.. <config's WsFlags>` and reads its address from the
+    /// first line it prints (`... http://host:port ...`).
+    pub async fn start(
+        program: &Path,
+        args: &[&str],
+        config: &SocketConfig,
+    ) -> anyhow::Result<ServerChild> {
+        let mut child = tokio::process::Command::new(program)
+            .args(args)
+            .args(WsFlags::from_config(config).to_args())
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting the server {}", program.display()))?;
+        let pid = child.id().context("the server has a pid")?;
+        let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
+        let first = lines
+            .next_line()
+            .await?
+            .context("the server printed nothing")?;
+        let addr = first
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .with_context(|| format!("no address in {first:?}"))?
+            .to_owned();
+        // Keep reading (and dropping) what it prints: a closed pipe would make its
+        // later log lines fail with "Broken pipe".
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(ServerChild { child, pid, addr })
+    }
+
+    /// The channels socket's URL.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/socket/websocket?vsn=2.0.0", self.addr)
+    }
+}
+
+/// The idle measurement at several sizes against one server: the connections of
+/// each step stay open while the next step adds to them, so `steps` must grow.
+/// One [`IdleMeasurement`] per step, all against the same one-connection baseline.
+pub async fn measure_idle_steps(
     program: &Path,
     args: &[&str],
     config: &SocketConfig,
-    connections: usize,
+    steps: &[usize],
+    topic: &str,
+) -> anyhow::Result<Vec<IdleMeasurement>> {
+    measure_steps(program, args, config, steps, topic, None).await
+}
+
+async fn measure_steps(
+    program: &Path,
+    args: &[&str],
+    config: &SocketConfig,
+    steps: &[usize],
     topic: &str,
     message_bytes: Option<usize>,
-) -> anyhow::Result<IdleMeasurement> {
+) -> anyhow::Result<Vec<IdleMeasurement>> {
+    let connections = steps.iter().copied().max().unwrap_or(0);
     // One descriptor per connection on each side (the server inherits the limit).
     let wanted = connections as u64 + 256;
     let limit = raise_open_files_limit(wanted);
@@ -276,27 +382,9 @@ async fn measure_server(
              {limit}: raise it (`ulimit -n {wanted}`) or measure fewer connections"
         );
     }
-    let mut server = tokio::process::Command::new(program)
-        .args(args)
-        .args(WsFlags::from_config(config).to_args())
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("starting the server {}", program.display()))?;
-    let pid = server.id().context("the server has a pid")?;
-    let mut lines = BufReader::new(server.stdout.take().context("stdout")?).lines();
-    let first = lines
-        .next_line()
-        .await?
-        .context("the server printed nothing")?;
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .with_context(|| format!("no address in {first:?}"))?
-        .to_owned();
-    let url = format!("ws://{addr}/socket/websocket?vsn=2.0.0");
+    let mut server = ServerChild::start(program, args, config).await?;
+    let pid = server.pid;
+    let url = server.ws_url();
 
     // One connection first, so the runtime, the router and the page are warm.
     let warm = open_joined(&url, topic, message_bytes).await?;
@@ -306,34 +394,37 @@ async fn measure_server(
 
     let started = Instant::now();
     let mut clients = Vec::with_capacity(connections);
-    let batch = 100;
-    while clients.len() < connections {
-        let n = batch.min(connections - clients.len());
-        let opened =
-            futures::future::try_join_all((0..n).map(|_| open_joined(&url, topic, message_bytes)))
-                .await?;
-        clients.extend(opened);
-        if clients.len() % 2000 == 0 {
-            eprintln!("{} connections joined", clients.len());
+    let mut measured = Vec::with_capacity(steps.len());
+    for &step in steps {
+        let batch = 100;
+        while clients.len() < step {
+            let n = batch.min(step - clients.len());
+            let opened = futures::future::try_join_all(
+                (0..n).map(|_| open_joined(&url, topic, message_bytes)),
+            )
+            .await?;
+            clients.extend(opened);
+            if clients.len() % 2000 == 0 {
+                eprintln!("{} connections joined", clients.len());
+            }
         }
+        let opening = started.elapsed();
+        // Let allocations settle (the writer tasks park, buffers shrink to steady state).
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        measured.push(IdleMeasurement {
+            connections: clients.len(),
+            read_buffer: config.read_buffer_size,
+            baseline_kib: baseline,
+            loaded_kib: rss_kib(pid)?,
+            opening_secs: opening.as_secs_f64(),
+            kernel_before,
+            kernel_after: KernelMemory::now(),
+        });
     }
-    let opening = started.elapsed();
-    // Let allocations settle (the writer tasks park, buffers shrink to steady state).
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let loaded = rss_kib(pid)?;
-    let kernel_after = KernelMemory::now();
     drop(clients);
     drop(warm);
-    server.kill().await.ok();
-    Ok(IdleMeasurement {
-        connections,
-        read_buffer: config.read_buffer_size,
-        baseline_kib: baseline,
-        loaded_kib: loaded,
-        opening_secs: opening.as_secs_f64(),
-        kernel_before,
-        kernel_after,
-    })
+    server.child.kill().await.ok();
+    Ok(measured)
 }
 
 /// Prints a measurement for a person.

@@ -53,6 +53,46 @@ enum Command {
         #[arg(long, default_value_t = SocketConfig::default().read_buffer_size)]
         read_buffer: usize,
     },
+    /// The scale lab's scenarios (`cargo xtask bench` runs them all).
+    #[command(subcommand)]
+    Scale(Scale),
+}
+
+/// One scenario of the scale lab; each prints a summary and, with `--json`, one
+/// JSON object as its last line.
+#[derive(Subcommand)]
+enum Scale {
+    /// Idle joined connections in steps up to 19,000: RSS and kernel memory per connection.
+    Idle {
+        /// The steps (connections held open at once), growing; default: the full or
+        /// quick ladder up to 19,000.
+        #[arg(long, value_delimiter = ',')]
+        steps: Vec<usize>,
+        /// The server's WebSocket buffers and limits per connection.
+        #[command(flatten)]
+        ws: WsFlags,
+        /// A shorter run.
+        #[arg(long)]
+        quick: bool,
+        /// Print the result as one JSON line last.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Connect+join rate with open-loop arrivals, ramped until not sustained.
+    Connect {
+        /// Arrival rates to try, per second, in order; default: the full or quick ramp.
+        #[arg(long, value_delimiter = ',')]
+        rates: Vec<f64>,
+        /// Seconds each rate runs (default: 3, or 2 with --quick).
+        #[arg(long)]
+        secs: Option<f64>,
+        /// A shorter run.
+        #[arg(long)]
+        quick: bool,
+        /// Print the result as one JSON line last.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[tokio::main]
@@ -105,9 +145,49 @@ async fn main() -> anyhow::Result<()> {
             section2_channels::lab::print(&m, &topic);
             Ok(())
         }
+        Command::Scale(scale) => run_scale(scale).await,
         Command::Experiment => {
             section2_channels::experiment::run(&section2_channels::experiment::walkthrough_dir())
                 .await
         }
     }
+}
+
+async fn run_scale(scale: Scale) -> anyhow::Result<()> {
+    use section2_channels::scale;
+    match scale {
+        Scale::Idle {
+            steps,
+            ws,
+            quick,
+            json,
+        } => {
+            let steps = if steps.is_empty() {
+                scale::idle::steps(quick)
+            } else {
+                steps
+            };
+            let result = scale::idle::run(&steps, &ws.apply(SocketConfig::default())).await?;
+            scale::idle::print(&result);
+            result.finish(json);
+        }
+        Scale::Connect {
+            rates,
+            secs,
+            quick,
+            json,
+        } => {
+            let (default_rates, each) = scale::connect::ramp(quick);
+            let rates = if rates.is_empty() {
+                default_rates
+            } else {
+                rates
+            };
+            let each = secs.map_or(each, std::time::Duration::from_secs_f64);
+            let result = scale::connect::run(&rates, each, &SocketConfig::default()).await?;
+            scale::connect::print(&result);
+            result.finish(json);
+        }
+    }
+    Ok(())
 }

@@ -51,11 +51,6 @@ impl Args {
         self.items.remove(index)
     }
 
-    /// Everything left, untouched (for pass-through commands like `bench`).
-    pub fn rest(self) -> Vec<String> {
-        self.items.into()
-    }
-
     /// Fails on anything the command did not take.
     pub fn finish(self) -> Result<(), String> {
         match self.items.front() {

@@ -9,6 +9,7 @@
 
 mod args;
 mod backup;
+mod bench;
 mod check;
 mod doctor;
 mod git;
@@ -52,7 +53,10 @@ learner commands:
   watch [SCOPE]       re-run check every time you save a file
   doctor              check this machine before the training day
   slides [--build]    regenerate the exercise pages and serve the slides on port 3000
-  bench [ARGS...]     run section 1's benchmarks (ARGS go to cargo bench)
+  bench [--quick] [--only NAME] [--render]
+                      run every section's benchmarks and the scale lab, and write
+                      the results page (slides/src/scale-lab/results.md);
+                      --render rewrites the page from results.json only
 
 maintainer commands:
   verify              everything CI checks: tests, lints, honesty of the exercises,
@@ -73,7 +77,7 @@ fn main() -> ExitCode {
         "watch" => watch::command(args),
         "doctor" => doctor::command(args),
         "slides" => slides::command(args),
-        "bench" => runner::bench_command(args),
+        "bench" => bench::command(args),
         "verify" => verify::command(args),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");

@@ -5,9 +5,8 @@ use std::io;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::args::Args;
 use crate::libtest::{self, Report};
-use crate::{exit, ui, workspace};
+use crate::{ui, workspace};
 
 /// What one `cargo test` of a test target produced.
 pub enum RunResult {
@@ -152,31 +151,6 @@ pub fn describe(command: &Command) -> String {
         text.push_str(&arg.to_string_lossy());
     }
     text
-}
-
-/// `cargo xtask bench [ARGS...]`: sections 1 and 2 criterion benches and the load
-/// generator comparison, with any extra arguments passed to `cargo bench`.
-pub fn bench_command(args: Args) -> u8 {
-    let root = workspace::root();
-    let mut command = cargo_command(&root);
-    command
-        .args([
-            "bench",
-            "-p",
-            "section1-pipelines",
-            "-p",
-            "section2-channels",
-        ])
-        .args(args.rest());
-    println!("{}", ui::dim(&format!("$ {}", describe(&command))));
-    match command.status() {
-        Ok(status) if status.success() => exit::OK,
-        Ok(_) => exit::PENDING,
-        Err(e) => {
-            eprintln!("error: could not run cargo: {e}");
-            exit::PENDING
-        }
-    }
 }
 
 #[cfg(test)]

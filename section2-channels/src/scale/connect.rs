@@ -1,0 +1,317 @@
+//! Scenario 4: connect + join rate with open-loop arrivals.
+//!
+//! Arrivals are scheduled at a fixed rate whatever the server does (open loop: a
+//! slow server does not slow the arrivals down, it makes them late), and each one's
+//! latency is measured from its *intended* start to its `phx_join` reply, so a
+//! stall shows as latency instead of disappearing (no coordinated omission). Each
+//! connection closes as soon as it is joined: the server pays for churn too.
+//!
+//! A short ramp of rates finds the highest one sustained: fewer than 1% errors and
+//! at least 90% of the target achieved (the last replies' latency counts against
+//! a short window). Connections rotate over eight loopback
+//! source addresses so a ramp never runs out of ephemeral ports (TIME_WAIT keeps
+//! each closed one's port for a minute).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use futures::{SinkExt, StreamExt};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use crate::scale::{ScenarioResult, quantile, source_addr, start_server};
+use crate::socket::SocketConfig;
+
+/// Most attempts in flight at once: beyond it an arrival counts as an error
+/// (the generator is saturated), so this process stays under its fd limit.
+const MAX_IN_FLIGHT: usize = 8_000;
+
+/// How long one attempt may take before it counts as an error.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The ramp's rates (arrivals per second) and how long each runs.
+pub fn ramp(quick: bool) -> (Vec<f64>, Duration) {
+    if quick {
+        (
+            vec![1_000.0, 2_500.0, 5_000.0, 7_500.0, 10_000.0],
+            Duration::from_secs(2),
+        )
+    } else {
+        (
+            vec![
+                1_000.0, 2_000.0, 3_000.0, 5_000.0, 7_500.0, 10_000.0, 15_000.0,
+            ],
+            Duration::from_secs(3),
+        )
+    }
+}
+
+/// What one rate of the ramp gave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateOutcome {
+    /// Arrivals per second asked for.
+    pub target_per_sec: f64,
+    /// Arrivals scheduled.
+    pub attempted: usize,
+    /// Joined (reply `ok`).
+    pub joined: usize,
+    /// Failed, timed out, or not started because too many were in flight.
+    pub errors: usize,
+    /// Joined per second, from the first intended start to the last reply.
+    pub achieved_per_sec: f64,
+    /// Intended start to join reply, milliseconds.
+    pub p50_ms: f64,
+    /// As above.
+    pub p99_ms: f64,
+    /// As above.
+    pub max_ms: f64,
+}
+
+impl RateOutcome {
+    /// Errors as a fraction of attempts.
+    pub fn error_rate(&self) -> f64 {
+        self.errors as f64 / self.attempted.max(1) as f64
+    }
+
+    /// Fewer than 1% errors and at least 90% of the target achieved (the last
+    /// replies' latency counts against a short window).
+    pub fn sustained(&self) -> bool {
+        self.error_rate() < 0.01 && self.achieved_per_sec >= 0.9 * self.target_per_sec
+    }
+}
+
+/// Runs the ramp against a fresh server child, stopping after the first rate that
+/// is not sustained.
+pub async fn run(
+    rates: &[f64],
+    each: Duration,
+    config: &SocketConfig,
+) -> anyhow::Result<ScenarioResult> {
+    let limit = (each + ATTEMPT_TIMEOUT + Duration::from_secs(3)) * rates.len() as u32
+        + Duration::from_secs(30);
+    let (server, _watchdog) = start_server(config, limit).await?;
+    let addr: SocketAddr = server.addr.parse().context("server address")?;
+    let mut outcomes = Vec::new();
+    let mut offset = 0;
+    for &rate in rates {
+        let outcome = run_rate(addr, rate, each, offset).await;
+        offset += outcome.attempted;
+        eprintln!(
+            "{:>6.0}/s target: {:>6.0}/s joined, {} errors of {}, p50 {:.1} ms, p99 {:.1} ms",
+            outcome.target_per_sec,
+            outcome.achieved_per_sec,
+            outcome.errors,
+            outcome.attempted,
+            outcome.p50_ms,
+            outcome.p99_ms
+        );
+        let sustained = outcome.sustained();
+        outcomes.push(outcome);
+        if !sustained {
+            break;
+        }
+        // Let the server finish closing this rate's connections.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    drop(server);
+    Ok(describe(&outcomes, each))
+}
+
+/// The result for a ramp's outcomes.
+pub fn describe(outcomes: &[RateOutcome], each: Duration) -> ScenarioResult {
+    let mut result = ScenarioResult::new("connect");
+    result
+        .param(
+            "rates_per_sec",
+            outcomes
+                .iter()
+                .map(|o| o.target_per_sec)
+                .collect::<Vec<_>>(),
+        )
+        .param("secs_per_rate", each.as_secs_f64())
+        .param("source_addresses", "127.0.0.2-127.0.0.9")
+        .param("max_in_flight", MAX_IN_FLIGHT);
+    let best = outcomes.iter().rev().find(|o| o.sustained());
+    match best {
+        Some(best) => {
+            result
+                .figure("connect_join_per_sec", best.achieved_per_sec)
+                .figure("target_per_sec", best.target_per_sec)
+                .figure("p50_ms", best.p50_ms)
+                .figure("p99_ms", best.p99_ms)
+                .figure("max_ms", best.max_ms)
+                .figure("error_pct", best.error_rate() * 100.0);
+        }
+        None => {
+            result.figure("connect_join_per_sec", 0.0);
+            result
+                .notes
+                .push("no rate of the ramp was sustained (< 1% errors, >= 90% achieved)".into());
+        }
+    }
+    result.series = Some(
+        outcomes
+            .iter()
+            .map(|o| [o.target_per_sec, o.achieved_per_sec])
+            .collect(),
+    );
+    for o in outcomes {
+        result.notes.push(format!(
+            "target {:.0}/s: achieved {:.0}/s, {} errors of {}, p50 {:.1} ms, p99 {:.1} ms, max \
+             {:.1} ms{}",
+            o.target_per_sec,
+            o.achieved_per_sec,
+            o.errors,
+            o.attempted,
+            o.p50_ms,
+            o.p99_ms,
+            o.max_ms,
+            if o.sustained() {
+                ""
+            } else {
+                " (not sustained)"
+            }
+        ));
+    }
+    result.notes.push(
+        "latency runs from each arrival's intended start to its phx_join reply (open loop); \
+         the generator shares the cores with the server"
+            .into(),
+    );
+    result
+}
+
+/// Prints the outcome for a person.
+pub fn print(result: &ScenarioResult) {
+    let f = |name: &str| result.figures.get(name).copied().unwrap_or(0.0);
+    println!(
+        "highest sustained connect+join rate: {:.0}/s (target {:.0}/s), p50 {:.1} ms, p99 {:.1} \
+         ms, errors {:.2}%",
+        f("connect_join_per_sec"),
+        f("target_per_sec"),
+        f("p50_ms"),
+        f("p99_ms"),
+        f("error_pct")
+    );
+}
+
+/// One rate for `each`: arrivals at `rate`/s, numbered from `offset` for the
+/// source-address rotation.
+pub async fn run_rate(server: SocketAddr, rate: f64, each: Duration, offset: usize) -> RateOutcome {
+    let attempted = (rate * each.as_secs_f64()).round() as usize;
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(attempted);
+    let mut refused = 0;
+    for i in 0..attempted {
+        let intended = start + interval * i as u32;
+        tokio::time::sleep_until(intended).await;
+        if in_flight.load(Ordering::Relaxed) >= MAX_IN_FLIGHT {
+            refused += 1;
+            continue;
+        }
+        in_flight.fetch_add(1, Ordering::Relaxed);
+        let in_flight = in_flight.clone();
+        tasks.push(tokio::spawn(async move {
+            let outcome =
+                tokio::time::timeout(ATTEMPT_TIMEOUT, connect_join(server, offset + i)).await;
+            let done = Instant::now();
+            in_flight.fetch_sub(1, Ordering::Relaxed);
+            match outcome {
+                Ok(Ok(())) => Some((done, done.duration_since(intended))),
+                _ => None,
+            }
+        }));
+    }
+    let mut latencies_ms = Vec::with_capacity(attempted);
+    let mut last = start;
+    let mut errors = refused;
+    for task in tasks {
+        match task.await.ok().flatten() {
+            Some((done, latency)) => {
+                last = last.max(done);
+                latencies_ms.push(latency.as_secs_f64() * 1000.0);
+            }
+            None => errors += 1,
+        }
+    }
+    latencies_ms.sort_by(f64::total_cmp);
+    let joined = latencies_ms.len();
+    let elapsed = last
+        .duration_since(start)
+        .as_secs_f64()
+        .max(each.as_secs_f64());
+    RateOutcome {
+        target_per_sec: rate,
+        attempted,
+        joined,
+        errors,
+        achieved_per_sec: joined as f64 / elapsed,
+        p50_ms: quantile(&latencies_ms, 0.5),
+        p99_ms: quantile(&latencies_ms, 0.99),
+        max_ms: latencies_ms.last().copied().unwrap_or(0.0),
+    }
+}
+
+/// Connects from source address number `n` of the rotation, joins `ping`, waits
+/// for the reply, and closes.
+async fn connect_join(server: SocketAddr, n: usize) -> anyhow::Result<()> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    // A port in TIME_WAIT from an earlier rate may be reused for a new source.
+    socket.set_reuseaddr(true)?;
+    socket.bind(SocketAddr::new(source_addr(n), 0))?;
+    let stream = socket.connect(server).await?;
+    stream.set_nodelay(true)?;
+    let config = WebSocketConfig::default()
+        .read_buffer_size(1024)
+        .write_buffer_size(0);
+    let url = format!("ws://{server}/socket/websocket?vsn=2.0.0");
+    let (mut ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config))
+        .await
+        .context("WebSocket handshake")?;
+    ws.send(Message::text(r#"["1","1","ping","phx_join",{}]"#))
+        .await?;
+    match ws.next().await {
+        Some(Ok(Message::Text(reply))) if reply.contains(r#""status":"ok""#) => {}
+        other => bail!("join failed: {other:?}"),
+    }
+    ws.close(None).await.ok();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(target: f64, achieved: f64, errors: usize) -> RateOutcome {
+        RateOutcome {
+            target_per_sec: target,
+            attempted: target as usize,
+            joined: target as usize - errors,
+            errors,
+            achieved_per_sec: achieved,
+            p50_ms: 1.0,
+            p99_ms: 5.0,
+            max_ms: 9.0,
+        }
+    }
+
+    #[test]
+    fn the_highest_sustained_rate_is_reported() {
+        let outcomes = [
+            outcome(1000.0, 1000.0, 0),
+            outcome(5000.0, 4900.0, 10),
+            outcome(10_000.0, 6000.0, 500),
+        ];
+        let result = describe(&outcomes, Duration::from_secs(1));
+        assert_eq!(result.figures["connect_join_per_sec"], 4900.0);
+        assert_eq!(result.figures["target_per_sec"], 5000.0);
+        assert_eq!(result.series.as_ref().unwrap().len(), 3);
+        assert!(result.notes[2].ends_with("(not sustained)"));
+    }
+}
