@@ -40,6 +40,7 @@ pub mod protocol;
 pub mod pubsub;
 pub mod reports;
 pub mod router;
+pub mod scale;
 pub mod socket;
 pub mod solution;
 pub mod start;

@@ -53,6 +53,30 @@ enum Command {
         #[arg(long, default_value_t = SocketConfig::default().read_buffer_size)]
         read_buffer: usize,
     },
+    /// The scale lab's scenarios (servers in child processes, clients here).
+    #[command(subcommand)]
+    Scale(Scale),
+}
+
+#[derive(Subcommand)]
+enum Scale {
+    /// Scenario 2: one message to N subscribers, publish-to-last-receive latency.
+    Broadcast(section2_channels::scale::broadcast::BroadcastArgs),
+    /// Scenario 3: sustained fan-out, ours beside a raw tokio-tungstenite server.
+    Fanout(section2_channels::scale::fanout::FanoutArgs),
+    /// The server child the broadcast scenarios drive (commands on stdin).
+    #[command(hide = true)]
+    Server {
+        /// Which server.
+        #[arg(long, value_enum)]
+        kind: section2_channels::scale::server::Kind,
+        /// Message size on the wire, in bytes.
+        #[arg(long, default_value_t = 200)]
+        size: usize,
+        /// The WebSocket's buffers and limits per connection.
+        #[command(flatten)]
+        ws: WsFlags,
+    },
 }
 
 #[tokio::main]
@@ -104,6 +128,14 @@ async fn main() -> anyhow::Result<()> {
             let m = section2_channels::lab::measure_idle(connections, &topic, read_buffer).await?;
             section2_channels::lab::print(&m, &topic);
             Ok(())
+        }
+        Command::Scale(Scale::Broadcast(args)) => {
+            section2_channels::scale::broadcast::run(args).await
+        }
+        Command::Scale(Scale::Fanout(args)) => section2_channels::scale::fanout::run(args).await,
+        Command::Scale(Scale::Server { kind, size, ws }) => {
+            let config = ws.apply(SocketConfig::default());
+            section2_channels::scale::server::run_child(kind, config, size).await
         }
         Command::Experiment => {
             section2_channels::experiment::run(&section2_channels::experiment::walkthrough_dir())
