@@ -13,7 +13,6 @@ use super::report::{ScenarioResult, quantile};
 use super::server::Kind;
 use super::subscribers::{ServerChild, Subscribers};
 use crate::lab::WsFlags;
-use crate::socket::SocketConfig;
 
 /// The scenario's settings.
 #[derive(Debug, Clone, clap::Args)]
@@ -36,6 +35,9 @@ pub struct BroadcastArgs {
     /// Print the result as one JSON line last.
     #[arg(long)]
     pub json: bool,
+    /// The WebSocket settings of both servers (the endpoint's defaults).
+    #[command(flatten)]
+    pub ws: WsFlags,
 }
 
 /// Latencies of one server kind, milliseconds, sorted.
@@ -55,7 +57,7 @@ pub async fn run(args: BroadcastArgs) -> anyhow::Result<()> {
         (args.subscribers, args.broadcasts)
     };
     crate::lab::raise_open_files_limit(subscribers as u64 + 512);
-    let ws = WsFlags::from_config(&SocketConfig::default());
+    let ws = args.ws.clone();
     let ours = measure(Kind::Ours, &ws, subscribers, broadcasts, args.size).await?;
     let raw = if args.with_raw {
         Some(measure(Kind::Raw, &ws, subscribers, broadcasts, args.size).await?)
@@ -68,6 +70,7 @@ pub async fn run(args: BroadcastArgs) -> anyhow::Result<()> {
         .param("subscribers", subscribers)
         .param("broadcasts", broadcasts)
         .param("message_bytes", args.size)
+        .param("write_buffer_bytes", args.ws.write_buffer)
         .param("server", "reference endpoint (ping channel), child process");
     let figures = |l: &Latencies| {
         [

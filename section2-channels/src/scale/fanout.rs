@@ -18,7 +18,6 @@ use super::report::ScenarioResult;
 use super::server::Kind;
 use super::subscribers::{ServerChild, Subscribers, cpu_secs};
 use crate::lab::WsFlags;
-use crate::socket::SocketConfig;
 
 /// The scenario's settings.
 #[derive(Debug, Clone, clap::Args)]
@@ -41,6 +40,9 @@ pub struct FanoutArgs {
     /// Print the result as one JSON line last.
     #[arg(long)]
     pub json: bool,
+    /// The WebSocket settings of both servers (the endpoint's defaults).
+    #[command(flatten)]
+    pub ws: WsFlags,
 }
 
 /// One measurement.
@@ -71,13 +73,14 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<()> {
     };
     let largest = counts.iter().copied().max().unwrap_or(0);
     crate::lab::raise_open_files_limit(largest as u64 + 512);
-    let ws = WsFlags::from_config(&SocketConfig::default());
+    let ws = args.ws.clone();
     let mut result = ScenarioResult::new("fanout");
     result
         .param("subscribers", counts.clone())
         .param("seconds", seconds)
         .param("window", args.window)
-        .param("message_bytes", args.size);
+        .param("message_bytes", args.size)
+        .param("write_buffer_bytes", args.ws.write_buffer);
     let mut baseline = std::collections::BTreeMap::new();
     let mut series = Vec::new();
     for &n in &counts {
