@@ -93,6 +93,23 @@ enum Scale {
         #[arg(long)]
         json: bool,
     },
+    /// Scenario 2: one message to N subscribers, publish-to-last-receive latency.
+    Broadcast(section2_channels::scale::broadcast::BroadcastArgs),
+    /// Scenario 3: sustained fan-out, ours beside a raw tokio-tungstenite server.
+    Fanout(section2_channels::scale::fanout::FanoutArgs),
+    /// The server child the broadcast scenarios drive (commands on stdin).
+    #[command(hide = true)]
+    Server {
+        /// Which server.
+        #[arg(long, value_enum)]
+        kind: section2_channels::scale::server::Kind,
+        /// Message size on the wire, in bytes.
+        #[arg(long, default_value_t = 200)]
+        size: usize,
+        /// The WebSocket's buffers and limits per connection.
+        #[command(flatten)]
+        ws: WsFlags,
+    },
 }
 
 #[tokio::main]
@@ -187,6 +204,11 @@ async fn run_scale(scale: Scale) -> anyhow::Result<()> {
             let result = scale::connect::run(&rates, each, &SocketConfig::default()).await?;
             scale::connect::print(&result);
             result.finish(json);
+        }
+        Scale::Broadcast(args) => scale::broadcast::run(args).await?,
+        Scale::Fanout(args) => scale::fanout::run(args).await?,
+        Scale::Server { kind, size, ws } => {
+            scale::server::run_child(kind, ws.apply(SocketConfig::default()), size).await?
         }
     }
     Ok(())

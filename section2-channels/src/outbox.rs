@@ -222,8 +222,11 @@ impl OutboxReceiver {
             // Registered before looking, so a push between the look and the wait
             // is not missed (`notify_one` also leaves a permit when nobody waits).
             let ready = self.shared.ready.notified();
-            if let Some(reason) = self.shared.closer.reason() {
-                return Outbound::Close(reason);
+            // One atomic load on the hot path; the reason's lock only once closed.
+            if self.shared.closer.is_closed() {
+                if let Some(reason) = self.shared.closer.reason() {
+                    return Outbound::Close(reason);
+                }
             }
             if let Some(text) = self.try_recv() {
                 return Outbound::Text(text);

@@ -20,8 +20,14 @@ use serde::{Deserialize, Serialize};
 use crate::lab::ServerChild;
 use crate::socket::SocketConfig;
 
+pub mod broadcast;
 pub mod connect;
+pub mod fanout;
 pub mod idle;
+pub mod raw_server;
+pub mod report;
+pub mod server;
+pub mod subscribers;
 
 /// CPU, cores, kernel, open-file limit, load and compiler of this machine: figures
 /// without them are not figures (other builds on the same cores halve a rate).
