@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::report::{ScenarioResult, quantile};
+use super::{ScenarioResult, quantile};
 use super::server::Kind;
 use super::subscribers::{ServerChild, Subscribers};
 use crate::lab::WsFlags;

@@ -14,7 +14,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::report::ScenarioResult;
+use super::ScenarioResult;
 use super::server::Kind;
 use super::subscribers::{ServerChild, Subscribers, cpu_secs};
 use crate::lab::WsFlags;

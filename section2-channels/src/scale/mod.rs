@@ -25,7 +25,6 @@ pub mod connect;
 pub mod fanout;
 pub mod idle;
 pub mod raw_server;
-pub mod report;
 pub mod server;
 pub mod subscribers;
 

@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use super::report::source_addr;
+use super::source_addr;
 use super::server::{Kind, TOPIC, seq_of};
 use crate::lab::WsFlags;
 
