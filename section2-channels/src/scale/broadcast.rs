@@ -9,9 +9,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::{ScenarioResult, quantile};
 use super::server::Kind;
 use super::subscribers::{ServerChild, Subscribers};
+use super::{ScenarioResult, quantile};
 use crate::lab::WsFlags;
 
 /// The scenario's settings.

@@ -15,8 +15,8 @@ use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use super::source_addr;
 use super::server::{Kind, TOPIC, seq_of};
+use super::source_addr;
 use crate::lab::WsFlags;
 
 /// The server under test in its own process, and the pipe that drives it.
