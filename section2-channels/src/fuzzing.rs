@@ -62,18 +62,19 @@ pub fn inbound_messages(data: &[u8]) -> Vec<Inbound> {
 }
 
 /// `socket_frames`: a sequence of inbound messages (see [`inbound_messages`]) driven
-/// through [`Connection::run`] on a paused clock, with the `ping` and `ops` channels
-/// of the solution, then the client goes away.
+/// through [`Connection::run`], with the `ping` and `ops` channels of the solution,
+/// then the client goes away.
 ///
-/// Invariants: no panic; the run ends (the clock is paused, so timers cost nothing);
+/// Invariants: no panic; the run ends;
 /// every frame the socket queues is a well-formed Phoenix frame with an event; the
 /// outbox never holds more than [`OUTBOX_CAPACITY`] frames; the close code is one
 /// the framework documents.
 pub fn socket_frames(data: &[u8]) {
     let inbound = inbound_messages(data);
+    // Real time, not paused (pausing needs tokio's test-util, which the library does
+    // not enable): the run never waits on a timer, the client leaves when done.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .start_paused(true)
         .build()
         .expect("a current-thread runtime");
     runtime.block_on(async move {
@@ -94,9 +95,15 @@ pub fn socket_frames(data: &[u8]) {
             outbox.clone(),
             shutdown,
         );
-        // The client sends everything, then stays connected until the socket closes
-        // (idle timeout at the latest, which the paused clock reaches at once).
-        let messages = futures::stream::iter(inbound).chain(futures::stream::pending());
+        // The client sends everything, letting the channel tasks run between messages
+        // (so replies interleave with inbound frames), then goes away: the close
+        // (1000) ends the run, or an earlier one the frames caused.
+        let messages = Box::pin(futures::stream::iter(inbound).then(|message| async {
+            for _ in 0..4 {
+                tokio::task::yield_now().await;
+            }
+            message
+        }));
         let run = tokio::spawn(connection.run(messages));
         // The writer: reads what the socket queues, as a client that keeps up would.
         let mut frames = 0usize;
