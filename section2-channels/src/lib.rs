@@ -33,6 +33,7 @@ pub mod client;
 pub mod endpoint;
 pub mod experiment;
 pub mod feed;
+pub mod fuzzing;
 pub mod lab;
 mod mailbox;
 pub mod outbox;

@@ -1,0 +1,47 @@
+//! Replays every committed fuzz corpus file (section2-channels/fuzz/corpus/<target>/)
+//! through the same harness the fuzzer runs (`section2_channels::fuzzing`), on the
+//! stable toolchain: what the fuzzer once found stays fixed.
+
+use std::path::PathBuf;
+
+fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("the corpus {} is missing: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "the corpus {} is empty", dir.display());
+    files
+        .into_iter()
+        .map(|path| {
+            let bytes = std::fs::read(&path).unwrap();
+            (path, bytes)
+        })
+        .collect()
+}
+
+fn replay(target: &str, harness: fn(&[u8])) {
+    for (path, bytes) in corpus(target) {
+        let result = std::panic::catch_unwind(|| harness(&bytes));
+        assert!(
+            result.is_ok(),
+            "{target}: the corpus file {} breaks an invariant (the panic above says which); \
+             reproduce with `cargo +nightly fuzz run {target} {}` in section2-channels/fuzz",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn frame_decode_corpus() {
+    replay("frame_decode", section2_channels::fuzzing::frame_decode);
+}
+
+#[test]
+fn socket_frames_corpus() {
+    replay("socket_frames", section2_channels::fuzzing::socket_frames);
+}
