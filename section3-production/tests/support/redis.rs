@@ -1,6 +1,7 @@
-//! A real `redis-server` for the tests that replicate trackers through Redis, ported
-//! from section3-production/tests/support (same rules: a port of its own, checked by
-//! process id; a skip line on a laptop without redis-server, a failure in CI).
+//! A real `redis-server` for the tests that go through Redis: a port of its own,
+//! checked by process id (parallel tests race for free ports); a skip line on a
+//! laptop without redis-server, a failure in CI. Section 4's tests include this
+//! file too (`#[path]`), so both sections start Redis the same way.
 
 #![allow(dead_code)]
 
