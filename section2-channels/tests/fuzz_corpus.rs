@@ -45,3 +45,19 @@ fn frame_decode_corpus() {
 fn socket_frames_corpus() {
     replay("socket_frames", section2_channels::fuzzing::socket_frames);
 }
+
+/// The fuzzer's one finding: without serde_json's `float_roundtrip` the decimal
+/// `700e-071` parsed 1 ULP away from the nearest f64, so a payload relayed by the
+/// server (decoded, re-encoded) changed. Kept here by name as well as in the corpus.
+#[test]
+fn a_relayed_float_keeps_every_bit() {
+    for float in [
+        "700e-071",
+        "0.1",
+        "2.2250738585072014e-308",
+        "1.7976931348623157e308",
+    ] {
+        let frame = format!(r#"["1","2","room:lobby","new_msg",{{"x":{float}}}]"#);
+        section2_channels::fuzzing::frame_decode(frame.as_bytes());
+    }
+}

@@ -172,6 +172,7 @@ async fn a_killed_node_leaves_every_replica_within_the_down_period() {
             );
             sleep(PERIOD / 4).await;
         }
+        let gone_after = killed.elapsed();
         for (name, node) in [("a", &mut a), ("b", &mut b)] {
             let mut left = BTreeSet::new();
             while let Ok(leave) = node.leaves.try_recv() {
@@ -217,6 +218,14 @@ async fn a_killed_node_leaves_every_replica_within_the_down_period() {
             );
             sleep(PERIOD / 2).await;
         }
+        eprintln!(
+            "cycle {cycle}: killed node's {} presences gone from both replicas {:?} after \
+             the kill (paused clock, down period {:?}); restarted node caught up in {:?}",
+            victims.len(),
+            gone_after,
+            config().down_period,
+            restarted.elapsed()
+        );
     }
     assert_eq!(
         panics.load(Ordering::SeqCst),

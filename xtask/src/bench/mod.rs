@@ -28,7 +28,7 @@ use page::{Entry, Machine, Run, Status};
 const USAGE: &str = "cargo xtask bench [--quick] [--only NAME] | --render";
 
 /// Every measurement, in page order: id, title.
-pub const SCENARIOS: [(&str, &str); 13] = [
+pub const SCENARIOS: [(&str, &str); 14] = [
     ("idle", "1. Idle joined connections"),
     ("broadcast", "2. One message to 10,000 subscribers"),
     ("fanout", "3. Sustained fan-out"),
@@ -37,6 +37,7 @@ pub const SCENARIOS: [(&str, &str); 13] = [
     ("s4-tracker", "5b. Tracker list/track vs HashMap"),
     ("cluster-latency", "5c. Cross-node broadcast through Redis"),
     ("loadgen-vs-wrk", "6. Load generator vs wrk"),
+    ("hardening", "7. Hardening, long runs"),
     ("s1-mock_resource", "Criterion: section 1 mock resource"),
     ("s2-frame", "Criterion: section 2 frame codec"),
     ("s2-fanout", "Criterion: section 2 pubsub fan-out"),
@@ -95,6 +96,7 @@ pub fn command(mut args: Args) -> u8 {
             }
             "cluster-latency" => cluster_latency(&root, title, quick),
             "loadgen-vs-wrk" => loadgen_vs_wrk(&root, title),
+            "hardening" => hardening(&root, title, quick),
             _ => criterion(&root, id, title, quick),
         };
         match &entry.status {
@@ -360,6 +362,107 @@ fn loadgen_vs_wrk(root: &Path, title: &str) -> Entry {
     entry
 }
 
+/// The packages with a `tests/hardening.rs`, in course order.
+const HARDENED: [&str; 4] = [
+    "section1-pipelines",
+    "section2-channels",
+    "section3-production",
+    "section4-tracker-live",
+];
+
+/// The hardening tests of every section, the long versions (`HARDENING=long`:
+/// more connections, rounds, restarts and kill cycles than `cargo xtask verify`
+/// runs); with `--quick`, the short ones. What the tests print (RSS per churn
+/// round, losses counted across Redis restarts, how soon a dead node's presences
+/// left) is kept for the page.
+fn hardening(root: &Path, title: &str, quick: bool) -> Entry {
+    let env = if quick { "" } else { "HARDENING=long " };
+    let display = format!(
+        "{env}cargo test -p <section> --release --test hardening -- --nocapture --test-threads 1"
+    );
+    let mut entry = Entry::new("hardening", title, &display);
+    let (mut passed, mut failed) = (0.0, 0.0);
+    let mut broken = Vec::new();
+    let started = Instant::now();
+    for package in HARDENED {
+        let mut command = cargo_command(root);
+        command.args([
+            "test",
+            "-p",
+            package,
+            "--release",
+            "--test",
+            "hardening",
+            "--",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ]);
+        if !quick {
+            command.env("HARDENING", "long");
+        }
+        let output = run_bounded(command, Duration::from_secs(1200), true);
+        eprint!("{}", output.stderr);
+        let text = format!("{}\n{}", output.stdout, output.stderr);
+        let (p, f) = test_counts(&text);
+        passed += p;
+        failed += f;
+        if !output.ok {
+            broken.push(format!("{package}: {}", last_lines(&output.stderr, 2)));
+        }
+        entry.printed.extend(
+            hardening_lines(&text)
+                .into_iter()
+                .map(|line| format!("{package}: {line}")),
+        );
+    }
+    entry.push("tests_passed", passed, None);
+    entry.push("tests_failed", failed, None);
+    entry.push(
+        "duration_secs",
+        started.elapsed().as_secs_f64().round(),
+        None,
+    );
+    if !broken.is_empty() {
+        entry.status = Status::Failed(broken.join("; "));
+    }
+    entry
+}
+
+/// `(passed, failed)` summed over libtest's `test result:` lines
+/// (`test result: FAILED. 2 passed; 1 failed; ...`).
+fn test_counts(text: &str) -> (f64, f64) {
+    let mut counts = (0.0, 0.0);
+    for line in text.lines().filter(|l| l.starts_with("test result:")) {
+        counts.0 += page::number_after(line, "ok. ").unwrap_or(0.0)
+            + page::number_after(line, "FAILED. ").unwrap_or(0.0);
+        counts.1 += page::number_after(line, "passed; ").unwrap_or(0.0);
+    }
+    counts
+}
+
+/// The lines a hardening test printed about what it saw (not libtest's or
+/// cargo's own lines).
+fn hardening_lines(text: &str) -> Vec<String> {
+    let noise = [
+        "running ",
+        "test result:",
+        "Running ",
+        "Finished ",
+        "Compiling ",
+        "Blocking ",
+        "successes:",
+        "failures:",
+    ];
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .filter(|l| !noise.iter().any(|n| l.starts_with(n)))
+        .filter(|l| !(l.starts_with("test ") && (l.ends_with(" ok") || l.contains(" ... "))))
+        .map(str::to_string)
+        .collect()
+}
+
 /// A criterion bench target `sN-name`, run with short warm-up and measurement.
 fn criterion(root: &Path, id: &str, title: &str, quick: bool) -> Entry {
     let (section, bench) = id.split_once('-').expect("criterion ids are sN-name");
@@ -465,4 +568,24 @@ fn utc_now() -> String {
         rest / 3600,
         rest % 3600 / 60
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hardening_output_is_counted_and_kept() {
+        let text = "running 2 tests\n\
+            churn round 1: 2000 opened and closed, RSS 9000 KiB\n\
+            test churn_returns_memory_and_descriptors ... ok\n\
+            test result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out\n\
+            \n\
+            test result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured\n";
+        assert_eq!(test_counts(text), (3.0, 1.0));
+        assert_eq!(
+            hardening_lines(text),
+            vec!["churn round 1: 2000 opened and closed, RSS 9000 KiB".to_string()]
+        );
+    }
 }
