@@ -15,7 +15,6 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::server::{Kind, TOPIC, seq_of};
-use super::bound_socket;
 use crate::lab::WsFlags;
 
 /// The server under test in its own process, and the pipe that drives it.
@@ -273,7 +272,7 @@ async fn open_joined(url: &str, i: usize) -> anyhow::Result<Ws> {
         .and_then(|rest| rest.split('/').next())
         .context("a ws:// URL")?;
     let server: std::net::SocketAddr = host.parse().context("the server's address")?;
-    let stream = bound_socket(i)?
+    let stream = super::bound_socket(i)?
         .connect(server)
         .await
         .with_context(|| format!("connecting subscriber {i} to {server}"))?;
