@@ -69,7 +69,8 @@ struct Inner {
     router: Arc<ChannelRouter>,
     handler: Box<dyn SocketHandler>,
     pubsub: Arc<dyn PubSub>,
-    config: SocketConfig,
+    /// Shared by every connection (an `Arc`, not a copy in each connection's task).
+    config: Arc<SocketConfig>,
     connections: AtomicUsize,
     /// Numbers connections, so an anonymous one's logs can be told apart too.
     next_connection: std::sync::atomic::AtomicU64,
@@ -149,7 +150,7 @@ impl EndpointBuilder {
                 router: Arc::new(self.router),
                 handler: self.handler,
                 pubsub: self.pubsub.unwrap_or_else(|| Arc::new(LocalPubSub::new())),
-                config: self.config,
+                config: Arc::new(self.config),
                 connections: AtomicUsize::new(0),
                 next_connection: std::sync::atomic::AtomicU64::new(1),
                 shutdown: tokio::sync::watch::Sender::new(false),

@@ -385,9 +385,13 @@ async fn measure_steps(
     let mut server = ServerChild::start(program, args, config).await?;
     let pid = server.pid;
     let url = server.ws_url();
+    let addr: std::net::SocketAddr = server
+        .addr
+        .parse()
+        .with_context(|| format!("the server's address {:?}", server.addr))?;
 
     // One connection first, so the runtime, the router and the page are warm.
-    let warm = open_joined(&url, topic, message_bytes).await?;
+    let warm = open_joined(addr, &url, 0, topic, message_bytes).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let baseline = rss_kib(pid)?;
     let kernel_before = KernelMemory::now();
@@ -399,8 +403,10 @@ async fn measure_steps(
         let batch = 100;
         while clients.len() < step {
             let n = batch.min(step - clients.len());
+            // Numbered from 1 (the warm connection is 0), for the source address.
+            let first = clients.len() + 1;
             let opened = futures::future::try_join_all(
-                (0..n).map(|_| open_joined(&url, topic, message_bytes)),
+                (first..first + n).map(|i| open_joined(addr, &url, i, topic, message_bytes)),
             )
             .await?;
             clients.extend(opened);
@@ -444,18 +450,31 @@ pub fn print(m: &IdleMeasurement, topic: &str) {
     );
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
-async fn open_joined(url: &str, topic: &str, message_bytes: Option<usize>) -> anyhow::Result<Ws> {
+/// Opens client number `i` (from its source address of the rotation, so ports do
+/// not run short) and joins `topic`.
+async fn open_joined(
+    server: std::net::SocketAddr,
+    url: &str,
+    i: usize,
+    topic: &str,
+    message_bytes: Option<usize>,
+) -> anyhow::Result<Ws> {
+    let stream = crate::scale::bound_socket(i)
+        .with_context(|| format!("binding client {i} to {}", crate::scale::source_addr(i)))?
+        .connect(server)
+        .await
+        .with_context(|| format!("connecting client {i} to {server}"))?;
+    stream.set_nodelay(true)?;
     // The clients live in this process, not the measured one; a small read buffer
     // keeps 10,000 of them from costing this process 128 KiB each.
     let config = WebSocketConfig::default()
         .read_buffer_size(1024)
         .write_buffer_size(0);
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
+    let (mut ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config))
         .await
-        .context("connecting")?;
+        .with_context(|| format!("WebSocket handshake of client {i}"))?;
     ws.send(Message::text(format!(
         r#"["1","1","{topic}","phx_join",{{}}]"#
     )))

@@ -1,5 +1,11 @@
 //! `section2-channels`: serve the section's channels over WebSocket.
 
+/// With `--features mimalloc`, the binary (server and lab alike) allocates with
+/// mimalloc; the library never chooses an allocator for its users.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use section2_channels::SocketConfig;
 use section2_channels::activity::{ActivityStore, DEFAULT_URL, seed_store};

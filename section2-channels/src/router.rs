@@ -243,8 +243,10 @@ impl<C: Channel> Route for TypedRoute<C> {
         let (tx, rx) = mailbox::mailbox::<Mail<C::Info>>(args.mailbox_capacity);
         let (joined_tx, joined_rx) = oneshot::channel();
         let weak = tx.downgrade();
-        let topic = args.topic.clone();
-        let join_ref = args.join_ref.clone();
+        // Shared by the channel's context and the exit notice (one allocation each,
+        // kept as long as the channel lives).
+        let topic: Arc<str> = args.topic.as_str().into();
+        let join_ref: Arc<str> = args.join_ref.as_str().into();
         let exits = args.exits.clone();
         // Everything the channel logs carries its topic; created inside the socket's
         // span, so it carries the socket's fields too. Disabled, it is a no-op value.
@@ -255,7 +257,12 @@ impl<C: Channel> Route for TypedRoute<C> {
         // combinators, which poll what they hold in place (an `async` block awaiting
         // a future it captured keeps a second slot for it). `then` runs the
         // channel's loop once the join is done and its box is freed.
-        let join = Box::pin(join::<C>(args, weak, joined_tx));
+        let join = Box::pin(join::<C>(
+            args,
+            (topic.clone(), join_ref.clone()),
+            weak,
+            joined_tx,
+        ));
         let task = tokio::spawn(
             AssertUnwindSafe(join.then(move |joined| serve::<C>(joined, rx)))
                 .catch_unwind()
@@ -265,8 +272,8 @@ impl<C: Channel> Route for TypedRoute<C> {
                     let kind = result
                         .unwrap_or_else(|panic| ExitKind::Crashed(panic_message(panic.as_ref())));
                     exits.push(Exit {
-                        topic,
-                        join_ref,
+                        topic: topic.to_string(),
+                        join_ref: join_ref.to_string(),
                         kind,
                     });
                 })
@@ -348,12 +355,12 @@ fn reply<C: Channel>(
 /// Runs `C::join`, subscribes to the topic, replies, and tells the socket how it went.
 async fn join<C: Channel>(
     args: StartArgs,
+    (topic_ref, join_ref_ref): (Arc<str>, Arc<str>),
     mailbox: mailbox::WeakSender<Mail<C::Info>>,
     joined: oneshot::Sender<bool>,
 ) -> Option<Joined<C>> {
     let StartArgs {
         topic,
-        join_ref,
         msg_ref,
         payload,
         socket,
@@ -366,8 +373,8 @@ async fn join<C: Channel>(
     } = args;
     let subscriber = SubscriberId::next();
     let mut ctx = ChannelContext::<C> {
-        topic: topic.as_str().into(),
-        join_ref: join_ref.as_str().into(),
+        topic: topic_ref,
+        join_ref: join_ref_ref,
         socket,
         state,
         outbox: outbox.clone(),
@@ -419,56 +426,68 @@ async fn serve<C: Channel>(
     };
     // ANCHOR: channel_loop
     while let Some(mail) = rx.recv().await {
-        match mail {
-            Mail::In {
-                msg_ref,
-                event,
-                payload,
-            } => {
-                ctx.current_ref = msg_ref.clone();
-                // Boxed, like the join: a task is as big as its biggest state for its
-                // whole life, and an idle channel should not carry room for a
-                // handle_in future (and its span and timer) it is not running.
-                let outcome = Box::pin(observed_handle_in(channel, &event, payload, ctx)).await;
-                ctx.current_ref = None;
-                match outcome {
-                    HandleIn::Reply(status, response) => {
-                        reply(ctx, status, msg_ref.as_deref(), response)
-                    }
-                    HandleIn::NoReply => {}
-                    HandleIn::Stop(response) => {
-                        if let Some((status, response)) = response {
-                            reply(ctx, status, msg_ref.as_deref(), response);
-                        }
-                        return ExitKind::Stopped;
-                    }
-                }
-            }
-            Mail::Leave { msg_ref } => {
-                reply(
-                    ctx,
-                    Status::Ok,
-                    msg_ref.as_deref(),
-                    Value::Object(Payload::new()),
-                );
-                return ExitKind::Left;
-            }
-            Mail::Out(broadcast) => {
-                let handled = channel
-                    .handle_out(broadcast.event(), broadcast.payload(), ctx)
-                    .await;
-                if handled == Handled::Stop {
-                    return ExitKind::Stopped;
-                }
-            }
-            Mail::Info(message) => {
-                if channel.handle_info(message, ctx).await == Handled::Stop {
-                    return ExitKind::Stopped;
-                }
-            }
+        // Boxed: a task is as big as its biggest state for its whole life, and an
+        // idle channel should only carry what waiting for its mailbox takes, not room
+        // for a callback's future (and its span and timer) it is not running.
+        if let Some(exit) = Box::pin(handle_mail(channel, ctx, mail)).await {
+            return exit;
         }
     }
     ExitKind::SocketGone
+}
+
+/// Handles one message of a channel's mailbox; `Some` when the channel stops.
+async fn handle_mail<C: Channel>(
+    channel: &mut C,
+    ctx: &mut ChannelContext<C>,
+    mail: Mail<C::Info>,
+) -> Option<ExitKind> {
+    match mail {
+        Mail::In {
+            msg_ref,
+            event,
+            payload,
+        } => {
+            ctx.current_ref = msg_ref.clone();
+            let outcome = observed_handle_in(channel, &event, payload, ctx).await;
+            ctx.current_ref = None;
+            match outcome {
+                HandleIn::Reply(status, response) => {
+                    reply(ctx, status, msg_ref.as_deref(), response)
+                }
+                HandleIn::NoReply => {}
+                HandleIn::Stop(response) => {
+                    if let Some((status, response)) = response {
+                        reply(ctx, status, msg_ref.as_deref(), response);
+                    }
+                    return Some(ExitKind::Stopped);
+                }
+            }
+        }
+        Mail::Leave { msg_ref } => {
+            reply(
+                ctx,
+                Status::Ok,
+                msg_ref.as_deref(),
+                Value::Object(Payload::new()),
+            );
+            return Some(ExitKind::Left);
+        }
+        Mail::Out(broadcast) => {
+            let handled = channel
+                .handle_out(broadcast.event(), broadcast.payload(), ctx)
+                .await;
+            if handled == Handled::Stop {
+                return Some(ExitKind::Stopped);
+            }
+        }
+        Mail::Info(message) => {
+            if channel.handle_info(message, ctx).await == Handled::Stop {
+                return Some(ExitKind::Stopped);
+            }
+        }
+    }
+    None
     // ANCHOR_END: channel_loop
 }
 

@@ -23,7 +23,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::scale::{ScenarioResult, quantile, source_addr, start_server};
+use crate::scale::{ScenarioResult, bound_socket, quantile, start_server};
 use crate::socket::SocketConfig;
 
 /// Most attempts in flight at once: beyond it an arrival counts as an error
@@ -261,11 +261,9 @@ pub async fn run_rate(server: SocketAddr, rate: f64, each: Duration, offset: usi
 /// Connects from source address number `n` of the rotation, joins `ping`, waits
 /// for the reply, and closes.
 async fn connect_join(server: SocketAddr, n: usize) -> anyhow::Result<()> {
-    let socket = tokio::net::TcpSocket::new_v4()?;
-    // A port in TIME_WAIT from an earlier rate may be reused for a new source.
-    socket.set_reuseaddr(true)?;
-    socket.bind(SocketAddr::new(source_addr(n), 0))?;
-    let stream = socket.connect(server).await?;
+    // The port is chosen by connect(), which may reuse one in TIME_WAIT from an
+    // earlier rate (see `bound_socket`).
+    let stream = bound_socket(n)?.connect(server).await?;
     stream.set_nodelay(true)?;
     let config = WebSocketConfig::default()
         .read_buffer_size(1024)

@@ -9,14 +9,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::net::TcpSocket;
 use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::server::{Kind, TOPIC, seq_of};
-use super::source_addr;
 use crate::lab::WsFlags;
 
 /// The server under test in its own process, and the pipe that drives it.
@@ -274,9 +272,7 @@ async fn open_joined(url: &str, i: usize) -> anyhow::Result<Ws> {
         .and_then(|rest| rest.split('/').next())
         .context("a ws:// URL")?;
     let server: std::net::SocketAddr = host.parse().context("the server's address")?;
-    let socket = TcpSocket::new_v4()?;
-    socket.bind((source_addr(i), 0).into())?;
-    let stream = socket
+    let stream = super::bound_socket(i)?
         .connect(server)
         .await
         .with_context(|| format!("connecting subscriber {i} to {server}"))?;
