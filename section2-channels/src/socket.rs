@@ -24,7 +24,7 @@ use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 use crate::channel::SocketInfo;
-use crate::outbox::{CloseReason, Outbound, Outbox, OutboxReceiver, close_code};
+use crate::outbox::{Batch, CloseReason, Outbound, Outbox, OutboxReceiver, close_code};
 use crate::protocol::{self, BinaryPush, Frame, Payload, Status};
 use crate::pubsub::{Broadcast, PubSub, Subscriber, Subscription};
 use crate::router::{ChannelRouter, ClientMail, Exit, ExitKind, Exits, InboxError, StartArgs};
@@ -635,20 +635,24 @@ pub async fn write_loop<S>(mut sink: S, rx: OutboxReceiver, close_timeout: Durat
 where
     S: Sink<Outbound> + Unpin,
 {
+    // Frames taken from the outbox and not written yet: taken under one lock, and
+    // kept here (not inside the write) so a close in the middle of a batch still
+    // sends the rest of it.
+    let mut batch = std::collections::VecDeque::new();
     let reason = loop {
-        let first = match rx.recv().await {
-            Outbound::Text(text) => text,
-            Outbound::Close(reason) => break reason,
-        };
+        if let Batch::Close(reason) = rx.next_batch(&mut batch, WRITE_BATCH).await {
+            break reason;
+        }
         let write = async {
-            sink.feed(Outbound::Text(first)).await?;
-            for _ in 1..WRITE_BATCH {
-                let Some(text) = rx.try_recv() else { break };
+            while let Some(text) = batch.pop_front() {
                 sink.feed(Outbound::Text(text)).await?;
             }
             sink.flush().await
         };
         tokio::select! {
+            // The write first: it usually completes at once, and then the close
+            // switch is not even looked at.
+            biased;
             sent = write => if sent.is_err() {
                 rx.close(CloseReason::new(1000, "client gone"));
                 return;
@@ -659,7 +663,8 @@ where
     };
     let drain = async {
         if reason.code != close_code::POLICY_VIOLATION {
-            while let Some(text) = rx.try_recv() {
+            let queued = std::iter::from_fn(|| rx.try_recv());
+            for text in batch.drain(..).chain(queued) {
                 if sink.send(Outbound::Text(text)).await.is_err() {
                     return;
                 }

@@ -26,7 +26,9 @@ pub struct BroadcastArgs {
     /// Size of each message on the wire, in bytes.
     #[arg(long, default_value_t = 200)]
     pub size: usize,
-    /// Also measure the raw tokio-tungstenite server with the same clients.
+    /// Also measure the two baselines with the same clients: the raw
+    /// tokio-tungstenite server, and the floor (frame bytes written straight to each
+    /// socket, no WebSocket library).
     #[arg(long)]
     pub with_raw: bool,
     /// Fewer subscribers and broadcasts (2,000 and 200), for a quick look.
@@ -59,10 +61,13 @@ pub async fn run(args: BroadcastArgs) -> anyhow::Result<()> {
     crate::lab::raise_open_files_limit(subscribers as u64 + 512);
     let ws = args.ws.clone();
     let ours = measure(Kind::Ours, &ws, subscribers, broadcasts, args.size).await?;
-    let raw = if args.with_raw {
-        Some(measure(Kind::Raw, &ws, subscribers, broadcasts, args.size).await?)
+    let (raw, floor) = if args.with_raw {
+        (
+            Some(measure(Kind::Raw, &ws, subscribers, broadcasts, args.size).await?),
+            Some(measure(Kind::Floor, &ws, subscribers, broadcasts, args.size).await?),
+        )
     } else {
-        None
+        (None, None)
     };
 
     let mut result = ScenarioResult::new("broadcast");
@@ -108,10 +113,31 @@ pub async fn run(args: BroadcastArgs) -> anyhow::Result<()> {
                 .collect(),
         );
         println!(
-            "raw tokio-tungstenite: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            "raw tokio-tungstenite: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, server {:.2} cores",
             quantile(&raw.sorted, 0.5),
             quantile(&raw.sorted, 0.99),
-            raw.sorted.last().copied().unwrap_or(0.0)
+            raw.sorted.last().copied().unwrap_or(0.0),
+            raw.server_cpu_secs / raw.wall_secs
+        );
+    }
+    if let Some(floor) = &floor {
+        // Not a baseline to match: the cost of the system calls alone, below which
+        // no WebSocket server on these cores can go.
+        for (name, value) in figures(floor) {
+            result.figure(&format!("floor_{name}"), value);
+        }
+        println!(
+            "floor (frame bytes written straight to each socket): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, server {:.2} cores",
+            quantile(&floor.sorted, 0.5),
+            quantile(&floor.sorted, 0.99),
+            floor.sorted.last().copied().unwrap_or(0.0),
+            floor.server_cpu_secs / floor.wall_secs
+        );
+        result.notes.push(
+            "floor = no WebSocket library: the publisher writes the pre-encoded frame's \
+             bytes to every socket itself, one write each, no task woken; the same \
+             clients parse them"
+                .into(),
         );
     }
     // The latency distribution as a chart: percentile -> ms.
