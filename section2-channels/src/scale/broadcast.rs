@@ -49,6 +49,8 @@ struct Latencies {
     server_cpu_secs: f64,
     client_cpu_secs: f64,
     wall_secs: f64,
+    /// Broadcasts sent in the measured part (delivered or not).
+    rounds: usize,
 }
 
 /// Runs the scenario and prints its result.
@@ -84,6 +86,11 @@ pub async fn run(args: BroadcastArgs) -> anyhow::Result<()> {
             ("max_ms", l.sorted.last().copied().unwrap_or(0.0)),
             ("lost_broadcasts", l.lost as f64),
             ("server_cpu_cores", l.server_cpu_secs / l.wall_secs),
+            // Server CPU per broadcast: what other load on the cores changes least.
+            (
+                "server_cpu_ms_per_broadcast",
+                l.server_cpu_secs * 1e3 / l.rounds.max(1) as f64,
+            ),
             ("client_cpu_cores", l.client_cpu_secs / l.wall_secs),
         ]
     };
@@ -100,10 +107,11 @@ pub async fn run(args: BroadcastArgs) -> anyhow::Result<()> {
         ours.lost
     );
     println!(
-        "cpu: server {:.2} cores, clients {:.2} cores (of {})",
+        "cpu: server {:.2} cores, clients {:.2} cores (of {}); server {:.1} ms of CPU per broadcast",
         ours.server_cpu_secs / ours.wall_secs,
         ours.client_cpu_secs / ours.wall_secs,
-        result.machine.cores
+        result.machine.cores,
+        ours.server_cpu_secs * 1e3 / ours.rounds.max(1) as f64
     );
     if let Some(raw) = &raw {
         result.baseline = Some(
@@ -113,11 +121,12 @@ pub async fn run(args: BroadcastArgs) -> anyhow::Result<()> {
                 .collect(),
         );
         println!(
-            "raw tokio-tungstenite: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, server {:.2} cores",
+            "raw tokio-tungstenite: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, server {:.2} cores, {:.1} ms of CPU per broadcast",
             quantile(&raw.sorted, 0.5),
             quantile(&raw.sorted, 0.99),
             raw.sorted.last().copied().unwrap_or(0.0),
-            raw.server_cpu_secs / raw.wall_secs
+            raw.server_cpu_secs / raw.wall_secs,
+            raw.server_cpu_secs * 1e3 / raw.rounds.max(1) as f64
         );
     }
     if let Some(floor) = &floor {
@@ -127,11 +136,12 @@ pub async fn run(args: BroadcastArgs) -> anyhow::Result<()> {
             result.figure(&format!("floor_{name}"), value);
         }
         println!(
-            "floor (frame bytes written straight to each socket): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, server {:.2} cores",
+            "floor (frame bytes written straight to each socket): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, server {:.2} cores, {:.1} ms of CPU per broadcast",
             quantile(&floor.sorted, 0.5),
             quantile(&floor.sorted, 0.99),
             floor.sorted.last().copied().unwrap_or(0.0),
-            floor.server_cpu_secs / floor.wall_secs
+            floor.server_cpu_secs / floor.wall_secs,
+            floor.server_cpu_secs * 1e3 / floor.rounds.max(1) as f64
         );
         result.notes.push(
             "floor = no WebSocket library: the publisher writes the pre-encoded frame's \
@@ -204,6 +214,7 @@ async fn measure(
         server_cpu_secs: server.cpu_secs() - cpu_server,
         client_cpu_secs: super::subscribers::cpu_secs("/proc/self/stat") - cpu_client,
         wall_secs,
+        rounds: broadcasts,
         sorted: {
             sorted.sort_by(f64::total_cmp);
             sorted
