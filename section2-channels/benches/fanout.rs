@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use section2_channels::outbox::{Outbox, OutboxReceiver};
-use section2_channels::pubsub::{Broadcast, LocalPubSub, PubSub, Subscriber, Subscription};
+use section2_channels::pubsub::{
+    Broadcast, FastLane, LocalPubSub, PubSub, Subscriber, Subscription,
+};
 use section2_channels::{Payload, payload};
 use serde_json::json;
 use tokio::sync::broadcast;
@@ -25,6 +27,14 @@ struct Connection(Outbox);
 impl Subscriber for Connection {
     fn deliver(&self, broadcast: &Arc<Broadcast>) {
         self.0.send_text(broadcast.frame().clone());
+    }
+
+    // Like a joined channel: the pubsub queues into the outbox itself.
+    fn fastlane(&self) -> Option<FastLane> {
+        Some(FastLane {
+            outbox: self.0.clone(),
+            intercepts: &[],
+        })
     }
 }
 

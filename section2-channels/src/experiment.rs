@@ -18,7 +18,7 @@ use crate::app::{App, Implementation};
 use crate::client::ChannelClient;
 use crate::lab::{IdleMeasurement, measure_idle};
 use crate::outbox::{Outbox, OutboxReceiver};
-use crate::pubsub::{Broadcast, LocalPubSub, PubSub, Subscriber, Subscription};
+use crate::pubsub::{Broadcast, FastLane, LocalPubSub, PubSub, Subscriber, Subscription};
 use crate::{Frame, Payload, payload};
 
 /// The first line of the generated block.
@@ -172,6 +172,14 @@ struct Connection(Outbox);
 impl Subscriber for Connection {
     fn deliver(&self, broadcast: &Arc<Broadcast>) {
         self.0.send_text(broadcast.frame().clone());
+    }
+
+    // Like a joined channel: the pubsub queues into the outbox itself.
+    fn fastlane(&self) -> Option<FastLane> {
+        Some(FastLane {
+            outbox: self.0.clone(),
+            intercepts: &[],
+        })
     }
 }
 

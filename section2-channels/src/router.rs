@@ -19,7 +19,7 @@ use crate::channel::{Channel, ChannelContext, HandleIn, Handled, Join, Mail, Soc
 use crate::mailbox;
 use crate::outbox::Outbox;
 use crate::protocol::{Frame, Payload, Status};
-use crate::pubsub::{Broadcast, PubSub, Subscriber, SubscriberId, Subscription};
+use crate::pubsub::{Broadcast, FastLane, PubSub, Subscriber, SubscriberId, Subscription};
 use crate::telemetry::{Telemetry, TelemetryEvent};
 
 /// Routes topics to channel types.
@@ -306,6 +306,13 @@ struct ChannelSubscriber<I> {
 }
 
 impl<I: Send + 'static> Subscriber for ChannelSubscriber<I> {
+    fn fastlane(&self) -> Option<FastLane> {
+        Some(FastLane {
+            outbox: self.outbox.clone(),
+            intercepts: self.intercepts,
+        })
+    }
+
     fn deliver(&self, broadcast: &Arc<Broadcast>) {
         if !self.intercepts.contains(&broadcast.event()) {
             self.outbox.send_text(broadcast.frame().clone());

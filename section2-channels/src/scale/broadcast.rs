@@ -26,7 +26,9 @@ pub struct BroadcastArgs {
     /// Size of each message on the wire, in bytes.
     #[arg(long, default_value_t = 200)]
     pub size: usize,
-    /// Also measure the raw tokio-tungstenite server with the same clients.
+    /// Also measure the two baselines with the same clients: the raw
+    /// tokio-tungstenite server, and the floor (frame bytes written straight to each
+    /// socket, no WebSocket library).
     #[arg(long)]
     pub with_raw: bool,
     /// Fewer subscribers and broadcasts (2,000 and 200), for a quick look.
@@ -47,6 +49,8 @@ struct Latencies {
     server_cpu_secs: f64,
     client_cpu_secs: f64,
     wall_secs: f64,
+    /// Broadcasts sent in the measured part (delivered or not).
+    rounds: usize,
 }
 
 /// Runs the scenario and prints its result.
@@ -59,10 +63,13 @@ pub async fn run(args: BroadcastArgs) -> anyhow::Result<()> {
     crate::lab::raise_open_files_limit(subscribers as u64 + 512);
     let ws = args.ws.clone();
     let ours = measure(Kind::Ours, &ws, subscribers, broadcasts, args.size).await?;
-    let raw = if args.with_raw {
-        Some(measure(Kind::Raw, &ws, subscribers, broadcasts, args.size).await?)
+    let (raw, floor) = if args.with_raw {
+        (
+            Some(measure(Kind::Raw, &ws, subscribers, broadcasts, args.size).await?),
+            Some(measure(Kind::Floor, &ws, subscribers, broadcasts, args.size).await?),
+        )
     } else {
-        None
+        (None, None)
     };
 
     let mut result = ScenarioResult::new("broadcast");
@@ -79,6 +86,11 @@ pub async fn run(args: BroadcastArgs) -> anyhow::Result<()> {
             ("max_ms", l.sorted.last().copied().unwrap_or(0.0)),
             ("lost_broadcasts", l.lost as f64),
             ("server_cpu_cores", l.server_cpu_secs / l.wall_secs),
+            // Server CPU per broadcast: what other load on the cores changes least.
+            (
+                "server_cpu_ms_per_broadcast",
+                l.server_cpu_secs * 1e3 / l.rounds.max(1) as f64,
+            ),
             ("client_cpu_cores", l.client_cpu_secs / l.wall_secs),
         ]
     };
@@ -95,10 +107,11 @@ pub async fn run(args: BroadcastArgs) -> anyhow::Result<()> {
         ours.lost
     );
     println!(
-        "cpu: server {:.2} cores, clients {:.2} cores (of {})",
+        "cpu: server {:.2} cores, clients {:.2} cores (of {}); server {:.1} ms of CPU per broadcast",
         ours.server_cpu_secs / ours.wall_secs,
         ours.client_cpu_secs / ours.wall_secs,
-        result.machine.cores
+        result.machine.cores,
+        ours.server_cpu_secs * 1e3 / ours.rounds.max(1) as f64
     );
     if let Some(raw) = &raw {
         result.baseline = Some(
@@ -108,10 +121,33 @@ pub async fn run(args: BroadcastArgs) -> anyhow::Result<()> {
                 .collect(),
         );
         println!(
-            "raw tokio-tungstenite: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            "raw tokio-tungstenite: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, server {:.2} cores, {:.1} ms of CPU per broadcast",
             quantile(&raw.sorted, 0.5),
             quantile(&raw.sorted, 0.99),
-            raw.sorted.last().copied().unwrap_or(0.0)
+            raw.sorted.last().copied().unwrap_or(0.0),
+            raw.server_cpu_secs / raw.wall_secs,
+            raw.server_cpu_secs * 1e3 / raw.rounds.max(1) as f64
+        );
+    }
+    if let Some(floor) = &floor {
+        // Not a baseline to match: the cost of the system calls alone, below which
+        // no WebSocket server on these cores can go.
+        for (name, value) in figures(floor) {
+            result.figure(&format!("floor_{name}"), value);
+        }
+        println!(
+            "floor (frame bytes written straight to each socket): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, server {:.2} cores, {:.1} ms of CPU per broadcast",
+            quantile(&floor.sorted, 0.5),
+            quantile(&floor.sorted, 0.99),
+            floor.sorted.last().copied().unwrap_or(0.0),
+            floor.server_cpu_secs / floor.wall_secs,
+            floor.server_cpu_secs * 1e3 / floor.rounds.max(1) as f64
+        );
+        result.notes.push(
+            "floor = no WebSocket library: the publisher writes the pre-encoded frame's \
+             bytes to every socket itself, one write each, no task woken; the same \
+             clients parse them"
+                .into(),
         );
     }
     // The latency distribution as a chart: percentile -> ms.
@@ -145,7 +181,8 @@ async fn measure(
     broadcasts: usize,
     size: usize,
 ) -> anyhow::Result<Latencies> {
-    let limit = Duration::from_secs(60 + subscribers as u64 / 100 + broadcasts as u64 / 5);
+    // Half a second a round: a busy machine's rounds to 10,000 take 0.3-0.5 s.
+    let limit = Duration::from_secs(60 + subscribers as u64 / 100 + broadcasts as u64 / 2);
     let server = ServerChild::start(kind, ws, size, limit).await?;
     let clients = Subscribers::open(&server.url(), subscribers).await?;
     let control = server.control();
@@ -178,6 +215,7 @@ async fn measure(
         server_cpu_secs: server.cpu_secs() - cpu_server,
         client_cpu_secs: super::subscribers::cpu_secs("/proc/self/stat") - cpu_client,
         wall_secs,
+        rounds: broadcasts,
         sorted: {
             sorted.sort_by(f64::total_cmp);
             sorted

@@ -56,6 +56,11 @@ pub struct Rate {
     pub client_cores: f64,
     /// Subscribers the server closed during the run.
     pub closed: usize,
+    /// Server RSS per subscriber with every subscriber joined, before the run, bytes.
+    pub rss_before: f64,
+    /// The same after the run, once quiet: what the run's buffers left behind (the
+    /// WebSocket's write buffer keeps the capacity a burst grew it to).
+    pub rss_after: f64,
 }
 
 /// `ours / raw`, 0 when the baseline delivered nothing.
@@ -96,6 +101,17 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<()> {
             raw.server_cores,
             raw.client_cores
         );
+        // CPU per delivered message: what a busy machine changes least.
+        let us = |rate: &Rate, cores: f64| cores * 1e6 / rate.per_sec.max(1.0);
+        println!(
+            "  server cpu per message: ours {:.2} us, raw {:.2} us; server RSS per subscriber before/after the run: ours {:.0}/{:.0} B, raw {:.0}/{:.0} B",
+            us(&ours, ours.server_cores),
+            us(&raw, raw.server_cores),
+            ours.rss_before,
+            ours.rss_after,
+            raw.rss_before,
+            raw.rss_after
+        );
         for (kind, rate) in [("ours", ours), ("raw", raw)] {
             if rate.closed > 0 {
                 result.notes.push(format!(
@@ -108,7 +124,17 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<()> {
             .figure(&format!("msgs_per_sec_{n}"), ours.per_sec)
             .figure(&format!("ratio_{n}"), r)
             .figure(&format!("server_cpu_cores_{n}"), ours.server_cores)
-            .figure(&format!("client_cpu_cores_{n}"), ours.client_cores);
+            .figure(&format!("client_cpu_cores_{n}"), ours.client_cores)
+            .figure(
+                &format!("server_cpu_per_msg_{n}_us"),
+                us(&ours, ours.server_cores),
+            )
+            .figure(&format!("rss_after_run_per_sub_{n}_bytes"), ours.rss_after);
+        baseline.insert(
+            format!("server_cpu_per_msg_{n}_us"),
+            us(&raw, raw.server_cores),
+        );
+        baseline.insert(format!("rss_after_run_per_sub_{n}_bytes"), raw.rss_after);
         baseline.insert(format!("msgs_per_sec_{n}"), raw.per_sec);
         baseline.insert(format!("server_cpu_cores_{n}"), raw.server_cores);
         baseline.insert(format!("client_cpu_cores_{n}"), raw.client_cores);
@@ -160,6 +186,7 @@ pub async fn measure(
     let mut server = ServerChild::start(kind, ws, size, limit).await?;
     let clients = std::sync::Arc::new(Subscribers::open(&server.url(), n).await?);
     let control = server.control();
+    let rss_before = server.rss_kib() as f64 * 1024.0 / n.max(1) as f64;
     // Flow control: tell the server how far every subscriber has got.
     let acking = {
         let (clients, control) = (clients.clone(), control.clone());
@@ -189,6 +216,9 @@ pub async fn measure(
     let (s1, c1) = (server.cpu_secs(), cpu_secs("/proc/self/stat"));
     let _ = server.done(Duration::from_secs(10)).await;
     acking.abort();
+    // Let the last frames drain before reading what stays resident.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_after = server.rss_kib() as f64 * 1024.0 / n.max(1) as f64;
     let closed = clients.closed();
     if let Ok(clients) = std::sync::Arc::try_unwrap(clients) {
         clients.close();
@@ -199,6 +229,8 @@ pub async fn measure(
         server_cores: (s1 - s0) / wall,
         client_cores: (c1 - c0) / wall,
         closed,
+        rss_before,
+        rss_after,
     })
 }
 

@@ -23,6 +23,7 @@ use crate::socket::SocketConfig;
 pub mod broadcast;
 pub mod connect;
 pub mod fanout;
+pub mod floor_server;
 pub mod idle;
 pub mod raw_server;
 pub mod server;

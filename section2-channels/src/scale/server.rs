@@ -1,13 +1,15 @@
 //! The server under test for the broadcast scenarios, run as a child process
-//! (`scale server --kind ours|raw`), driven by lines on its standard input.
+//! (`scale server --kind ours|raw|floor`), driven by lines on its standard input.
 //!
-//! Two kinds serve the same clients the same frames:
+//! Three kinds serve the same clients the same frames:
 //!
 //! - `ours`: the course's endpoint (the reference `ping` channel at `/socket`), each
 //!   message a [`Broadcast`](crate::pubsub::Broadcast) through the pubsub, the outbox
 //!   and the writer task, as any broadcast of a channel;
 //! - `raw`: [`super::raw_server`], plain tokio-tungstenite with a
-//!   `tokio::sync::broadcast` of pre-encoded frames: the baseline.
+//!   `tokio::sync::broadcast` of pre-encoded frames: the baseline;
+//! - `floor`: [`super::floor_server`], no WebSocket library, the frame's bytes
+//!   written to every socket by the publisher: what the kernel alone costs.
 //!
 //! The control protocol (one command a line, so the client process drives it through
 //! a pipe, with no extra connection to count):
@@ -48,14 +50,18 @@ pub enum Kind {
     Ours,
     /// tokio-tungstenite with a tokio broadcast channel.
     Raw,
+    /// No WebSocket library: pre-encoded frame bytes written to each socket by the
+    /// publisher itself, what the kernel alone costs.
+    Floor,
 }
 
 impl Kind {
-    /// `"ours"` or `"raw"`.
+    /// `"ours"`, `"raw"` or `"floor"`.
     pub fn name(self) -> &'static str {
         match self {
             Kind::Ours => "ours",
             Kind::Raw => "raw",
+            Kind::Floor => "floor",
         }
     }
 }
@@ -166,6 +172,7 @@ pub async fn start(
             ))
         }
         Kind::Raw => super::raw_server::start(config, size).await,
+        Kind::Floor => super::floor_server::start(size).await,
     }
 }
 

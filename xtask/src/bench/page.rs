@@ -150,6 +150,10 @@ pub struct Figure {
     pub unit: String,
     /// The same figure for the raw baseline, measured in the same run.
     pub baseline: Option<f64>,
+    /// The same figure for the floor (no library, the system calls alone), measured
+    /// in the same run, when the scenario has one (its `floor_<name>` figure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor: Option<f64>,
     /// The target, in words, if the issue sets one.
     pub target: Option<String>,
     /// Whether the target is met.
@@ -226,6 +230,7 @@ impl Entry {
             value,
             unit: unit_of(name).into(),
             baseline,
+            floor: None,
             target,
             met,
         });
@@ -320,6 +325,17 @@ pub fn fill_from_scenario_json(entry: &mut Entry, json: &serde_json::Value) {
         entry
             .notes
             .extend(notes.iter().filter_map(|n| n.as_str().map(String::from)));
+    }
+    // `floor_p99_ms` is the floor of `p99_ms`: shown beside it in the summary.
+    let floors: Vec<(String, f64)> = entry
+        .figures
+        .iter()
+        .filter_map(|f| Some((f.name.strip_prefix("floor_")?.to_owned(), f.value)))
+        .collect();
+    for (name, value) in floors {
+        if let Some(figure) = entry.figures.iter_mut().find(|f| f.name == name) {
+            figure.floor = Some(value);
+        }
     }
 }
 
@@ -619,13 +635,20 @@ pub fn render_markdown(run: &Run) -> String {
                 Some(false) => "**missed**",
                 None => "",
             };
-            let baseline = f.baseline.map_or(String::new(), |b| {
+            let mut baseline = f.baseline.map_or(String::new(), |b| {
                 format!(
                     "{} (ours {:.2}x)",
                     format_value(b, &f.unit),
                     if b != 0.0 { f.value / b } else { 0.0 }
                 )
             });
+            if let Some(floor) = f.floor {
+                let _ = write!(
+                    baseline,
+                    "; floor (no WebSocket library) {}",
+                    format_value(floor, &f.unit)
+                );
+            }
             let _ = writeln!(
                 s,
                 "| {} | `{}` | {} | {} | {met} | {baseline} |",
@@ -944,9 +967,13 @@ mod tests {
         let mut broadcast = Entry::new(
             "broadcast",
             "2. One message to 10,000 subscribers",
-            "cargo run -p section2-channels --release -- scale broadcast --json",
+            "cargo run -p section2-channels --release -- scale broadcast --with-raw --json",
         );
-        broadcast.status = Status::NotRun("`scale broadcast` is not in this build yet".into());
+        fill_from_scenario_json(
+            &mut broadcast,
+            &serde_json::json!({"figures": {"p99_ms": 120.0, "floor_p99_ms": 90.0},
+                                "baseline": {"p99_ms": 110.0}}),
+        );
         let mut pipeline = Entry::new(
             "s1-pipeline",
             "5a. Pipeline events/s vs raw mpsc",
@@ -1043,6 +1070,10 @@ mod tests {
             idle.figure("rss_per_connection_bytes").unwrap().met,
             Some(false)
         );
+        let broadcast = &run.entries[1];
+        let p99 = broadcast.figure("p99_ms").unwrap();
+        assert_eq!((p99.baseline, p99.floor), (Some(110.0), Some(90.0)));
+        assert_eq!(p99.met, Some(false));
         let fanout = &run.entries[2];
         let delivered = fanout.figure("delivered_per_sec").unwrap();
         assert_eq!(delivered.baseline, Some(2.0e6));
