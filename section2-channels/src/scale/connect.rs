@@ -33,17 +33,21 @@ const MAX_IN_FLIGHT: usize = 8_000;
 /// How long one attempt may take before it counts as an error.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The ramp's rates (arrivals per second) and how long each runs.
+/// The ramp's rates (arrivals per second) and how long each runs: coarse up to
+/// the target's neighbourhood, then steps of 1,000/s (about 20%) so the highest
+/// sustained rate is resolved, then wider steps in case it is much higher. The ramp
+/// stops at the first rate not sustained, so the run stays short whatever the machine.
 pub fn ramp(quick: bool) -> (Vec<f64>, Duration) {
     if quick {
         (
-            vec![1_000.0, 2_500.0, 5_000.0, 7_500.0, 10_000.0],
+            vec![2_000.0, 4_000.0, 5_000.0, 6_000.0, 7_000.0, 8_000.0, 10_000.0],
             Duration::from_secs(2),
         )
     } else {
         (
             vec![
-                1_000.0, 2_000.0, 3_000.0, 5_000.0, 7_500.0, 10_000.0, 15_000.0,
+                1_000.0, 2_000.0, 4_000.0, 5_000.0, 6_000.0, 7_000.0, 8_000.0, 10_000.0,
+                12_000.0,
             ],
             Duration::from_secs(3),
         )
@@ -262,8 +266,12 @@ pub async fn run_rate(server: SocketAddr, rate: f64, each: Duration, offset: usi
 /// for the reply, and closes.
 async fn connect_join(server: SocketAddr, n: usize) -> anyhow::Result<()> {
     let socket = tokio::net::TcpSocket::new_v4()?;
-    // A port in TIME_WAIT from an earlier rate may be reused for a new source.
-    socket.set_reuseaddr(true)?;
+    // Bind the source address only: `connect` picks the port, knowing the server's
+    // address, so it may reuse a port another destination (or a TIME_WAIT socket,
+    // `tcp_tw_reuse`) holds. A port chosen by `bind` must be free of every socket,
+    // and with tens of thousands in TIME_WAIT the kernel searched long for one: it
+    // was most of this generator's system time.
+    bind_address_no_port(&socket)?;
     socket.bind(SocketAddr::new(source_addr(n), 0))?;
     let stream = socket.connect(server).await?;
     stream.set_nodelay(true)?;
@@ -282,6 +290,28 @@ async fn connect_join(server: SocketAddr, n: usize) -> anyhow::Result<()> {
     }
     ws.close(None).await.ok();
     Ok(())
+}
+
+/// Sets `IP_BIND_ADDRESS_NO_PORT` (Linux): a later `bind` to port 0 sets the
+/// source address now and leaves the port to `connect`.
+fn bind_address_no_port(socket: &tokio::net::TcpSocket) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket descriptor, and a pointer to an int of the size given.
+    let done = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if done == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 #[cfg(test)]
