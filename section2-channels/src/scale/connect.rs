@@ -11,6 +11,10 @@
 //! a short window). Connections rotate over eight loopback
 //! source addresses so a ramp never runs out of ephemeral ports (TIME_WAIT keeps
 //! each closed one's port for a minute).
+//!
+//! Each rate also reports the CPU time per attempt of the server child and of this
+//! generator, user and system: the two share the cores, so their sum is what a
+//! connection costs this machine, and `cores / sum` is the ceiling of the rate.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -73,6 +77,109 @@ pub struct RateOutcome {
     pub p99_ms: f64,
     /// As above.
     pub max_ms: f64,
+    /// Where the cores went during this rate, per attempt.
+    pub cpu: CpuPerAttempt,
+}
+
+/// CPU time per attempt (user and system, microseconds) of the server child and of
+/// this generator process, over one rate and the second after it (the closes). Both
+/// share the cores, so their sum bounds the rate: `cores / (server + generator)`.
+/// On loopback the kernel runs the receiving side's TCP in the sender's system
+/// call, so the system time is split between the two by who sent, not by who owns.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CpuPerAttempt {
+    /// The server's user time.
+    pub server_user_us: f64,
+    /// The server's system time.
+    pub server_system_us: f64,
+    /// The generator's user time.
+    pub generator_user_us: f64,
+    /// The generator's system time.
+    pub generator_system_us: f64,
+}
+
+impl CpuPerAttempt {
+    /// The server's time, user and system.
+    pub fn server_us(&self) -> f64 {
+        self.server_user_us + self.server_system_us
+    }
+
+    /// The generator's time, user and system.
+    pub fn generator_us(&self) -> f64 {
+        self.generator_user_us + self.generator_system_us
+    }
+
+    /// System time as a share of both processes' time, in percent.
+    pub fn system_pct(&self) -> f64 {
+        let total = self.server_us() + self.generator_us();
+        if total > 0.0 {
+            100.0 * (self.server_system_us + self.generator_system_us) / total
+        } else {
+            0.0
+        }
+    }
+
+    /// The most attempts per second `cores` could serve if nothing else ran.
+    pub fn ceiling_per_sec(&self, cores: usize) -> f64 {
+        let total = self.server_us() + self.generator_us();
+        if total > 0.0 {
+            cores as f64 * 1e6 / total
+        } else {
+            0.0
+        }
+    }
+
+    fn between(server: [CpuTime; 2], generator: [CpuTime; 2], attempts: usize) -> Self {
+        let per = |a: f64, b: f64| (b - a).max(0.0) * 1e6 / attempts.max(1) as f64;
+        CpuPerAttempt {
+            server_user_us: per(server[0].user, server[1].user),
+            server_system_us: per(server[0].system, server[1].system),
+            generator_user_us: per(generator[0].user, generator[1].user),
+            generator_system_us: per(generator[0].system, generator[1].system),
+        }
+    }
+}
+
+/// CPU seconds a process has used so far.
+#[derive(Debug, Clone, Copy, Default)]
+struct CpuTime {
+    user: f64,
+    system: f64,
+}
+
+impl CpuTime {
+    /// Process `pid`'s, from `/proc/<pid>/stat` (zeros if unreadable).
+    fn of(pid: u32) -> CpuTime {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The command name may hold spaces: the fields counted here follow its `)`.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .collect();
+        // SAFETY: sysconf only reads a configuration value.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        let field = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+        // utime and stime are fields 14 and 15 of the whole line, 12 and 13 here.
+        CpuTime {
+            user: field(11).unwrap_or(0.0) / ticks,
+            system: field(12).unwrap_or(0.0) / ticks,
+        }
+    }
+
+    /// This process's, all threads.
+    fn own() -> CpuTime {
+        // SAFETY: getrusage only writes the struct we pass.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+            return CpuTime::default();
+        }
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        CpuTime {
+            user: secs(usage.ru_utime),
+            system: secs(usage.ru_stime),
+        }
+    }
 }
 
 impl RateOutcome {
@@ -102,24 +209,35 @@ pub async fn run(
     let mut outcomes = Vec::new();
     let mut offset = 0;
     for &rate in rates {
-        let outcome = run_rate(addr, rate, each, offset).await;
+        let before = (CpuTime::of(server.pid), CpuTime::own());
+        let mut outcome = run_rate(addr, rate, each, offset).await;
+        // Let the server finish closing this rate's connections (and count it).
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let after = (CpuTime::of(server.pid), CpuTime::own());
+        outcome.cpu =
+            CpuPerAttempt::between([before.0, after.0], [before.1, after.1], outcome.attempted);
         offset += outcome.attempted;
         eprintln!(
-            "{:>6.0}/s target: {:>6.0}/s joined, {} errors of {}, p50 {:.1} ms, p99 {:.1} ms",
+            "{:>6.0}/s target: {:>6.0}/s joined, {} errors of {}, p50 {:.1} ms, p99 {:.1} ms; \
+             CPU per attempt: server {:.0} µs, generator {:.0} µs, {:.0}% system; load {:.2}",
             outcome.target_per_sec,
             outcome.achieved_per_sec,
             outcome.errors,
             outcome.attempted,
             outcome.p50_ms,
-            outcome.p99_ms
+            outcome.p99_ms,
+            outcome.cpu.server_us(),
+            outcome.cpu.generator_us(),
+            outcome.cpu.system_pct(),
+            crate::scale::load_average(
+                &std::fs::read_to_string("/proc/loadavg").unwrap_or_default()
+            )[0],
         );
         let sustained = outcome.sustained();
         outcomes.push(outcome);
         if !sustained {
             break;
         }
-        // Let the server finish closing this rate's connections.
-        tokio::time::sleep(Duration::from_secs(1)).await;
     }
     drop(server);
     Ok(describe(&outcomes, each))
@@ -140,6 +258,7 @@ pub fn describe(outcomes: &[RateOutcome], each: Duration) -> ScenarioResult {
         .param("source_addresses", "127.0.0.2-127.0.0.9")
         .param("max_in_flight", MAX_IN_FLIGHT);
     let best = outcomes.iter().rev().find(|o| o.sustained());
+    let cores = result.machine.cores;
     match best {
         Some(best) => {
             result
@@ -148,7 +267,11 @@ pub fn describe(outcomes: &[RateOutcome], each: Duration) -> ScenarioResult {
                 .figure("p50_ms", best.p50_ms)
                 .figure("p99_ms", best.p99_ms)
                 .figure("max_ms", best.max_ms)
-                .figure("error_pct", best.error_rate() * 100.0);
+                .figure("error_pct", best.error_rate() * 100.0)
+                .figure("server_cpu_us_per_conn", best.cpu.server_us())
+                .figure("generator_cpu_us_per_conn", best.cpu.generator_us())
+                .figure("system_cpu_pct", best.cpu.system_pct())
+                .figure("cpu_ceiling_per_sec", best.cpu.ceiling_per_sec(cores));
         }
         None => {
             result.figure("connect_join_per_sec", 0.0);
@@ -166,7 +289,8 @@ pub fn describe(outcomes: &[RateOutcome], each: Duration) -> ScenarioResult {
     for o in outcomes {
         result.notes.push(format!(
             "target {:.0}/s: achieved {:.0}/s, {} errors of {}, p50 {:.1} ms, p99 {:.1} ms, max \
-             {:.1} ms{}",
+             {:.1} ms; CPU per attempt: server {:.0} µs ({:.0} system), generator {:.0} µs ({:.0} \
+             system){}",
             o.target_per_sec,
             o.achieved_per_sec,
             o.errors,
@@ -174,6 +298,10 @@ pub fn describe(outcomes: &[RateOutcome], each: Duration) -> ScenarioResult {
             o.p50_ms,
             o.p99_ms,
             o.max_ms,
+            o.cpu.server_us(),
+            o.cpu.server_system_us,
+            o.cpu.generator_us(),
+            o.cpu.generator_system_us,
             if o.sustained() {
                 ""
             } else {
@@ -270,6 +398,7 @@ pub async fn run_rate(server: SocketAddr, rate: f64, each: Duration, offset: usi
         p50_ms: quantile(&latencies_ms, 0.5),
         p99_ms: quantile(&latencies_ms, 0.99),
         max_ms: latencies_ms.last().copied().unwrap_or(0.0),
+        cpu: CpuPerAttempt::default(),
     }
 }
 
@@ -418,6 +547,12 @@ mod tests {
             p50_ms: 1.0,
             p99_ms: 5.0,
             max_ms: 9.0,
+            cpu: CpuPerAttempt {
+                server_user_us: 60.0,
+                server_system_us: 40.0,
+                generator_user_us: 50.0,
+                generator_system_us: 250.0,
+            },
         }
     }
 
@@ -433,5 +568,42 @@ mod tests {
         assert_eq!(result.figures["target_per_sec"], 5000.0);
         assert_eq!(result.series.as_ref().unwrap().len(), 3);
         assert!(result.notes[2].ends_with("(not sustained)"));
+        assert_eq!(result.figures["server_cpu_us_per_conn"], 100.0);
+        assert_eq!(result.figures["generator_cpu_us_per_conn"], 300.0);
+        assert_eq!(result.figures["system_cpu_pct"], 72.5);
+    }
+
+    #[test]
+    fn the_cpu_ceiling_is_the_cores_over_the_time_per_attempt() {
+        let cpu = outcome(1000.0, 1000.0, 0).cpu;
+        assert_eq!(cpu.ceiling_per_sec(2), 5000.0);
+        assert_eq!(CpuPerAttempt::default().ceiling_per_sec(2), 0.0);
+        let split = CpuPerAttempt::between(
+            [
+                CpuTime {
+                    user: 1.0,
+                    system: 2.0,
+                },
+                CpuTime {
+                    user: 1.5,
+                    system: 3.0,
+                },
+            ],
+            [CpuTime::default(), CpuTime::default()],
+            10_000,
+        );
+        assert_eq!(split.server_user_us, 50.0);
+        assert_eq!(split.server_system_us, 100.0);
+        assert_eq!(split.generator_us(), 0.0);
+    }
+
+    #[test]
+    fn cpu_times_are_read_for_this_process() {
+        let own = CpuTime::own();
+        let by_pid = CpuTime::of(std::process::id());
+        assert!(own.user + own.system >= 0.0);
+        // The same process read two ways; /proc counts in clock ticks (10 ms).
+        assert!((by_pid.user + by_pid.system) <= own.user + own.system + 0.05);
+        assert_eq!(CpuTime::of(u32::MAX).user, 0.0);
     }
 }
