@@ -44,14 +44,15 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 pub fn ramp(quick: bool) -> (Vec<f64>, Duration) {
     if quick {
         (
-            vec![2_000.0, 4_000.0, 5_000.0, 6_000.0, 7_000.0, 8_000.0, 10_000.0],
+            vec![
+                2_000.0, 4_000.0, 5_000.0, 6_000.0, 7_000.0, 8_000.0, 10_000.0,
+            ],
             Duration::from_secs(2),
         )
     } else {
         (
             vec![
-                1_000.0, 2_000.0, 4_000.0, 5_000.0, 6_000.0, 7_000.0, 8_000.0, 10_000.0,
-                12_000.0,
+                1_000.0, 2_000.0, 4_000.0, 5_000.0, 6_000.0, 7_000.0, 8_000.0, 10_000.0, 12_000.0,
             ],
             Duration::from_secs(3),
         )
@@ -457,8 +458,7 @@ fn generate(plan: &Plan, k: usize) -> Generated {
             let in_flight = plan.in_flight.clone();
             let (server, n) = (plan.server, plan.offset + i);
             tasks.push(tokio::spawn(async move {
-                let outcome =
-                    tokio::time::timeout(ATTEMPT_TIMEOUT, connect_join(server, n)).await;
+                let outcome = tokio::time::timeout(ATTEMPT_TIMEOUT, connect_join(server, n)).await;
                 let done = Instant::now();
                 in_flight.fetch_sub(1, Ordering::Relaxed);
                 match outcome {
