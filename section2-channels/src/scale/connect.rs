@@ -269,8 +269,8 @@ pub fn describe(outcomes: &[RateOutcome], each: Duration) -> ScenarioResult {
                 .figure("p99_ms", best.p99_ms)
                 .figure("max_ms", best.max_ms)
                 .figure("error_pct", best.error_rate() * 100.0)
-                .figure("server_cpu_us_per_conn", best.cpu.server_us())
-                .figure("generator_cpu_us_per_conn", best.cpu.generator_us())
+                .figure("server_cpu_per_conn_us", best.cpu.server_us())
+                .figure("generator_cpu_per_conn_us", best.cpu.generator_us())
                 .figure("system_cpu_pct", best.cpu.system_pct())
                 .figure("cpu_ceiling_per_sec", best.cpu.ceiling_per_sec(cores));
         }
@@ -568,8 +568,8 @@ mod tests {
         assert_eq!(result.figures["target_per_sec"], 5000.0);
         assert_eq!(result.series.as_ref().unwrap().len(), 3);
         assert!(result.notes[2].ends_with("(not sustained)"));
-        assert_eq!(result.figures["server_cpu_us_per_conn"], 100.0);
-        assert_eq!(result.figures["generator_cpu_us_per_conn"], 300.0);
+        assert_eq!(result.figures["server_cpu_per_conn_us"], 100.0);
+        assert_eq!(result.figures["generator_cpu_per_conn_us"], 300.0);
         assert_eq!(result.figures["system_cpu_pct"], 72.5);
     }
 
