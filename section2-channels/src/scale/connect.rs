@@ -120,7 +120,10 @@ impl CpuPerAttempt {
         }
     }
 
-    /// The most attempts per second `cores` could serve if nothing else ran.
+    /// The most attempts per second `cores` could serve if nothing else ran and an
+    /// attempt kept costing what it cost at this rate. A pessimistic bound: at low
+    /// rates every attempt pays for waking parked threads, at high rates the work
+    /// batches (about 340 µs per attempt at 2,000/s against 200 µs at 4,000/s here).
     pub fn ceiling_per_sec(&self, cores: usize) -> f64 {
         let total = self.server_us() + self.generator_us();
         if total > 0.0 {
