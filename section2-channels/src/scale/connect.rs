@@ -200,30 +200,64 @@ impl RateOutcome {
 }
 
 /// Runs the ramp against a fresh server child, stopping after the first rate that
-/// is not sustained.
+/// is not sustained; with `with_raw`, runs it again against the raw tokio-tungstenite
+/// server ([`super::raw_server`], which answers the join with the same reply and has
+/// no framework), whose figures become the result's baseline: what a connection
+/// costs without axum, hyper and this crate, on the same machine in the same run.
 pub async fn run(
     rates: &[f64],
     each: Duration,
     config: &SocketConfig,
+    with_raw: bool,
 ) -> anyhow::Result<ScenarioResult> {
     let limit = (each + ATTEMPT_TIMEOUT + Duration::from_secs(3)) * rates.len() as u32
         + Duration::from_secs(30);
     let (server, _watchdog) = start_server(config, limit).await?;
     let addr: SocketAddr = server.addr.parse().context("server address")?;
+    let outcomes = ramp_against(server.pid, addr, rates, each, 0, "ours").await;
+    drop(server);
+    let mut result = describe(&outcomes, each);
+    if with_raw {
+        let raw = super::subscribers::ServerChild::start(
+            super::server::Kind::Raw,
+            &crate::lab::WsFlags::from_config(config),
+            200,
+            limit,
+        )
+        .await?;
+        let addr: SocketAddr = raw.addr.parse().context("raw server address")?;
+        // Numbered on from ours, so the source ports rotate on too.
+        let offset = outcomes.iter().map(|o| o.attempted).sum();
+        let raw_outcomes = ramp_against(raw.pid, addr, rates, each, offset, "raw").await;
+        raw.stop().await;
+        describe_baseline(&mut result, &outcomes, &raw_outcomes);
+    }
+    Ok(result)
+}
+
+/// The ramp against one server (process `pid` at `addr`), its lines labelled `who`.
+async fn ramp_against(
+    pid: u32,
+    addr: SocketAddr,
+    rates: &[f64],
+    each: Duration,
+    mut offset: usize,
+    who: &str,
+) -> Vec<RateOutcome> {
     let mut outcomes = Vec::new();
-    let mut offset = 0;
     for &rate in rates {
-        let before = (CpuTime::of(server.pid), CpuTime::own());
+        let before = (CpuTime::of(pid), CpuTime::own());
         let mut outcome = run_rate(addr, rate, each, offset).await;
         // Let the server finish closing this rate's connections (and count it).
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let after = (CpuTime::of(server.pid), CpuTime::own());
+        let after = (CpuTime::of(pid), CpuTime::own());
         outcome.cpu =
             CpuPerAttempt::between([before.0, after.0], [before.1, after.1], outcome.attempted);
         offset += outcome.attempted;
         eprintln!(
-            "{:>6.0}/s target: {:>6.0}/s joined, {} errors of {}, p50 {:.1} ms, p99 {:.1} ms; \
-             CPU per attempt: server {:.0} µs, generator {:.0} µs, {:.0}% system; load {:.2}",
+            "{who:>4} {:>6.0}/s target: {:>6.0}/s joined, {} errors of {}, p50 {:.1} ms, p99 \
+             {:.1} ms; CPU per attempt: server {:.0} µs, generator {:.0} µs, {:.0}% system; load \
+             {:.2}",
             outcome.target_per_sec,
             outcome.achieved_per_sec,
             outcome.errors,
@@ -243,8 +277,56 @@ pub async fn run(
             break;
         }
     }
-    drop(server);
-    Ok(describe(&outcomes, each))
+    outcomes
+}
+
+/// Adds the raw server's figures as the baseline: its highest sustained rate, and
+/// its CPU per attempt at the rate of ours' best (the same arrivals, so the
+/// difference is what the framework costs).
+pub fn describe_baseline(result: &mut ScenarioResult, ours: &[RateOutcome], raw: &[RateOutcome]) {
+    let mut baseline = std::collections::BTreeMap::new();
+    let best_raw = raw.iter().rev().find(|o| o.sustained());
+    baseline.insert(
+        "connect_join_per_sec".to_string(),
+        best_raw.map_or(0.0, |o| o.achieved_per_sec),
+    );
+    let ours_best = ours.iter().rev().find(|o| o.sustained());
+    let same_rate =
+        ours_best.and_then(|best| raw.iter().find(|o| o.target_per_sec == best.target_per_sec));
+    if let Some(at) = same_rate {
+        baseline.insert("target_per_sec".to_string(), at.target_per_sec);
+        baseline.insert("server_cpu_per_conn_us".to_string(), at.cpu.server_us());
+        baseline.insert(
+            "generator_cpu_per_conn_us".to_string(),
+            at.cpu.generator_us(),
+        );
+    }
+    for o in raw {
+        result.notes.push(format!(
+            "raw server, target {:.0}/s: achieved {:.0}/s, {} errors of {}, p99 {:.1} ms; CPU \
+             per attempt: server {:.0} µs ({:.0} system), generator {:.0} µs{}",
+            o.target_per_sec,
+            o.achieved_per_sec,
+            o.errors,
+            o.attempted,
+            o.p99_ms,
+            o.cpu.server_us(),
+            o.cpu.server_system_us,
+            o.cpu.generator_us(),
+            if o.sustained() {
+                ""
+            } else {
+                " (not sustained)"
+            }
+        ));
+    }
+    result.notes.push(
+        "baseline: a raw tokio-tungstenite server (no axum, hyper or channels) answering the \
+         join with the same reply; it drops the connection at the client's close frame \
+         instead of answering it"
+            .into(),
+    );
+    result.baseline = Some(baseline);
 }
 
 /// The result for a ramp's outcomes.
@@ -574,6 +656,26 @@ mod tests {
         assert_eq!(result.figures["server_cpu_per_conn_us"], 100.0);
         assert_eq!(result.figures["generator_cpu_per_conn_us"], 300.0);
         assert_eq!(result.figures["system_cpu_pct"], 72.5);
+    }
+
+    #[test]
+    fn the_raw_baseline_is_compared_at_ours_best_rate() {
+        let ours = [outcome(1000.0, 1000.0, 0), outcome(2000.0, 1000.0, 0)];
+        let mut raw_at_1000 = outcome(1000.0, 1000.0, 0);
+        raw_at_1000.cpu.server_user_us = 10.0;
+        let raw = [raw_at_1000, outcome(2000.0, 2000.0, 0)];
+        let mut result = describe(&ours, Duration::from_secs(1));
+        describe_baseline(&mut result, &ours, &raw);
+        let baseline = result.baseline.expect("a baseline");
+        assert_eq!(baseline["connect_join_per_sec"], 2000.0);
+        assert_eq!(baseline["target_per_sec"], 1000.0);
+        assert_eq!(baseline["server_cpu_per_conn_us"], 50.0);
+        assert!(
+            result
+                .notes
+                .iter()
+                .any(|n| n.starts_with("raw server, target 2000/s"))
+        );
     }
 
     #[test]
