@@ -70,6 +70,10 @@ pub struct RateOutcome {
     pub joined: usize,
     /// Failed, timed out, or not started because too many were in flight.
     pub errors: usize,
+    /// Of the errors, those not started: [`MAX_IN_FLIGHT`] attempts were in flight
+    /// (the generator's fd budget, reached when latency grows past about
+    /// `MAX_IN_FLIGHT / rate` seconds).
+    pub refused: usize,
     /// Joined per second, from the first intended start to the last reply.
     pub achieved_per_sec: f64,
     /// Intended start to join reply, milliseconds.
@@ -255,12 +259,13 @@ async fn ramp_against(
             CpuPerAttempt::between([before.0, after.0], [before.1, after.1], outcome.attempted);
         offset += outcome.attempted;
         eprintln!(
-            "{who:>4} {:>6.0}/s target: {:>6.0}/s joined, {} errors of {}, p50 {:.1} ms, p99 \
+            "{who:>4} {:>6.0}/s target: {:>6.0}/s joined, {} errors ({} refused) of {}, p50 {:.1} ms, p99 \
              {:.1} ms; CPU per attempt: server {:.0} µs, generator {:.0} µs, {:.0}% system; load \
              {:.2}",
             outcome.target_per_sec,
             outcome.achieved_per_sec,
             outcome.errors,
+            outcome.refused,
             outcome.attempted,
             outcome.p50_ms,
             outcome.p99_ms,
@@ -374,12 +379,14 @@ pub fn describe(outcomes: &[RateOutcome], each: Duration) -> ScenarioResult {
     );
     for o in outcomes {
         result.notes.push(format!(
-            "target {:.0}/s: achieved {:.0}/s, {} errors of {}, p50 {:.1} ms, p99 {:.1} ms, max \
+            "target {:.0}/s: achieved {:.0}/s, {} errors ({} refused) of {}, p50 {:.1} ms, p99 \
+             {:.1} ms, max \
              {:.1} ms; CPU per attempt: server {:.0} µs ({:.0} system), generator {:.0} µs ({:.0} \
              system){}",
             o.target_per_sec,
             o.achieved_per_sec,
             o.errors,
+            o.refused,
             o.attempted,
             o.p50_ms,
             o.p99_ms,
@@ -464,8 +471,10 @@ pub async fn run_rate(server: SocketAddr, rate: f64, each: Duration, offset: usi
     };
     let mut latencies_ms = Vec::with_capacity(attempted);
     let mut last = start;
+    let mut refused = 0;
     for outcome in outcomes {
         last = last.max(outcome.last);
+        refused += outcome.refused;
         latencies_ms.extend(outcome.latencies_ms);
     }
     latencies_ms.sort_by(f64::total_cmp);
@@ -480,6 +489,7 @@ pub async fn run_rate(server: SocketAddr, rate: f64, each: Duration, offset: usi
         joined,
         // Refused (too many in flight), failed, timed out, or lost with a thread.
         errors: attempted - joined,
+        refused,
         achieved_per_sec: joined as f64 / elapsed,
         p50_ms: quantile(&latencies_ms, 0.5),
         p99_ms: quantile(&latencies_ms, 0.99),
@@ -506,6 +516,8 @@ struct Plan {
 /// attempt is an error).
 struct Generated {
     latencies_ms: Vec<f64>,
+    /// Not started: too many in flight.
+    refused: usize,
     /// When its last join reply came.
     last: std::time::Instant,
 }
@@ -514,6 +526,7 @@ impl Generated {
     fn none() -> Self {
         Generated {
             latencies_ms: Vec::new(),
+            refused: 0,
             last: std::time::Instant::now(),
         }
     }
@@ -532,11 +545,13 @@ fn generate(plan: &Plan, k: usize) -> Generated {
     runtime.block_on(async {
         let start = Instant::from_std(plan.start);
         let mut tasks = Vec::with_capacity(plan.attempted / plan.threads + 1);
+        let mut refused = 0;
         for i in (k..plan.attempted).step_by(plan.threads) {
             let intended = start + plan.interval * i as u32;
             tokio::time::sleep_until(intended).await;
             if plan.in_flight.load(Ordering::Relaxed) >= MAX_IN_FLIGHT {
                 // Not started: counts as an error.
+                refused += 1;
                 continue;
             }
             plan.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -554,6 +569,7 @@ fn generate(plan: &Plan, k: usize) -> Generated {
         }
         let mut generated = Generated {
             latencies_ms: Vec::with_capacity(tasks.len()),
+            refused,
             last: plan.start,
         };
         for task in tasks {
@@ -628,6 +644,7 @@ mod tests {
             attempted: target as usize,
             joined: target as usize - errors,
             errors,
+            refused: 0,
             achieved_per_sec: achieved,
             p50_ms: 1.0,
             p99_ms: 5.0,
