@@ -368,6 +368,27 @@ fn classify(error: axum::Error) -> Inbound {
     }
 }
 
+/// How many connections the kernel may hold ready for `accept` (the kernel caps it
+/// at `net.core.somaxconn`, 4096 by default). `TcpListener::bind` asks for 1024:
+/// a burst of connects beyond it while the accept loop is busy is dropped, and each
+/// dropped client waits for its SYN to be retransmitted, 1 s later, then 3 s: a
+/// latency cliff rather than a queue (the scale lab's connect scenario showed it).
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listener on `addr` with [`LISTEN_BACKLOG`].
+pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a restarted server may bind its port again while
+    // the previous one's connections sit in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// A running server: its address, and how to stop it.
 pub struct Server {
     addr: SocketAddr,
@@ -396,7 +417,7 @@ impl Server {
 
     /// Binds `127.0.0.1:port` (0 picks a free port) and serves `app`.
     pub async fn bind(port: u16, app: axum::Router) -> std::io::Result<Server> {
-        Self::spawn(TcpListener::bind(("127.0.0.1", port)).await?, app)
+        Self::spawn(listen(SocketAddr::from(([127, 0, 0, 1], port)))?, app)
     }
 
     /// The address it listens on.

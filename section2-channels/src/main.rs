@@ -95,6 +95,9 @@ enum Scale {
         /// A shorter run.
         #[arg(long)]
         quick: bool,
+        /// Run the ramp again against a raw tokio-tungstenite server (the baseline).
+        #[arg(long)]
+        with_raw: bool,
         /// Print the result as one JSON line last.
         #[arg(long)]
         json: bool,
@@ -198,6 +201,7 @@ async fn run_scale(scale: Scale) -> anyhow::Result<()> {
             rates,
             secs,
             quick,
+            with_raw,
             json,
         } => {
             let (default_rates, each) = scale::connect::ramp(quick);
@@ -207,7 +211,8 @@ async fn run_scale(scale: Scale) -> anyhow::Result<()> {
                 rates
             };
             let each = secs.map_or(each, std::time::Duration::from_secs_f64);
-            let result = scale::connect::run(&rates, each, &SocketConfig::default()).await?;
+            let result =
+                scale::connect::run(&rates, each, &SocketConfig::default(), with_raw).await?;
             scale::connect::print(&result);
             result.finish(json);
         }
