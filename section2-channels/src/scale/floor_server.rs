@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
@@ -106,7 +106,9 @@ pub fn text_frame(payload: &[u8]) -> Vec<u8> {
 
 /// Serves the floor on 127.0.0.1 (any port), messages of about `size` bytes.
 pub async fn start(size: usize) -> anyhow::Result<(SocketAddr, Arc<dyn Publisher>, KeepAlive)> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    // The same listen backlog as the endpoint's, so a burst of connections meets
+    // the same queue on both sides of a comparison.
+    let listener = crate::endpoint::listen(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))?;
     let addr = listener.local_addr()?;
     let conns: Arc<RwLock<Vec<Arc<Conn>>>> = Arc::default();
     let registry = conns.clone();

@@ -10,7 +10,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use futures::{SinkExt, StreamExt};
-use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
@@ -39,7 +38,9 @@ pub async fn start(
     config: SocketConfig,
     size: usize,
 ) -> anyhow::Result<(SocketAddr, Arc<dyn Publisher>, KeepAlive)> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    // The same listen backlog as the endpoint's, so a burst of connections meets
+    // the same queue on both sides of a comparison.
+    let listener = crate::endpoint::listen(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))?;
     let addr = listener.local_addr()?;
     let (tx, _) = broadcast::channel(CAPACITY);
     let ws_config = WebSocketConfig::default()

@@ -260,8 +260,9 @@ fn run_bounded(mut command: Command, limit: Duration, capture_stderr: bool) -> O
 fn scale(root: &Path, bin: Result<PathBuf, String>, id: &str, title: &str, quick: bool) -> Entry {
     // The broadcast scenario measures its two baselines in the same run (the raw
     // tokio-tungstenite server and the floor), so the page can say how far above
-    // the kernel's own cost each one is.
-    let extra: &[&str] = if id == "broadcast" {
+    // the kernel's own cost each one is; connect runs its ramp against the raw
+    // server too (about a minute more), so its rate has a baseline beside it.
+    let extra: &[&str] = if id == "broadcast" || id == "connect" {
         &["--with-raw"]
     } else {
         &[]
