@@ -574,6 +574,13 @@ fn load(l: [f64; 3]) -> String {
 }
 
 /// The "How fast is it?" page.
+/// Whether some entries were kept from an earlier run (`--only`).
+fn merged(run: &Run) -> bool {
+    run.entries
+        .iter()
+        .any(|e| e.notes.iter().any(|n| n.starts_with("from an earlier run")))
+}
+
 pub fn render_markdown(run: &Run) -> String {
     let mut s = String::new();
     let m = &run.machine;
@@ -585,8 +592,15 @@ pub fn render_markdown(run: &Run) -> String {
     );
     let _ = writeln!(
         s,
-        "Every figure below was measured by `{}` on {} (it took {} s), on this machine:\n",
-        run.command, run.generated_at, run.duration_secs
+        "{} measured by `{}` on {} (it took {} s), on this machine:\n",
+        if merged(run) {
+            "The measurements without a \"from an earlier run\" note were"
+        } else {
+            "Every figure below was"
+        },
+        run.command,
+        run.generated_at,
+        run.duration_secs
     );
     let _ = writeln!(
         s,
@@ -636,11 +650,12 @@ pub fn render_markdown(run: &Run) -> String {
                 None => "",
             };
             let mut baseline = f.baseline.map_or(String::new(), |b| {
-                format!(
-                    "{} (ours {:.2}x)",
-                    format_value(b, &f.unit),
-                    if b != 0.0 { f.value / b } else { 0.0 }
-                )
+                // A ratio to zero (no broadcast lost by either) says nothing.
+                if b == 0.0 {
+                    format_value(b, &f.unit)
+                } else {
+                    format!("{} (ours {:.2}x)", format_value(b, &f.unit), f.value / b)
+                }
             });
             if let Some(floor) = f.floor {
                 let _ = write!(
@@ -760,10 +775,15 @@ pub fn render_readme_summary(run: &Run) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "Measured by `{}` on {} ({} cores, load average {} at the start{}); full page with \
-         the commands, charts and the Phoenix comparison: \
+        "Measured by `{}`{} on {} ({} cores, load average {} at the start{}); full page \
+         with the commands, charts and the Phoenix comparison: \
          [slides/src/scale-lab/results.md](slides/src/scale-lab/results.md).\n",
         run.command,
+        if merged(run) {
+            " (the rest by an earlier run, named on the page)"
+        } else {
+            ""
+        },
         run.generated_at,
         run.machine.cores,
         load(run.machine.load_average),
@@ -1134,6 +1154,14 @@ mod tests {
                 .starts_with("from an earlier run")
         );
         assert!(run.entries[3].notes.is_empty());
+        // The page and the README say which figures the `--only` run measured.
+        assert!(render_markdown(&run).contains(
+            "The measurements without a \"from an earlier run\" note were measured by \
+             `cargo xtask bench --only connect`"
+        ));
+        assert!(render_readme_summary(&run).contains(
+            "`cargo xtask bench --only connect` (the rest by an earlier run, named on the page)"
+        ));
     }
 
     #[test]
