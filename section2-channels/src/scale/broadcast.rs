@@ -53,6 +53,21 @@ struct Latencies {
     rounds: usize,
 }
 
+impl Latencies {
+    /// One line for a baseline: the percentiles and where the server's CPU went.
+    fn summary(&self) -> String {
+        format!(
+            "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, server {:.2} cores, {:.1} ms of CPU \
+             per broadcast",
+            quantile(&self.sorted, 0.5),
+            quantile(&self.sorted, 0.99),
+            self.sorted.last().copied().unwrap_or(0.0),
+            self.server_cpu_secs / self.wall_secs,
+            self.server_cpu_secs * 1e3 / self.rounds.max(1) as f64
+        )
+    }
+}
+
 /// Runs the scenario and prints its result.
 pub async fn run(args: BroadcastArgs) -> anyhow::Result<()> {
     let (subscribers, broadcasts) = if args.quick {
@@ -120,14 +135,7 @@ pub async fn run(args: BroadcastArgs) -> anyhow::Result<()> {
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
         );
-        println!(
-            "raw tokio-tungstenite: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, server {:.2} cores, {:.1} ms of CPU per broadcast",
-            quantile(&raw.sorted, 0.5),
-            quantile(&raw.sorted, 0.99),
-            raw.sorted.last().copied().unwrap_or(0.0),
-            raw.server_cpu_secs / raw.wall_secs,
-            raw.server_cpu_secs * 1e3 / raw.rounds.max(1) as f64
-        );
+        println!("raw tokio-tungstenite: {}", raw.summary());
     }
     if let Some(floor) = &floor {
         // Not a baseline to match: the cost of the system calls alone, below which
@@ -136,12 +144,8 @@ pub async fn run(args: BroadcastArgs) -> anyhow::Result<()> {
             result.figure(&format!("floor_{name}"), value);
         }
         println!(
-            "floor (frame bytes written straight to each socket): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, server {:.2} cores, {:.1} ms of CPU per broadcast",
-            quantile(&floor.sorted, 0.5),
-            quantile(&floor.sorted, 0.99),
-            floor.sorted.last().copied().unwrap_or(0.0),
-            floor.server_cpu_secs / floor.wall_secs,
-            floor.server_cpu_secs * 1e3 / floor.rounds.max(1) as f64
+            "floor (frame bytes written straight to each socket): {}",
+            floor.summary()
         );
         result.notes.push(
             "floor = no WebSocket library: the publisher writes the pre-encoded frame's \
