@@ -843,6 +843,16 @@ pub fn chart_svg(entry: &Entry) -> Option<String> {
             "connect+join per second achieved",
             Some((5000.0, "target 5,000/s")),
         ),
+        "broadcast" => (
+            "percentile of the broadcasts",
+            "ms from publish to the last subscriber",
+            Some((20.0, "target p99 20 ms")),
+        ),
+        "fanout" => (
+            "subscribers of the topic",
+            "messages delivered per second",
+            Some((1e6, "target 1M msg/s")),
+        ),
         _ => ("x", "y", None),
     };
     Some(chart::svg(&Chart {
