@@ -798,9 +798,10 @@ pub fn render_readme_summary(run: &Run) -> String {
         for f in e.figures.iter().filter(|f| f.target.is_some()) {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} ({}) |",
+                "| {} | {} (`{}`) | {} ({}) |",
                 e.title,
                 format_value(f.value, &f.unit),
+                f.name,
                 f.target.as_deref().unwrap_or(""),
                 if f.met == Some(true) { "met" } else { "missed" }
             );
