@@ -5,74 +5,20 @@
 //! a missing tool is a failure, never a skip.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use section1_pipelines::app::{self, AppState, Implementation};
 use section1_pipelines::mock_resource::MockResource;
 
-fn chromium() -> String {
-    std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_string())
-}
+#[path = "support/browser.rs"]
+mod browser;
+use browser::{run_script, seen};
 
-/// Why the browser test cannot run here, if it cannot.
-fn missing_tool(dir: &Path) -> Option<String> {
-    if Command::new("node").arg("--version").output().is_err() {
-        return Some("node is not installed (apt-get install nodejs npm)".into());
-    }
-    if !dir.join("node_modules/playwright-core").exists() {
-        return Some(format!(
-            "playwright-core is not installed (npm ci --prefix {})",
-            dir.display()
-        ));
-    }
-    if !Path::new(&chromium()).exists() {
-        return Some(format!(
-            "{} not found (apt-get install chromium)",
-            chromium()
-        ));
-    }
-    None
-}
-
-/// The browser scripts' folder, or `None` (after saying why) where the tools are
-/// missing on a laptop. In CI a missing tool fails the test: a skip would hide it.
+/// The dashboard scripts' folder, or `None` where the tools are missing (see
+/// `support/browser.rs`).
 fn browser_dir_or_skip(test: &str) -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    if let Some(reason) = missing_tool(&dir) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{test} cannot run in CI: {reason}"
-        );
-        eprintln!("skipped: {test}: {reason}");
-        return None;
-    }
-    Some(dir)
-}
-
-/// Runs `node <script> <args>` with Chromium's path, off the runtime's threads.
-async fn run_script(script: PathBuf, args: Vec<String>) -> std::process::Output {
-    tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script)
-            .args(args)
-            .env("CHROMIUM", chromium())
-            .output()
-            .expect("run node")
-    })
-    .await
-    .unwrap()
-}
-
-/// What the script saw, as JSON; fails with the script's output when it failed.
-fn seen(output: &std::process::Output, what: &str) -> serde_json::Value {
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the browser did not see {what}:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_str(stdout.trim()).expect("the script prints JSON")
+    browser::browser_dir_or_skip(dir, &["playwright-core"], test)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
