@@ -1,8 +1,9 @@
 //! The section's web application: shared state, routes, and serving.
 //!
 //! The exercise handlers come from either the learner's `start` module or the
-//! reference `solution` module; everything else (the dashboard, `/stats`) is the
-//! same for both, so a learner's server and the reference look alike from outside.
+//! reference `solution` module; everything else (the dashboard, `/stats`, from the
+//! `pipeline` crate) is the same for both, so a learner's server and the reference
+//! look alike from outside.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,11 +13,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 
-use crate::dashboard;
-use crate::mock_resource::MockResource;
-use crate::pipeline::{Drain, PipelineConfig, PipelineHandle, Processor};
-use crate::shed_gate::ShedGate;
-use crate::stats::{PipelineStats, ProcessStats, Stats};
+use pipeline::dashboard::{self, DashboardState};
+use pipeline::mock_resource::MockResource;
+use pipeline::shed_gate::ShedGate;
+use pipeline::stats::{PipelineStats, ProcessStats, Stats};
+use pipeline::{Drain, PipelineConfig, PipelineHandle, Processor, Producer};
 
 /// Which implementation of the exercises a server runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,7 +87,7 @@ impl AppState {
 fn start_drain(
     implementation: Implementation,
     config: PipelineConfig,
-    producer: &crate::pipeline::Producer,
+    producer: &Producer,
     resource: MockResource,
 ) {
     let processor = Processor::new(resource, producer.metrics().clone());
@@ -139,6 +140,16 @@ impl FromRef<AppState> for PipelineHandle {
 impl FromRef<AppState> for ShedGate {
     fn from_ref(state: &AppState) -> Self {
         state.shed_gate.clone()
+    }
+}
+
+impl FromRef<AppState> for DashboardState {
+    fn from_ref(state: &AppState) -> Self {
+        DashboardState {
+            resource: state.resource.clone(),
+            pipeline: state.pipeline.clone(),
+            implementation: state.implementation.name(),
+        }
     }
 }
 

@@ -1,31 +1,23 @@
 //! # Section 1: pipelines and back-pressure
 //!
-//! A slow shared resource ([`mock_resource::MockResource`], 500 ms per use) and the
-//! ways a web server can put work in front of it:
+//! A slow shared resource (`pipeline::MockResource`, 500 ms per use) and the ways a
+//! web server can put work in front of it:
 //!
 //! - **part 1**: serially inside the request, and fire-and-forget on a spawned task;
 //!   then load shedding, refusing work the resource cannot take;
 //! - **part 2**: a pipeline that pulls work with demand, a bounded worker pool,
-//!   supervision, overload policies, and a coalescing cache ([`pipeline`], [`portal`]);
+//!   supervision, overload policies, and a coalescing cache;
 //!
-//! The exercises live in [`start`] (yours) and [`solution`] (the reference); the rest
-//! of the crate is provided infrastructure, meant to be read: the resource, the web
-//! app, the live dashboard, `/stats`, and the load generator in [`load`].
+//! The exercises live in [`start`] (yours) and [`solution`] (the reference); [`app`]
+//! serves one or the other. The provided code they stand on is in crates of its own,
+//! meant to be read: `pipeline` (the resource, the pipeline, the dashboards, `/stats`)
+//! and `loadgen` (the load generator behind `load`, `compare` and `experiment`).
 //!
 //! Run it: `cargo run -p section1-pipelines --release -- serve` and open
 //! <http://127.0.0.1:4000/part1>.
 
 pub mod app;
-pub mod composition;
-pub mod dashboard;
-pub mod load;
-pub mod mock_resource;
-pub mod pipeline;
-pub mod portal;
-pub mod shed_gate;
 pub mod solution;
 pub mod start;
-pub mod stats;
 
 pub use app::{AppState, Implementation};
-pub use mock_resource::MockResource;

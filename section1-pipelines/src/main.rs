@@ -3,11 +3,10 @@
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use loadgen::{LoadCommand, experiment};
+use pipeline::mock_resource::MockResource;
+use pipeline::{Drain, OverflowPolicy, PipelineConfig};
 use section1_pipelines::app::{self, AppState, Implementation};
-use section1_pipelines::load::args::LoadArgs;
-use section1_pipelines::load::{commands, experiment};
-use section1_pipelines::mock_resource::MockResource;
-use section1_pipelines::pipeline::{Drain, OverflowPolicy, PipelineConfig};
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
@@ -44,23 +43,9 @@ enum Command {
         #[arg(long, default_value = "pool:10")]
         drain: Drain,
     },
-    /// Load one URL and report latency, throughput and the server's /stats (the course's `ab`).
-    ///
-    /// Only this machine may be loaded (127.0.0.0/8, ::1, localhost).
-    Load {
-        /// The URL to load, e.g. http://127.0.0.1:4000/part1/serial
-        url: String,
-        #[command(flatten)]
-        args: LoadArgs,
-    },
-    /// Run the same load against several URLs in turn; print each report and a summary table.
-    Compare {
-        /// The URLs, loaded one after the other.
-        #[arg(required = true, num_args = 1..)]
-        urls: Vec<String>,
-        #[command(flatten)]
-        args: LoadArgs,
-    },
+    // `load` and `compare`, from the load generator's crate.
+    #[command(flatten)]
+    Load(LoadCommand),
     /// Regenerate a walkthrough's measured figures (starts its own servers).
     Experiment {
         /// Which experiment to run.
@@ -101,8 +86,7 @@ async fn main() -> anyhow::Result<()> {
             };
             serve(solution, port, hold_ms, pipeline).await
         }
-        Command::Load { url, args } => commands::load(&url, &args).await.map(drop),
-        Command::Compare { urls, args } => commands::compare(&urls, &args).await.map(drop),
+        Command::Load(command) => command.run().await,
         Command::Experiment {
             name: ExperimentName::Part1,
         } => experiment::part1(&experiment::walkthrough_dir()).await,

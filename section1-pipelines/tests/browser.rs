@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use pipeline::mock_resource::MockResource;
 use section1_pipelines::app::{self, AppState, Implementation};
-use section1_pipelines::mock_resource::MockResource;
 
 #[path = "support/browser.rs"]
 mod browser;
@@ -68,10 +68,7 @@ async fn the_pipeline_dashboard_shows_queue_and_resource() {
     let pipeline = state.pipeline.clone();
     let server = app::spawn(state, 0).await.unwrap();
     for _ in 0..15 {
-        pipeline
-            .push(section1_pipelines::pipeline::Event::new())
-            .await
-            .unwrap();
+        pipeline.push(pipeline::Event::new()).await.unwrap();
     }
 
     let url = server.url("/part2");

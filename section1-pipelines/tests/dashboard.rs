@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use pipeline::mock_resource::MockResource;
 use section1_pipelines::app::{self, AppState, Implementation};
-use section1_pipelines::mock_resource::MockResource;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -80,7 +80,7 @@ async fn stats_report_the_process() {
         .unwrap();
     let reply = get_until(server.addr, "/stats", "}}").await;
     let body = reply.split("\r\n\r\n").nth(1).expect("a body");
-    let stats: section1_pipelines::stats::Stats = serde_json::from_str(body).expect("JSON stats");
+    let stats: pipeline::stats::Stats = serde_json::from_str(body).expect("JSON stats");
     assert_eq!(stats.implementation, "start");
     if cfg!(target_os = "linux") {
         let rss = stats.process.rss_bytes.expect("RSS on Linux");
@@ -107,10 +107,7 @@ async fn the_pipeline_page_and_its_stream_are_served() {
 
     // 15 events into a pool of 10 with a 5 s resource: 10 in use, 5 waiting.
     for _ in 0..15 {
-        pipeline
-            .push(section1_pipelines::pipeline::Event::new())
-            .await
-            .unwrap();
+        pipeline.push(pipeline::Event::new()).await.unwrap();
     }
     let stream = get_until(server.addr, "/part2/usage", "\"in_use\":10,").await;
     assert!(stream.contains("event: pipeline"), "{stream}");

@@ -14,10 +14,8 @@
 
 use std::time::Duration;
 
-use section1_pipelines::mock_resource::MockResource;
-use section1_pipelines::pipeline::{
-    Demand, Event, OverflowPolicy, PipelineMetrics, Processor, Producer, PushError,
-};
+use pipeline::mock_resource::MockResource;
+use pipeline::{Demand, Event, OverflowPolicy, PipelineMetrics, Processor, Producer, PushError};
 use section1_pipelines::solution::part2::worker_pool::run_pool;
 
 fn long() -> bool {

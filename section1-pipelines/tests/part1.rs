@@ -10,9 +10,9 @@ mod support;
 
 use std::time::Duration;
 
+use pipeline::mock_resource::{MockResource, Usage};
+use pipeline::shed_gate::SHED_AT;
 use section1_pipelines::Implementation;
-use section1_pipelines::mock_resource::{MockResource, Usage};
-use section1_pipelines::shed_gate::SHED_AT;
 use support::{TestApp, ms, probe, settle};
 
 /// Writes each test of an exercise once, for both implementations.
@@ -186,7 +186,7 @@ exercise! { s1_e3:
         settle().await;
         // The clients are all gone, yet 200 users hold the resource and 200 tasks are alive:
         // this is the "forget" part, and section 1 part 2 puts a bound on it.
-        let stats: section1_pipelines::stats::Stats =
+        let stats: pipeline::stats::Stats =
             serde_json::from_str(&app.get("/stats").await.body).expect("/stats answers JSON");
         assert_eq!(
             stats.resource.current, 200,

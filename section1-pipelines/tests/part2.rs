@@ -10,14 +10,14 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use section1_pipelines::Implementation;
-use section1_pipelines::composition::{AsyncSteps, STEP_TIME, Steps};
-use section1_pipelines::mock_resource::MockResource;
-use section1_pipelines::pipeline::{
+use pipeline::composition::{AsyncSteps, STEP_TIME, Steps};
+use pipeline::mock_resource::MockResource;
+use pipeline::portal::{CACHE_TTL, Upstream, shard_for};
+use pipeline::{
     Demand, Drain, Event, Ledger, MAX_PUSH_WAIT, OverflowPolicy, PipelineConfig, PipelineMetrics,
     Processor, Producer, PushError, RestartIntensity,
 };
-use section1_pipelines::portal::{CACHE_TTL, Upstream, shard_for};
+use section1_pipelines::Implementation;
 use support::{TestApp, ms, probe};
 use tokio::time::Instant;
 

@@ -14,12 +14,12 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use activity::ActivityStore;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use section2_channels::activity::ActivityStore;
-use section2_channels::app::{App, Implementation};
-use section2_channels::{Endpoint, Server, payload};
+use channels::{Endpoint, Server, payload};
+use section2_channels::app::{self, App, Implementation};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -74,7 +74,7 @@ async fn restart(State(control): State<Control>) -> StatusCode {
 /// The section's app plus the suite's extra socket and control routes.
 async fn router(restart_tx: mpsc::Sender<()>) -> (App, axum::Router) {
     let store = ActivityStore::open("sqlite::memory:").await.unwrap();
-    let app = App::new(Implementation::Solution, NODE_NAME, store);
+    let app = app::new(Implementation::Solution, NODE_NAME, store);
     let control = Control {
         endpoint: app.endpoint.clone(),
         restart: restart_tx,

@@ -8,8 +8,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use section2_channels::activity::{ActivityStore, seed_store};
-use section2_channels::app::{App, Implementation};
+use activity::{ActivityStore, seed_store};
+use section2_channels::app::{self, Implementation};
 
 const SEEDED: usize = 5;
 
@@ -52,7 +52,7 @@ async fn the_demo_page_pings_creates_and_signs_in() {
     }
     let store = ActivityStore::open("sqlite::memory:").await.unwrap();
     seed_store(&store, SEEDED, 1).await.unwrap();
-    let app = App::new(Implementation::Solution, "app@127.0.0.1", store.clone());
+    let app = app::new(Implementation::Solution, "app@127.0.0.1", store.clone());
     let server = app.serve(0).await.unwrap();
     let url = format!("http://{}/", server.addr());
 

@@ -6,15 +6,13 @@
 //! Connections run in memory on tokio's paused clock (paused once the database is
 //! open): a 1 s report costs no real time, and "how long did the reply take" is exact.
 
-mod support;
-
 use std::time::Duration;
 
-use section2_channels::activity::{ActivityStore, ManualClock, seed_store};
-use section2_channels::app::{App, Implementation};
-use section2_channels::client::{ChannelClient, Received, reply_response, reply_status};
-use section2_channels::reports::REPORT_TIME;
-use section2_channels::{Frame, payload};
+use activity::reports::REPORT_TIME;
+use activity::{ActivityStore, ManualClock, seed_store};
+use channels::client::{ChannelClient, Received, reply_response, reply_status};
+use channels::{Frame, payload};
+use section2_channels::app::{self, App, Implementation};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -59,7 +57,7 @@ async fn store() -> ActivityStore {
 async fn app(implementation: Implementation) -> App {
     let store = store().await;
     tokio::time::pause();
-    App::new(implementation, NODE, store)
+    app::new(implementation, NODE, store)
 }
 
 fn connect(app: &App) -> ChannelClient {
@@ -210,7 +208,7 @@ async fn feed_app(
         clock.advance(time::Duration::seconds(1));
         seed_store(&store, 1, 7).await.expect("seed");
     }
-    (App::new(implementation, NODE, store.clone()), store, clock)
+    (app::new(implementation, NODE, store.clone()), store, clock)
 }
 
 fn ids(activities: &Value) -> Vec<i64> {

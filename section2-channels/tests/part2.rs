@@ -10,13 +10,13 @@
 
 use std::time::Duration;
 
-use section2_channels::activity::ActivityStore;
+use activity::ActivityStore;
+use activity::feed::RateLimitWindow;
+use channels::client::{ChannelClient, ConnectError, reply_response, reply_status};
+use channels::endpoint::Refused;
+use channels::token::TokenSigner;
+use channels::{Endpoint, Server};
 use section2_channels::app::{self, App, Implementation};
-use section2_channels::client::{ChannelClient, ConnectError, reply_response, reply_status};
-use section2_channels::endpoint::Refused;
-use section2_channels::feed::RateLimitWindow;
-use section2_channels::token::TokenSigner;
-use section2_channels::{Endpoint, Server};
 use serde_json::json;
 
 /// Writes each test of an exercise once, for both implementations.
@@ -49,7 +49,7 @@ const USER: i64 = 7;
 const DAY_MS: i64 = 86_400_000;
 
 async fn app(implementation: Implementation) -> App {
-    App::new(implementation, "app@127.0.0.1", store().await)
+    app::new(implementation, "app@127.0.0.1", store().await)
 }
 
 async fn store() -> ActivityStore {
@@ -59,7 +59,7 @@ async fn store() -> ActivityStore {
 }
 
 fn now_ms() -> i64 {
-    section2_channels::token::now_ms()
+    channels::token::now_ms()
 }
 
 /// An endpoint with `implementation`'s part 2 channels behind the *reference*

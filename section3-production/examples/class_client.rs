@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use section2_channels::client::{ChannelClient, ConnectError};
+use channels::client::{ChannelClient, ConnectError};
 use serde_json::json;
 
 #[tokio::main(flavor = "current_thread")]

@@ -1,7 +1,7 @@
 //! What a connection costs: the server's memory per idle joined connection with
 //! tungstenite's default WebSocket settings and with tuned ones (s3.e5).
 //!
-//! The measurement itself is section 2's memory lab ([`section2_channels::lab`]): a
+//! The measurement itself is section 2's memory lab ([`scale_lab::lab`]): a
 //! server in a process of its own (this binary's hidden `idle-server` subcommand,
 //! section 2's reference channels with exactly the settings measured), N clients in
 //! this process over loopback, each joined to `ping`, and the server's resident set
@@ -13,11 +13,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use activity::ActivityStore;
 use anyhow::Context;
-use section2_channels::SocketConfig;
-use section2_channels::activity::ActivityStore;
-use section2_channels::app::{App, Implementation as Section2};
-use section2_channels::lab::{IdleMeasurement, measure_after_message, measure_idle_server};
+use channels::SocketConfig;
+use scale_lab::lab::{IdleMeasurement, measure_after_message, measure_idle_server};
+use section2_reference::App;
 
 /// The command that regenerates the walkthrough's figures.
 pub const COMMAND: &str =
@@ -37,7 +37,7 @@ pub const TOPIC: &str = "ping";
 /// first, then serves until Ctrl-C.
 pub async fn serve_idle(config: SocketConfig) -> anyhow::Result<()> {
     let store = ActivityStore::open("sqlite::memory:").await?;
-    let app = App::with_config(Section2::Solution, "app@127.0.0.1", store, config);
+    let app = App::with_config("app@127.0.0.1", store, config);
     let server = app.serve(0).await?;
     println!("serving on http://{} (Ctrl-C to stop)", server.addr());
     tokio::signal::ctrl_c().await?;

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use section2_channels::{
+use channels::{
     Broadcast, Channel, ChannelContext, ChannelRouter, HandleIn, Handled, Join, Payload, PubSub,
 };
 use serde_json::{Value, json};

@@ -2,4 +2,4 @@
 //! solution): every `activity.created` broadcast on any node of the cluster reaches
 //! the browsers joined to it.
 
-pub use section2_channels::feed::{CREATED as ACTIVITY_CREATED, FEED_TOPIC};
+pub use activity::feed::{CREATED as ACTIVITY_CREATED, FEED_TOPIC};

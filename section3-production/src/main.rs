@@ -2,8 +2,8 @@
 
 use std::net::SocketAddr;
 
+use channels::SocketConfig;
 use clap::{Parser, Subcommand};
-use section2_channels::SocketConfig;
 use section3_production::Implementation;
 use section3_production::node::{Node, NodeConfig};
 use section3_production::statsd_sink::StatsdSink;
@@ -100,7 +100,7 @@ enum Command {
     #[command(hide = true)]
     IdleServer {
         #[command(flatten)]
-        ws: section2_channels::lab::WsFlags,
+        ws: scale_lab::lab::WsFlags,
     },
     /// Measure broadcast latency from one node to another through Redis.
     ClusterLatency {
@@ -261,7 +261,7 @@ async fn conn_cost(connections: usize, yours: bool, walkthrough: bool) -> anyhow
     for (name, config) in configs {
         eprintln!("measuring {name} with {connections} idle connections...");
         let measurement = lab::measure(&program, &config, connections).await?;
-        section2_channels::lab::print(&measurement, lab::TOPIC);
+        scale_lab::lab::print(&measurement, lab::TOPIC);
         measured.push(Measured {
             name: name.to_owned(),
             config,
@@ -277,7 +277,7 @@ async fn conn_cost(connections: usize, yours: bool, walkthrough: bool) -> anyhow
     );
     eprintln!("measuring {name} with {connections} connections...");
     let measurement = lab::measure_after_large_message(&program, &config, connections).await?;
-    section2_channels::lab::print(&measurement, lab::TOPIC);
+    scale_lab::lab::print(&measurement, lab::TOPIC);
     measured.push(Measured {
         name,
         config,
@@ -299,13 +299,13 @@ async fn run_backend(
     database: &str,
     every_ms: u64,
 ) -> anyhow::Result<()> {
-    use section2_channels::activity::{ActivityGenerator, ActivityStore};
+    use activity::{ActivityGenerator, ActivityStore};
     use section3_production::{solution as reference, start};
 
     let store = ActivityStore::open(database).await?;
     let implementation = if solution { "solution" } else { "start" };
     // The backend runs the same adapter as a web node: s3.e6, yours or the reference.
-    let pubsub: Box<dyn section2_channels::PubSub> = if solution {
+    let pubsub: Box<dyn channels::PubSub> = if solution {
         Box::new(reference::part2::redis_pubsub::RedisPubSub::connect(redis, node).await?)
     } else {
         Box::new(start::part2::redis_pubsub::RedisPubSub::connect(redis, node).await?)

@@ -5,11 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
-use section2_channels::activity::ActivityStore;
-use section2_channels::app::{self, Implementation as Section2};
-use section2_channels::endpoint::{Endpoint, Server};
-use section2_channels::pubsub::{LocalPubSub, PubSub};
-use section2_channels::telemetry::{TelemetryEvent, TelemetryHandler};
+use activity::ActivityStore;
+use channels::endpoint::{Endpoint, Server};
+use channels::pubsub::{LocalPubSub, PubSub};
+use channels::telemetry::{TelemetryEvent, TelemetryHandler};
 
 use crate::Implementation;
 use crate::cluster::queries::{Answerer, ClusterQueries, Membership};
@@ -64,7 +63,7 @@ impl Node {
         let observed = Arc::new(ObservedPubSub::new(pubsub));
         // Section 2's channels plus the orders of s3.e3, measured by s3.e2.
         let router = delivery::route(
-            app::channels(Section2::Solution, store),
+            section2_reference::channels(store),
             latency_fns(config.implementation),
         );
         let endpoint = Endpoint::builder(router)
@@ -125,7 +124,7 @@ impl Node {
             for n in 0u64.. {
                 ticks.tick().await;
                 let (cents, payment) = orders[(n % 3) as usize];
-                let order = section2_channels::payload(serde_json::json!({
+                let order = channels::payload(serde_json::json!({
                     "order": n + 1, "cents": cents, "payment": payment,
                 }));
                 if pipeline.enqueue("demo", order).is_err() {

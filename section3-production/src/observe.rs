@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use section2_channels::pubsub::{Broadcast, PubSub, Subscriber, SubscriberId};
+use channels::pubsub::{Broadcast, PubSub, Subscriber, SubscriberId};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

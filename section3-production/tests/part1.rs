@@ -17,16 +17,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use section2_channels::SocketConfig;
-use section2_channels::activity::ActivityStore;
-use section2_channels::app::{App, Implementation as Section2};
-use section2_channels::client::{ChannelClient, ConnectError, Received, reply_status};
-use section2_channels::endpoint::{ConnectParams, Refused};
-use section2_channels::telemetry::{JoinResult, TelemetryEvent, TelemetryHandler};
-use section2_channels::{
+use activity::ActivityStore;
+use channels::SocketConfig;
+use channels::client::{ChannelClient, ConnectError, Received, reply_status};
+use channels::endpoint::{ConnectParams, Refused};
+use channels::telemetry::{JoinResult, TelemetryEvent, TelemetryHandler};
+use channels::{
     Channel, ChannelContext, ChannelRouter, Endpoint, HandleIn, Join, LocalPubSub, Payload, PubSub,
     Server, SocketInfo,
 };
+use section2_reference::App;
 use section3_production::delivery::{self, ENQUEUED_AT, LatencyFns, ORDER_READY, OrderPipeline};
 use section3_production::process::ProcessSample;
 use serde_json::{Value, json};
@@ -495,7 +495,7 @@ exercise! { s3_e3:
         let before = imp::part1::delivery_latency::stamp(SystemTime::now());
         for sku in ["A-1", "B-2", "C-3"] {
             pipeline
-                .enqueue("berlin", section2_channels::payload(json!({"sku": sku})))
+                .enqueue("berlin", channels::payload(json!({"sku": sku})))
                 .expect("an empty pipeline takes three orders");
         }
         for sku in ["A-1", "B-2", "C-3"] {
@@ -728,7 +728,7 @@ exercise! { s3_e5:
     async fn a_course_sized_message_passes_and_an_oversized_one_closes_with_1009() {
         let tuned = tuned_from_defaults(imp::part1::conn_cost::tuned);
         let store = ActivityStore::open("sqlite::memory:").await.unwrap();
-        let app = App::with_config(Section2::Solution, "app@127.0.0.1", store, tuned.clone());
+        let app = App::with_config("app@127.0.0.1", store, tuned.clone());
         let server = app.serve(0).await.unwrap();
         let url = server.socket_url("/socket", &[]);
 

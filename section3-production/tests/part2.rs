@@ -10,8 +10,8 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use section2_channels::pubsub::{Broadcast, PubSub, Subscriber, Subscription};
-use section2_channels::{Payload, payload};
+use channels::pubsub::{Broadcast, PubSub, Subscriber, Subscription};
+use channels::{Payload, payload};
 use serde_json::json;
 use support::RedisServer;
 use tokio::sync::Notify;
@@ -376,8 +376,8 @@ exercise! { s3_e8:
 }
 
 mod two_nodes {
-    pub use section2_channels::activity::{ActivityKind, ActivityStore, CustomerTier, NewActivity};
-    pub use section2_channels::client::ChannelClient;
+    pub use activity::{ActivityKind, ActivityStore, CustomerTier, NewActivity};
+    pub use channels::client::ChannelClient;
     pub use section3_production::Implementation;
     pub use section3_production::node::{Node, NodeConfig};
 

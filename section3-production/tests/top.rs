@@ -199,7 +199,7 @@ fn the_first_screen_shows_no_rates_yet() {
 
 #[tokio::test]
 async fn a_node_serves_its_snapshot_at_observe() {
-    use section2_channels::client::ChannelClient;
+    use channels::client::ChannelClient;
 
     let node = Node::start(&NodeConfig {
         name: "app@127.0.0.1".to_owned(),
@@ -220,7 +220,7 @@ async fn a_node_serves_its_snapshot_at_observe() {
         node.endpoint.broadcast(
             "feed",
             "activity.created",
-            section2_channels::payload(json!({ "n": n })),
+            channels::payload(json!({ "n": n })),
         );
     }
 

@@ -11,8 +11,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use activity::{Activity, ActivityKind, CustomerTier};
 use criterion::{Criterion, criterion_group, criterion_main};
-use section2_channels::activity::{Activity, ActivityKind, CustomerTier};
 use section4_tracker_live::live_app::feed_page;
 
 fn activities(n: i64) -> Vec<Activity> {

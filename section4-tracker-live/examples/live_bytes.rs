@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use section2_channels::activity::{ActivityStore, seed_store};
-use section2_channels::app::Implementation;
-use section2_channels::client::ChannelClient;
-use section2_channels::{Frame, LocalPubSub, PubSub};
+use activity::{ActivityStore, seed_store};
+use channels::client::ChannelClient;
+use channels::{Frame, LocalPubSub, PubSub};
+use section4_tracker_live::Implementation;
 use section4_tracker_live::live_app::{self, FeedDeps};
 use serde_json::json;
 

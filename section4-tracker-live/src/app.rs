@@ -4,8 +4,8 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use section2_channels::app::Implementation;
-use section2_channels::{Broadcast, ChannelRouter, Endpoint, LocalPubSub, PubSub};
+use crate::Implementation;
+use channels::{Broadcast, ChannelRouter, Endpoint, LocalPubSub, PubSub};
 use serde_json::Value;
 
 use crate::presence::{PresenceTracker, UserMeta};

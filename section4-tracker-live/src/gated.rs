@@ -12,12 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::Implementation;
+use channels::{Channel, ChannelContext, ChannelRouter, Endpoint, HandleIn, Join, Payload, PubSub};
 use futures::FutureExt;
-use section1_pipelines::mock_resource::MockResource;
-use section2_channels::app::Implementation;
-use section2_channels::{
-    Channel, ChannelContext, ChannelRouter, Endpoint, HandleIn, Join, Payload, PubSub,
-};
+use pipeline::mock_resource::MockResource;
 use serde_json::{Value, json};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
@@ -173,7 +171,7 @@ impl Handler {
             Handler::Solution => crate::solution::part1::gate::handle_reading(stage, reading).await,
             Handler::Ungated => {
                 let payload = stage.enrich(&reading).await;
-                let reached = stage.pubsub.broadcast(section2_channels::Broadcast::new(
+                let reached = stage.pubsub.broadcast(channels::Broadcast::new(
                     reading.topic(),
                     READING_EVENT,
                     payload,
@@ -370,7 +368,7 @@ pub async fn savings(
 ) -> anyhow::Result<SavingsRow> {
     let watched = (u64::from(topics) * u64::from(utilization.min(100))).div_ceil(100) as u32;
     let run = |handler: Handler| async move {
-        let pubsub: Arc<dyn PubSub> = Arc::new(section2_channels::LocalPubSub::named("lab"));
+        let pubsub: Arc<dyn PubSub> = Arc::new(channels::LocalPubSub::named("lab"));
         let resource = MockResource::new();
         let node = GatedNode::start(
             pubsub.clone(),

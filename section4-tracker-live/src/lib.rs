@@ -16,3 +16,6 @@ pub mod presence;
 pub mod solution;
 pub mod start;
 pub mod tracker;
+
+/// Which code answers the exercises: yours (`start`) or the reference (`solution`).
+pub use selector::Implementation;

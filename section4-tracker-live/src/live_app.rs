@@ -11,11 +11,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use section2_channels::activity::{Activity, ActivityGenerator, ActivityStore};
-use section2_channels::app::Implementation;
-use section2_channels::feed::{CREATED, create_activity};
-use section2_channels::pubsub::Broadcast;
-use section2_channels::{HandleIn, PubSub};
+use crate::Implementation;
+use activity::feed::{CREATED, create_activity};
+use activity::{Activity, ActivityGenerator, ActivityStore};
+use channels::pubsub::Broadcast;
+use channels::{HandleIn, PubSub};
 use serde_json::Value;
 
 use crate::live::{Comprehension, LivePages, LiveRoutes, Rendered};
@@ -83,14 +83,8 @@ pub async fn slow_load(store: ActivityStore) -> Result<Vec<Activity>, String> {
 pub async fn create_random(deps: &FeedDeps) -> Result<Activity, String> {
     let new = ActivityGenerator::from_os_rng().next_activity();
     let payload = serde_json::to_value(&new).map_err(|error| error.to_string())?;
-    match create_activity(
-        &deps.store,
-        &deps.pubsub,
-        section2_channels::payload(payload),
-    )
-    .await
-    {
-        HandleIn::Reply(section2_channels::Status::Ok, activity) => {
+    match create_activity(&deps.store, &deps.pubsub, channels::payload(payload)).await {
+        HandleIn::Reply(channels::Status::Ok, activity) => {
             serde_json::from_value(activity).map_err(|error| error.to_string())
         }
         other => Err(format!("the create failed: {other:?}")),
@@ -261,7 +255,7 @@ pub async fn open_demo_store() -> anyhow::Result<ActivityStore> {
     std::fs::create_dir_all("target/section4")?;
     let store = ActivityStore::open(DEMO_STORE_URL).await?;
     if store.count().await? == 0 {
-        section2_channels::activity::seed_store(&store, 30, 4).await?;
+        activity::seed_store(&store, 30, 4).await?;
     }
     Ok(store)
 }

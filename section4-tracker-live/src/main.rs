@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use channels::{LocalPubSub, PubSub, Server};
 use clap::{Parser, Subcommand};
-use section2_channels::app::Implementation;
-use section2_channels::{LocalPubSub, PubSub, Server};
+use section4_tracker_live::Implementation;
 use section4_tracker_live::app::PresenceNode;
 use section4_tracker_live::live_app::{self, FeedDeps, PresenceDeps};
 use section4_tracker_live::tracker::TrackerConfig;

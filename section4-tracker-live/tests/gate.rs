@@ -8,10 +8,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use section1_pipelines::mock_resource::MockResource;
-use section2_channels::app::Implementation;
-use section2_channels::client::{ChannelClient, Received, reply_status};
-use section2_channels::{LocalPubSub, PubSub};
+use channels::client::{ChannelClient, Received, reply_status};
+use channels::{LocalPubSub, PubSub};
+use pipeline::mock_resource::MockResource;
+use section4_tracker_live::Implementation;
 use section4_tracker_live::gated::{
     GateCounts, GatedNode, GatedPipeline, Handler, SensorReading, sensor_topic,
 };

@@ -17,9 +17,9 @@ use std::time::Duration;
 
 mod support;
 
-use section2_channels::app::Implementation;
-use section2_channels::{LocalPubSub, PubSub, Server};
+use channels::{LocalPubSub, PubSub, Server};
 use section3_production::solution::part2::redis_pubsub::RedisPubSub;
+use section4_tracker_live::Implementation;
 use section4_tracker_live::app::PresenceNode;
 use section4_tracker_live::tracker::TrackerConfig;
 use tokio::net::TcpListener;

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use section2_channels::activity::{ActivityStore, seed_store};
-use section2_channels::app::Implementation;
-use section2_channels::{LocalPubSub, PubSub, Server};
+use activity::{ActivityStore, seed_store};
+use channels::{LocalPubSub, PubSub, Server};
+use section4_tracker_live::Implementation;
 use section4_tracker_live::app::PresenceNode;
 use section4_tracker_live::live_app::{self, FeedDeps, PresenceDeps};
 use section4_tracker_live::tracker::TrackerConfig;

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use channels::client::{reply_response, reply_status};
 use proptest::prelude::*;
-use section2_channels::client::{reply_response, reply_status};
 use section4_tracker_live::live::{
     Comprehension, LivePages, LiveRoutes, PageError, Rendered, StaticPage,
 };

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use section2_channels::app::Implementation;
+use section4_tracker_live::Implementation;
 use section4_tracker_live::tracker::replica::ReplicaRef;
 use section4_tracker_live::tracker::state::{Lattice, MergeReport, Tag, Topic};
 

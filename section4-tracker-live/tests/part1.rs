@@ -9,9 +9,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use section2_channels::app::Implementation;
-use section2_channels::client::{ChannelClient, Received, reply_response, reply_status};
-use section2_channels::{Frame, LocalPubSub, PubSub};
+use channels::client::{ChannelClient, Received, reply_response, reply_status};
+use channels::{Frame, LocalPubSub, PubSub};
+use section4_tracker_live::Implementation;
 use section4_tracker_live::app::PresenceNode;
 use section4_tracker_live::tracker::TrackerConfig;
 use serde_json::{Value, json};

@@ -18,10 +18,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use section2_channels::activity::{ActivityStore, seed_store};
-use section2_channels::app::Implementation;
-use section2_channels::client::{ChannelClient, Received, reply_response, reply_status};
-use section2_channels::{Frame, LocalPubSub, PubSub};
+use activity::{ActivityStore, seed_store};
+use channels::client::{ChannelClient, Received, reply_response, reply_status};
+use channels::{Frame, LocalPubSub, PubSub};
+use section4_tracker_live::Implementation;
 use section4_tracker_live::app::PresenceNode;
 use section4_tracker_live::live::{LivePages, StaticPage};
 use section4_tracker_live::live_app::{self, FeedDeps, PresenceDeps};

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use section2_channels::{LocalPubSub, PubSub};
+use channels::{LocalPubSub, PubSub};
 use section4_tracker_live::tracker::pubsub_transport::PubSubTransport;
 use section4_tracker_live::tracker::{Diff, Tracker, TrackerConfig};
 use serde::{Deserialize, Serialize};
@@ -161,7 +161,7 @@ async fn a_stopped_tracker_unsubscribes_from_the_pubsub() {
 
 #[tokio::test(start_paused = true)]
 async fn malformed_gossip_is_ignored_and_replication_goes_on() {
-    use section2_channels::{Broadcast, payload};
+    use channels::{Broadcast, payload};
     use section4_tracker_live::tracker::pubsub_transport::GOSSIP_EVENT;
 
     let pubsub: Arc<dyn PubSub> = Arc::new(LocalPubSub::named("cluster"));

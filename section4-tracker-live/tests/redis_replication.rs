@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use section2_channels::PubSub;
+use channels::PubSub;
 use section3_production::solution::part2::redis_pubsub::RedisPubSub;
 use section4_tracker_live::tracker::pubsub_transport::PubSubTransport;
 use section4_tracker_live::tracker::{Owner, Tracker, TrackerConfig};

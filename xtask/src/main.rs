@@ -18,6 +18,7 @@ mod libtest;
 mod manifest;
 mod runner;
 mod slides;
+mod standalone;
 mod ui;
 mod verify;
 mod watch;
@@ -59,8 +60,11 @@ learner commands:
                       --render rewrites the page from results.json only
 
 maintainer commands:
-  verify              everything CI checks: tests, lints, honesty of the exercises,
-                      the manifest, pending snapshots and the slides
+  verify [--only STEP]
+                      everything CI checks: tests, lints, honesty of the exercises,
+                      the manifest, pending snapshots, sections standing alone and
+                      the slides. --only runs one step: tests, clippy, fmt, honesty,
+                      manifest, snapshots, standalone or slides
 ";
 
 fn main() -> ExitCode {

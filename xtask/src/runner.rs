@@ -57,15 +57,7 @@ pub fn run_tests(run: &TestRun) -> io::Result<RunResult> {
     } else {
         "never"
     };
-    let mut command = cargo_command(run.root);
-    command.args([
-        "test", "-p", run.krate, "--test", run.test, "--color", color, "--",
-    ]);
-    if run.ignored {
-        command.arg("--ignored");
-    }
-    // libtest's own colours would get in the way of parsing; we colour the summary.
-    command.args(["--color", "never"]).args(&run.filters);
+    let mut command = test_command(run, color);
     command.stdout(Stdio::piped()).stdin(Stdio::null());
     if run.verbose {
         eprintln!("{}", ui::dim(&format!("$ {}", describe(&command))));
@@ -89,6 +81,23 @@ pub fn run_tests(run: &TestRun) -> io::Result<RunResult> {
     Ok(RunResult::Crashed {
         output: format!("{stdout}\n{stderr}").trim().to_string(),
     })
+}
+
+/// The `cargo test` of one test target. `-p` and `--test` name exactly what the scope
+/// needs: cargo builds that crate (its library, binaries and the one test target) and
+/// its dependencies, nothing else of the workspace, so a learner's broken file in
+/// another section cannot stop this one (`cargo xtask verify` proves it by experiment).
+fn test_command(run: &TestRun, color: &str) -> Command {
+    let mut command = cargo_command(run.root);
+    command.args([
+        "test", "-p", run.krate, "--test", run.test, "--color", color, "--",
+    ]);
+    if run.ignored {
+        command.arg("--ignored");
+    }
+    // libtest's own colours would get in the way of parsing; we colour the summary.
+    command.args(["--color", "never"]).args(&run.filters);
+    command
 }
 
 /// The error diagnostics in cargo's stderr, without warnings, progress lines and
@@ -196,6 +205,26 @@ error: could not compile `section1-pipelines` (lib) due to 2 previous errors
                 "section1-pipelines/src/start/part1/welcome.rs".to_string(),
                 20
             ))
+        );
+    }
+
+    #[test]
+    fn builds_only_the_crate_and_target_in_scope() {
+        let run = TestRun {
+            root: Path::new("."),
+            krate: "section3-production",
+            test: "part1",
+            filters: vec!["s3_e1::solution::".into()],
+            ignored: false,
+            verbose: false,
+        };
+        let command = test_command(&run, "never");
+        assert_eq!(
+            describe(&command).split_once(' ').map(|(_, args)| args),
+            Some(
+                "test -p section3-production --test part1 --color never -- --color never \
+                 s3_e1::solution::"
+            )
         );
     }
 

@@ -1,6 +1,6 @@
-//! Any bytes through the protocol decoder (see `section2_channels::fuzzing`).
+//! Any bytes through the protocol decoder (see `channels_fuzz`).
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    section2_channels::fuzzing::frame_decode(data);
+    channels_fuzz::frame_decode(data);
 });

@@ -1,7 +1,7 @@
 //! A sequence of inbound frames through the socket state machine (see
-//! `section2_channels::fuzzing`).
+//! `channels_fuzz`).
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    section2_channels::fuzzing::socket_frames(data);
+    channels_fuzz::socket_frames(data);
 });

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use section2_channels::Payload;
+use channels::Payload;
 
 /// A broadcast on its way to the other nodes.
 ///

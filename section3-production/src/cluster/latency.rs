@@ -9,8 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use channels::pubsub::{Broadcast, PubSub, Subscriber, Subscription};
 use hdrhistogram::Histogram;
-use section2_channels::pubsub::{Broadcast, PubSub, Subscriber, Subscription};
 use tokio::sync::mpsc;
 
 use crate::solution::part2::redis_pubsub::RedisPubSub;
@@ -48,7 +48,7 @@ pub async fn measure(url: &str, messages: u64, warmup: u64) -> anyhow::Result<La
     let mut histogram = Histogram::<u64>::new(3)?;
     let mut delivered = 0;
     for n in 0..warmup + messages {
-        let payload = section2_channels::payload(serde_json::json!({ "n": n }));
+        let payload = channels::payload(serde_json::json!({ "n": n }));
         let sent = Instant::now();
         backend.broadcast(Broadcast::new("latency", "tick", payload));
         match tokio::time::timeout(Duration::from_secs(1), arrivals.recv()).await {

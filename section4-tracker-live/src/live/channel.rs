@@ -13,9 +13,9 @@
 
 use std::sync::Arc;
 
+use channels::{Channel, ChannelContext, HandleIn, Handled, Join, Payload};
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use section2_channels::{Channel, ChannelContext, HandleIn, Handled, Join, Payload};
 use serde_json::{Map, Value, json};
 
 use super::routes::{LiveShared, SessionToken};
@@ -60,7 +60,7 @@ impl<V: LiveView> ErasedView for Mounted<V> {
 pub(crate) type MountFn = fn(
     Session,
     Arc<LiveShared>,
-    Option<section2_channels::channel::ChannelAddr<LiveMsg>>,
+    Option<channels::channel::ChannelAddr<LiveMsg>>,
 ) -> BoxFuture<'static, Result<Box<dyn ErasedView>, MountError>>;
 
 pub(crate) fn mount_fn<V: LiveView>() -> MountFn {

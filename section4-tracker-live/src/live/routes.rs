@@ -20,9 +20,9 @@ use axum::http::{Extensions, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine as _;
-use section2_channels::endpoint::ConnectParams;
-use section2_channels::token::TokenSigner;
-use section2_channels::{ChannelRouter, Endpoint, Refused, SocketInfo};
+use channels::endpoint::ConnectParams;
+use channels::token::TokenSigner;
+use channels::{ChannelRouter, Endpoint, Refused, SocketInfo};
 use serde::{Deserialize, Serialize};
 
 use super::LIVEVIEW_JS_VERSION;

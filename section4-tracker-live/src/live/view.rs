@@ -23,9 +23,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::Extensions;
-use section2_channels::PubSub;
-use section2_channels::channel::ChannelAddr;
-use section2_channels::pubsub::{Broadcast, Subscriber, Subscription};
+use channels::PubSub;
+use channels::channel::ChannelAddr;
+use channels::pubsub::{Broadcast, Subscriber, Subscription};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;

@@ -2,7 +2,7 @@
 //! same publish/subscribe system the channels use, locally ([`LocalPubSub`]) or across
 //! processes (section 3 puts Redis behind the same trait).
 //!
-//! [`LocalPubSub`]: section2_channels::LocalPubSub
+//! [`LocalPubSub`]: channels::LocalPubSub
 //!
 //! Gossip travels as a JSON payload `{"node": sender, "gossip": ...}`:
 //! - a broadcast goes to the shard's topic; every node subscribes to it and ignores what
@@ -17,7 +17,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use section2_channels::pubsub::{Broadcast, PubSub, Subscriber, Subscription};
+use channels::pubsub::{Broadcast, PubSub, Subscriber, Subscription};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 
-use crate::mock_resource::MockResource;
+use pipeline::mock_resource::MockResource;
 
 /// `GET /part1/async`: start using the resource on a task of its own, answer `OK` now.
 // ANCHOR: fire_and_forget

@@ -12,8 +12,8 @@ use axum::http::{StatusCode, header};
 #[allow(unused_imports)]
 use axum::response::IntoResponse;
 
-use crate::mock_resource::MockResource;
-use crate::shed_gate::ShedGate;
+use pipeline::mock_resource::MockResource;
+use pipeline::shed_gate::ShedGate;
 
 /// `GET /part1/shed`: `200 OK` after using the resource, or `503` at once when it is busy.
 ///

@@ -5,7 +5,7 @@
 
 use axum::extract::State;
 
-use crate::mock_resource::MockResource;
+use pipeline::mock_resource::MockResource;
 
 /// `GET /part1/serial`: use the resource, then answer `OK`.
 // ANCHOR: serial

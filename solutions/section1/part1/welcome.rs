@@ -7,12 +7,12 @@
 use std::time::Duration;
 
 #[allow(unused_imports)]
-use crate::mock_resource::MockResource;
+use pipeline::mock_resource::MockResource;
 
 /// How long one use of the mock resource holds it, by default.
 ///
 /// Everything in section 1 follows from this number, so start by finding it:
-/// open `section1-pipelines/src/mock_resource.rs` and read `MockResource`.
+/// open `section1-pipelines/pipeline/src/mock_resource.rs` and read `MockResource`.
 // ANCHOR: welcome
 pub fn resource_hold() -> Duration {
     // Naming the constant (not typing 500) keeps this answer right if the resource changes.

@@ -5,7 +5,7 @@
 
 use tokio::task::JoinSet;
 
-use crate::pipeline::{Demand, Processor, Producer};
+use pipeline::{Demand, Processor, Producer};
 
 /// Starts `consumers` consumers on `producer`. Each subscribes with `demand` and
 /// processes its events one after the other; each ends when the producer is

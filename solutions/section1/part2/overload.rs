@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::pipeline::{Event, MAX_PUSH_WAIT, PipelineHandle, PushError};
+use pipeline::{Event, MAX_PUSH_WAIT, PipelineHandle, PushError};
 
 /// `GET /part2/pipeline`: `202 Accepted` with the event's id once it is in the buffer;
 /// `503` with `retry-after` and the buffer's bound when the buffer is full (reject

@@ -10,9 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::pipeline::{
-    CrashLoop, Event, Processor, RestartIntensity, Subscription, failure_reason,
-};
+use pipeline::{CrashLoop, Event, Processor, RestartIntensity, Subscription, failure_reason};
 
 /// Runs a supervised pool of at most `concurrency` workers until the producer is
 /// closed and drained (`Ok`), or until restarts exceed `intensity` (`Err`).

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
-use crate::reports::{build_report, report_name};
-use crate::{Channel, ChannelContext, HandleIn, Join, Payload, Status};
+use activity::reports::{build_report, report_name};
+use channels::{Channel, ChannelContext, HandleIn, Join, Payload, Status};
 
 /// Reports one channel may build at the same time.
 pub const MAX_IN_FLIGHT: usize = 2;

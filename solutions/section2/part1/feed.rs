@@ -6,8 +6,8 @@
 
 use serde_json::{Value, json};
 
-use crate::activity::{ActivityStore, NewActivity, StoreError, fetch_limit};
-use crate::{Channel, ChannelContext, HandleIn, Join, Payload};
+use activity::{ActivityStore, NewActivity, StoreError, fetch_limit};
+use channels::{Channel, ChannelContext, HandleIn, Join, Payload};
 
 /// The channel on topic `feed`.
 pub struct FeedChannel {
@@ -56,7 +56,7 @@ impl Channel for FeedChannel {
                     Ok(activity) => {
                         let activity = serde_json::to_value(&activity).expect("serialisable");
                         // Every dashboard on `feed` hears about it, this one included.
-                        ctx.broadcast("activity.created", crate::payload(activity.clone()));
+                        ctx.broadcast("activity.created", channels::payload(activity.clone()));
                         HandleIn::ok(activity)
                     }
                     Err(StoreError::Invalid(errors)) => invalid(errors.reply_payload()),

@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{Channel, ChannelContext, HandleIn, Handled, Join, Payload};
+use channels::{Channel, ChannelContext, HandleIn, Handled, Join, Payload};
 
 /// The channel on topic `ops`.
 pub struct OpsChannel;

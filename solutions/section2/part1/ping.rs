@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{Channel, ChannelContext, HandleIn, Join, Payload, Status};
+use channels::{Channel, ChannelContext, HandleIn, Join, Payload, Status};
 
 /// The channel on topic `ping`. It keeps no state.
 pub struct PingChannel;

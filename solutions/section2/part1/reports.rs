@@ -7,8 +7,8 @@
 
 use serde_json::json;
 
-use crate::reports::{build_report, report_name};
-use crate::{Channel, ChannelContext, HandleIn, Join, Payload, Status};
+use activity::reports::{build_report, report_name};
+use channels::{Channel, ChannelContext, HandleIn, Join, Payload, Status};
 
 /// The channel on topic `reports`.
 pub struct ReportsChannel;

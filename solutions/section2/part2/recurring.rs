@@ -7,9 +7,9 @@
 
 use serde_json::json;
 
-use crate::auth::{RecurringInterval, UserId};
-use crate::token::TokenSigner;
-use crate::{Channel, ChannelContext, HandleIn, Handled, Join, Payload};
+use channels::auth::{RecurringInterval, UserId};
+use channels::token::TokenSigner;
+use channels::{Channel, ChannelContext, HandleIn, Handled, Join, Payload};
 
 /// The channel on topic `recurring`.
 pub struct RecurringChannel {

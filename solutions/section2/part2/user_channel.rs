@@ -6,8 +6,8 @@
 
 use serde_json::json;
 
-use crate::auth::UserId;
-use crate::{Channel, ChannelContext, HandleIn, Join, Payload};
+use channels::auth::UserId;
+use channels::{Channel, ChannelContext, HandleIn, Join, Payload};
 
 /// The channel on topics `user:<id>`.
 pub struct UserChannel {

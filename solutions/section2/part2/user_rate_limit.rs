@@ -12,10 +12,10 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::time::Instant;
 
-use crate::activity::ActivityStore;
-use crate::auth::UserId;
-use crate::feed::{DEFAULT_WINDOW, RateLimitWindow, create_activity};
-use crate::{Channel, ChannelContext, HandleIn, Join, Payload, Status};
+use activity::ActivityStore;
+use activity::feed::{DEFAULT_WINDOW, RateLimitWindow, create_activity};
+use channels::auth::UserId;
+use channels::{Channel, ChannelContext, HandleIn, Join, Payload, Status};
 
 /// When each user last created, shared by all connections.
 #[derive(Debug, Default)]

@@ -7,8 +7,8 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use channels::telemetry::{JoinResult, TelemetryEvent, TelemetryHandler};
 use metrics::{counter, gauge, histogram};
-use section2_channels::telemetry::{JoinResult, TelemetryEvent, TelemetryHandler};
 
 use crate::telemetry::BoundedLabels;
 

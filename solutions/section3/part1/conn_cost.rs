@@ -7,7 +7,7 @@
 //! for that server, and measure the difference:
 //! `cargo run -p section3-production --release -- conn-cost --connections 1000 --yours`.
 
-use section2_channels::SocketConfig;
+use channels::SocketConfig;
 
 /// The WebSocket settings for many small, mostly idle connections, tuned from
 /// `untuned` ([`SocketConfig::tungstenite_defaults`]). Only the five WebSocket fields

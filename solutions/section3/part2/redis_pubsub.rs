@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use section2_channels::pubsub::{Broadcast, LocalPubSub, PubSub, Subscriber, SubscriberId};
+use channels::pubsub::{Broadcast, LocalPubSub, PubSub, Subscriber, SubscriberId};
 
 use crate::cluster::{DEFAULT_CHANNEL, Envelope, RedisLink};
 

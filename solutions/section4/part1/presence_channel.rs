@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use section2_channels::{Channel, ChannelContext, HandleIn, Handled, Join, Payload};
+use channels::{Channel, ChannelContext, HandleIn, Handled, Join, Payload};
 use serde_json::{Map, Value, json};
 
 use crate::presence::{PresenceTracker, RoomUser, UserMeta, meta_json, now_unix, user_key};

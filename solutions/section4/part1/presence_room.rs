@@ -1,6 +1,6 @@
 //! s4.e1: a room channel that tracks each joined user and lists who is here.
 
-use section2_channels::{Channel, ChannelContext, HandleIn, Join, Payload};
+use channels::{Channel, ChannelContext, HandleIn, Join, Payload};
 use serde_json::{Map, Value, json};
 
 use crate::presence::{PresenceTracker, RoomUser, meta_json, now_unix, user_key};

@@ -4,8 +4,8 @@
 //!
 //! Slide: slides/src/section4/part2/async_load.md
 
-use section2_channels::activity::Activity;
-use section2_channels::feed::FEED_TOPIC;
+use activity::Activity;
+use activity::feed::FEED_TOPIC;
 use serde_json::Value;
 
 use crate::live::{LiveContext, LiveView, MountError, Rendered, Session};

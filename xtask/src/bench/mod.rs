@@ -81,7 +81,7 @@ pub fn command(mut args: Args) -> u8 {
     let started = Instant::now();
     let load_before = Machine::describe().load_average;
     let mut entries = Vec::new();
-    let mut section2_built: Option<Result<PathBuf, String>> = None;
+    let mut scale_lab_built: Option<Result<PathBuf, String>> = None;
     for (id, title) in SCENARIOS {
         if only.as_deref().is_some_and(|o| !id.contains(o)) {
             continue;
@@ -89,8 +89,8 @@ pub fn command(mut args: Args) -> u8 {
         println!("{}", ui::rule(title));
         let entry = match id {
             "idle" | "connect" | "broadcast" | "fanout" => {
-                let bin = section2_built
-                    .get_or_insert_with(|| build_release(&root, "section2-channels"))
+                let bin = scale_lab_built
+                    .get_or_insert_with(|| build_release(&root, "scale-lab"))
                     .clone();
                 scale(&root, bin, id, title, quick)
             }
@@ -256,7 +256,7 @@ fn run_bounded(mut command: Command, limit: Duration, capture_stderr: bool) -> O
     }
 }
 
-/// A scale scenario: the section 2 binary's `scale <id> --json`.
+/// A scale scenario: the scale lab's `<id> --json`.
 fn scale(root: &Path, bin: Result<PathBuf, String>, id: &str, title: &str, quick: bool) -> Entry {
     // The broadcast scenario measures its two baselines in the same run (the raw
     // tokio-tungstenite server and the floor), so the page can say how far above
@@ -268,7 +268,7 @@ fn scale(root: &Path, bin: Result<PathBuf, String>, id: &str, title: &str, quick
         &[]
     };
     let display = format!(
-        "cargo run -p section2-channels --release -- scale {id}{}{} --json",
+        "cargo run -p scale-lab --release -- {id}{}{} --json",
         extra.iter().map(|a| format!(" {a}")).collect::<String>(),
         if quick { " --quick" } else { "" }
     );
@@ -281,11 +281,7 @@ fn scale(root: &Path, bin: Result<PathBuf, String>, id: &str, title: &str, quick
         }
     };
     let mut command = Command::new(bin);
-    command
-        .current_dir(root)
-        .args(["scale", id])
-        .args(extra)
-        .arg("--json");
+    command.current_dir(root).arg(id).args(extra).arg("--json");
     if quick {
         command.arg("--quick");
     }
@@ -360,20 +356,14 @@ fn cluster_latency(root: &Path, title: &str, quick: bool) -> Entry {
 
 /// Section 1's load generator against wrk on the same endpoint.
 fn loadgen_vs_wrk(root: &Path, title: &str) -> Entry {
-    let display = "cargo bench -p section1-pipelines --bench loadgen_vs_wrk";
+    let display = "cargo bench -p loadgen --bench loadgen_vs_wrk";
     let mut entry = Entry::new("loadgen-vs-wrk", title, display);
     if workspace::find_program("wrk").is_none() {
         entry.status = Status::NotRun("install wrk (Debian/Ubuntu: apt-get install wrk)".into());
         return entry;
     }
     let mut command = cargo_command(root);
-    command.args([
-        "bench",
-        "-p",
-        "section1-pipelines",
-        "--bench",
-        "loadgen_vs_wrk",
-    ]);
+    command.args(["bench", "-p", "loadgen", "--bench", "loadgen_vs_wrk"]);
     let output = run_bounded(command, Duration::from_secs(900), false);
     if !output.ok {
         entry.status = Status::Failed("the bench failed (see its output above)".into());
@@ -386,7 +376,7 @@ fn loadgen_vs_wrk(root: &Path, title: &str) -> Entry {
 /// The packages with a `tests/hardening.rs`, in course order.
 const HARDENED: [&str; 4] = [
     "section1-pipelines",
-    "section2-channels",
+    "scale-lab",
     "section3-production",
     "section4-tracker-live",
 ];
@@ -504,8 +494,8 @@ fn hardening_lines(text: &str) -> Vec<String> {
 fn criterion(root: &Path, id: &str, title: &str, quick: bool) -> Entry {
     let (section, bench) = id.split_once('-').expect("criterion ids are sN-name");
     let package = match section {
-        "s1" => "section1-pipelines",
-        "s2" => "section2-channels",
+        "s1" => "pipeline",
+        "s2" => "channels",
         "s3" => "section3-production",
         _ => "section4-tracker-live",
     };

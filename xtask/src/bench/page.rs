@@ -961,7 +961,7 @@ mod tests {
         let mut idle = Entry::new(
             "idle",
             "1. Idle joined connections",
-            "cargo run -p section2-channels --release -- scale idle --json",
+            "cargo run -p scale-lab --release -- idle --json",
         );
         fill_from_scenario_json(
             &mut idle,
@@ -978,7 +978,7 @@ mod tests {
         let mut connect = Entry::new(
             "connect",
             "4. Connect + join rate (open loop)",
-            "cargo run -p section2-channels --release -- scale connect --json",
+            "cargo run -p scale-lab --release -- connect --json",
         );
         fill_from_scenario_json(
             &mut connect,
@@ -988,7 +988,7 @@ mod tests {
         let mut fanout = Entry::new(
             "fanout",
             "3. Sustained fan-out",
-            "cargo run -p section2-channels --release -- scale fanout --json",
+            "cargo run -p scale-lab --release -- fanout --json",
         );
         fill_from_scenario_json(
             &mut fanout,
@@ -998,7 +998,7 @@ mod tests {
         let mut broadcast = Entry::new(
             "broadcast",
             "2. One message to 10,000 subscribers",
-            "cargo run -p section2-channels --release -- scale broadcast --with-raw --json",
+            "cargo run -p scale-lab --release -- broadcast --with-raw --json",
         );
         fill_from_scenario_json(
             &mut broadcast,
@@ -1008,7 +1008,7 @@ mod tests {
         let mut pipeline = Entry::new(
             "s1-pipeline",
             "5a. Pipeline events/s vs raw mpsc",
-            "cargo bench -p section1-pipelines --bench pipeline",
+            "cargo bench -p pipeline --bench pipeline",
         );
         fill_from_criterion(
             &mut pipeline,
@@ -1040,7 +1040,7 @@ mod tests {
         let mut wrk = Entry::new(
             "loadgen-vs-wrk",
             "6. Load generator vs wrk",
-            "cargo bench -p section1-pipelines --bench loadgen_vs_wrk",
+            "cargo bench -p loadgen --bench loadgen_vs_wrk",
         );
         wrk.status = Status::NotRun("install wrk (Debian/Ubuntu: apt-get install wrk)".into());
         Run {

@@ -7,12 +7,12 @@
 use std::time::Duration;
 
 #[allow(unused_imports)]
-use crate::mock_resource::MockResource;
+use pipeline::mock_resource::MockResource;
 
 /// How long one use of the mock resource holds it, by default.
 ///
 /// Everything in section 1 follows from this number, so start by finding it:
-/// open `section1-pipelines/src/mock_resource.rs` and read `MockResource`.
+/// open `section1-pipelines/pipeline/src/mock_resource.rs` and read `MockResource`.
 pub fn resource_hold() -> Duration {
     // TODO(s1.e1): return the mock resource's default hold time (do not type the number: use the constant).
     todo!("s1.e1: return MockResource's default hold time")

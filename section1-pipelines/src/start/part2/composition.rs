@@ -6,7 +6,7 @@
 #[allow(unused_imports)]
 use futures::StreamExt;
 
-use crate::composition::{AsyncSteps, Steps};
+use pipeline::composition::{AsyncSteps, Steps};
 
 /// Eager: each stage runs over *every* order before the next stage starts
 /// (a `Vec` collected per stage). All prices, then all shipping, then all receipts.

@@ -11,7 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 #[allow(unused_imports)]
-use crate::pipeline::{Event, MAX_PUSH_WAIT, PipelineHandle, PushError};
+use pipeline::{Event, MAX_PUSH_WAIT, PipelineHandle, PushError};
 
 /// `GET /part2/pipeline`: `202 Accepted` with the event's id once it is in the buffer;
 /// `503` with `retry-after` and the buffer's bound when the buffer is full (reject

@@ -14,7 +14,7 @@ use futures::future::{BoxFuture, Shared};
 use tokio::time::Instant;
 
 #[allow(unused_imports)]
-use crate::portal::{FetchError, Page, SHARDS, Upstream, shard_for};
+use pipeline::portal::{FetchError, Page, SHARDS, Upstream, shard_for};
 
 /// A fetch in progress, awaitable by any number of requests at once.
 type Fetch = Shared<BoxFuture<'static, Result<Arc<Page>, FetchError>>>;

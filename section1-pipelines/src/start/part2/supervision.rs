@@ -14,9 +14,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 #[allow(unused_imports)]
-use crate::pipeline::{
-    CrashLoop, Event, Processor, RestartIntensity, Subscription, failure_reason,
-};
+use pipeline::{CrashLoop, Event, Processor, RestartIntensity, Subscription, failure_reason};
 
 /// Runs a supervised pool of at most `concurrency` workers until the producer is
 /// closed and drained (`Ok`), or until restarts exceed `intensity` (`Err`).

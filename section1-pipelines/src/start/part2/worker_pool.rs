@@ -8,7 +8,7 @@
 use tokio::task::JoinSet;
 
 #[allow(unused_imports)]
-use crate::pipeline::{Processor, Subscription, failure_reason};
+use pipeline::{Processor, Subscription, failure_reason};
 
 /// Runs the pool until the producer is closed and every started event is done.
 ///

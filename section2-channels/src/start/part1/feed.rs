@@ -6,8 +6,8 @@
 
 use serde_json::{Value, json};
 
-use crate::activity::{ActivityStore, NewActivity, StoreError, fetch_limit};
-use crate::{Channel, ChannelContext, HandleIn, Join, Payload};
+use activity::{ActivityStore, NewActivity, StoreError, fetch_limit};
+use channels::{Channel, ChannelContext, HandleIn, Join, Payload};
 
 /// The channel on topic `feed`.
 pub struct FeedChannel {

@@ -7,10 +7,10 @@
 
 use axum::http::Extensions;
 
-use crate::SocketInfo;
-use crate::auth::UserId;
-use crate::endpoint::{ConnectParams, Refused};
-use crate::token::TokenSigner;
+use channels::SocketInfo;
+use channels::auth::UserId;
+use channels::endpoint::{ConnectParams, Refused};
+use channels::token::TokenSigner;
 
 /// Lets a connection in if its `token` param verifies, as `auth_socket:<user id>`.
 ///

@@ -7,9 +7,9 @@
 
 use serde_json::json;
 
-use crate::activity::ActivityStore;
-use crate::feed::{DEFAULT_WINDOW, RateLimitWindow, create_activity};
-use crate::{Channel, ChannelContext, HandleIn, Handled, Join, Payload, Status};
+use activity::ActivityStore;
+use activity::feed::{DEFAULT_WINDOW, RateLimitWindow, create_activity};
+use channels::{Channel, ChannelContext, HandleIn, Handled, Join, Payload, Status};
 
 /// The channel on topic `feed:limited`: creates like `feed`, at most one per window.
 pub struct RateLimitedFeedChannel {

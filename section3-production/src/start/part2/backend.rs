@@ -2,8 +2,8 @@
 //! payment webhook consumer, an admin tool) and every browser connected to any node
 //! sees them.
 
-use section2_channels::activity::{Activity, ActivityStore, NewActivity, StoreError};
-use section2_channels::pubsub::{Broadcast, PubSub};
+use activity::{Activity, ActivityStore, NewActivity, StoreError};
+use channels::pubsub::{Broadcast, PubSub};
 
 use crate::feed::{ACTIVITY_CREATED, FEED_TOPIC};
 

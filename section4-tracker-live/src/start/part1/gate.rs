@@ -1,7 +1,7 @@
 //! s4.e4: the tracker-gated pipeline. Before the expensive call, ask the tracker
 //! whether anyone watches the reading's topic; if nobody does, skip the work.
 
-use section2_channels::Broadcast;
+use channels::Broadcast;
 
 use crate::gated::{Outcome, READING_EVENT, SensorReading, Stage};
 use crate::presence::PresenceTracker;

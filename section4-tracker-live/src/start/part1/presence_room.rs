@@ -2,7 +2,7 @@
 //!
 //! Slide: slides/src/section4/part1/track_after_join.md
 
-use section2_channels::{Channel, ChannelContext, HandleIn, Join, Payload};
+use channels::{Channel, ChannelContext, HandleIn, Join, Payload};
 use serde_json::{Map, Value, json};
 
 use crate::presence::{PresenceTracker, RoomUser, meta_json, now_unix, user_key};

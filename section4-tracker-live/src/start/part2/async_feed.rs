@@ -6,8 +6,8 @@
 //!
 //! This file starts from s4.e6's answer: do that one first.
 
-use section2_channels::activity::Activity;
-use section2_channels::feed::FEED_TOPIC;
+use activity::Activity;
+use activity::feed::FEED_TOPIC;
 use serde_json::Value;
 
 use crate::live::{LiveContext, LiveView, MountError, Rendered, Session};

@@ -2,14 +2,14 @@
 //!
 //! Slide: slides/src/section4/part2/feed_live.md
 
-use section2_channels::feed::FEED_TOPIC;
+use activity::feed::FEED_TOPIC;
 use serde_json::Value;
 
 use crate::live::{LiveContext, LiveView, MountError, Rendered, Session};
 use crate::live_app::{
     FeedDeps, FeedMsg, STATIC_ITEMS, create_random, feed_page, prepend, slow_load,
 };
-use section2_channels::activity::Activity;
+use activity::Activity;
 
 /// One tab's feed: the activities it shows, and whether the slow load is running.
 pub struct FeedLive {

@@ -1,0 +1,43 @@
+//! # channels: Phoenix-compatible channels over WebSocket
+//!
+//! A small channels framework that speaks the Phoenix Channels v2 JSON protocol, so
+//! the official `phoenix` JavaScript client works with it unchanged. Section 2's
+//! exercises are channels built on it; sections 3 and 4 build on it too.
+//!
+//! Read it in this order:
+//!
+//! 1. [`protocol`]: the frame `[join_ref, ref, topic, event, payload]`, encoded and
+//!    decoded;
+//! 2. [`channel`]: the [`Channel`] trait you implement, and its context;
+//! 3. [`router`]: topics to channels; each joined channel is a task with a mailbox;
+//! 4. [`socket`]: one connection's state machine (control events, bounds, close);
+//! 5. [`pubsub`]: broadcasts, encoded once, to every subscriber of a topic;
+//! 6. [`endpoint`]: the axum WebSocket endpoint, connect/refuse, disconnect by id;
+//! 7. [`client`]: a Rust client for tests and tools, with wscat-style transcripts;
+//! 8. [`telemetry`]: the events the framework emits for an observer (metrics, logs).
+//!
+//! Beside the framework:
+//!
+//! - [`token`]: signed, expiring tokens (Phoenix.Token-like) that authenticate a socket;
+//! - [`auth`]: what the authenticated socket's channels share (the user id, the app's
+//!   signer).
+
+pub mod auth;
+pub mod channel;
+pub mod client;
+pub mod endpoint;
+mod mailbox;
+pub mod outbox;
+pub mod protocol;
+pub mod pubsub;
+pub mod router;
+pub mod socket;
+pub mod telemetry;
+pub mod token;
+
+pub use channel::{Channel, ChannelContext, HandleIn, Handled, Join, SocketInfo, SocketRef};
+pub use endpoint::{Endpoint, Refused, Server, payload};
+pub use protocol::{Frame, Payload, Status};
+pub use pubsub::{Broadcast, LocalPubSub, PubSub};
+pub use router::ChannelRouter;
+pub use socket::SocketConfig;

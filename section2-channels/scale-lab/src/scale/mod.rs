@@ -1,0 +1,358 @@
+//! The scale lab: scenarios that measure section 2's reference server at size, each one
+//! a subcommand of the `scale-lab` binary that prints a summary for a person and, with
+//! `--json`, one [`ScenarioResult`] as its last line for `cargo xtask bench`.
+//!
+//! Every scenario runs the server under test in a child process (so its memory is
+//! its own, read from `/proc/<pid>/status`) and the load in this process, on
+//! loopback, bounded in count and time: a [`Watchdog`] kills the child if a
+//! scenario overruns, and dropping the child kills it too.
+//!
+//! What lives here is shared by the scenarios: the [`Machine`] description, the
+//! JSON shape, the child server, and [`source_addr`], which spreads connections
+//! over several loopback source addresses (each has its own 28k ephemeral ports).
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use channels::SocketConfig;
+
+use crate::lab::ServerChild;
+
+pub mod broadcast;
+pub mod connect;
+pub mod fanout;
+pub mod floor_server;
+pub mod idle;
+pub mod raw_server;
+pub mod server;
+pub mod subscribers;
+
+/// CPU, cores, kernel, open-file limit, load and compiler of this machine: figures
+/// without them are not figures (other builds on the same cores halve a rate).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    /// The CPU model name.
+    pub cpu: String,
+    /// Cores this process may use.
+    pub cores: usize,
+    /// The kernel release.
+    pub kernel: String,
+    /// The soft limit on open files (`RLIMIT_NOFILE`) of this process.
+    pub open_files: u64,
+    /// The 1, 5 and 15 minute load averages when the description was taken.
+    pub load_average: [f64; 3],
+    /// `rustc --version`, or "unknown".
+    pub rustc: String,
+}
+
+impl Machine {
+    /// Reads the description of the machine this process runs on (Linux files;
+    /// "unknown" or zeros elsewhere).
+    pub fn describe() -> Machine {
+        let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+        let cpu = read("/proc/cpuinfo")
+            .lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split(':').nth(1))
+            .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|| "unknown CPU".to_string());
+        let kernel = read("/proc/sys/kernel/osrelease").trim().to_string();
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit only writes the struct we pass.
+        let open_files = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+            limit.rlim_cur
+        } else {
+            0
+        };
+        let rustc = std::process::Command::new("rustc")
+            .arg("--version")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "unknown".into());
+        Machine {
+            cpu,
+            cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            kernel: if kernel.is_empty() {
+                "unknown".into()
+            } else {
+                kernel
+            },
+            open_files,
+            load_average: load_average(&read("/proc/loadavg")),
+            rustc,
+        }
+    }
+}
+
+impl std::fmt::Display for Machine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [one, five, fifteen] = self.load_average;
+        write!(
+            f,
+            "{}, {} cores, Linux {}, open-file limit {}, load average {one:.2} {five:.2} \
+             {fifteen:.2}, {}",
+            self.cpu, self.cores, self.kernel, self.open_files, self.rustc
+        )
+    }
+}
+
+/// The three load averages of `/proc/loadavg`'s text (zeros if unreadable).
+pub fn load_average(loadavg: &str) -> [f64; 3] {
+    let mut words = loadavg.split_whitespace().map(|w| w.parse().unwrap_or(0.0));
+    [
+        words.next().unwrap_or(0.0),
+        words.next().unwrap_or(0.0),
+        words.next().unwrap_or(0.0),
+    ]
+}
+
+/// What one scenario found: the JSON object its `--json` run prints as the last
+/// line of stdout, which `cargo xtask bench` collects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioResult {
+    /// The scenario's name (`idle`, `connect`, `broadcast`, `fanout`).
+    pub scenario: String,
+    /// Where it ran.
+    pub machine: Machine,
+    /// The settings it ran with (connections, rates, durations).
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// The measured figures, by name (units in the name: `_bytes`, `_per_sec`, `_ms`).
+    pub figures: BTreeMap<String, f64>,
+    /// A baseline measured in the same run, when the scenario has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BTreeMap<String, f64>>,
+    /// Points `[x, y]` for a chart, when the scenario has a curve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<Vec<[f64; 2]>>,
+    /// Caveats a reader needs (load, what the figure includes).
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+impl ScenarioResult {
+    /// An empty result of `scenario` on this machine.
+    pub fn new(scenario: &str) -> Self {
+        ScenarioResult {
+            scenario: scenario.to_string(),
+            machine: Machine::describe(),
+            params: BTreeMap::new(),
+            figures: BTreeMap::new(),
+            baseline: None,
+            series: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Records a parameter.
+    pub fn param(&mut self, name: &str, value: impl Into<serde_json::Value>) -> &mut Self {
+        self.params.insert(name.to_string(), value.into());
+        self
+    }
+
+    /// Records a figure.
+    pub fn figure(&mut self, name: &str, value: f64) -> &mut Self {
+        self.figures.insert(name.to_string(), value);
+        self
+    }
+
+    /// Prints the result's machine line and, if `json`, the JSON line last.
+    pub fn finish(&self, json: bool) {
+        println!("machine: {}", self.machine);
+        for note in &self.notes {
+            println!("note: {note}");
+        }
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string(self).expect("a result serialises")
+            );
+        }
+    }
+}
+
+/// The loopback source addresses connections rotate over. Each has its own
+/// ephemeral ports (32768-60999 here), so eight of them give 225k connections to
+/// one server address before a port is reused, TIME_WAIT included.
+pub const SOURCE_ADDRS: [Ipv4Addr; 8] = [
+    Ipv4Addr::new(127, 0, 0, 2),
+    Ipv4Addr::new(127, 0, 0, 3),
+    Ipv4Addr::new(127, 0, 0, 4),
+    Ipv4Addr::new(127, 0, 0, 5),
+    Ipv4Addr::new(127, 0, 0, 6),
+    Ipv4Addr::new(127, 0, 0, 7),
+    Ipv4Addr::new(127, 0, 0, 8),
+    Ipv4Addr::new(127, 0, 0, 9),
+];
+
+/// The source address of connection number `i`: round robin over [`SOURCE_ADDRS`].
+pub fn source_addr(i: usize) -> IpAddr {
+    IpAddr::V4(SOURCE_ADDRS[i % SOURCE_ADDRS.len()])
+}
+
+/// A TCP socket for connection number `i`, bound to its source address of the
+/// rotation ([`source_addr`]) with the port left to `connect()`.
+///
+/// `IP_BIND_ADDRESS_NO_PORT` makes `bind()` record the address only; the port is
+/// then chosen by `connect()`, which checks the whole address pair and may reuse a
+/// local port still in TIME_WAIT from an earlier run (loopback allows it). A plain
+/// `bind(addr, 0)` must pick a port no socket on that address holds, TIME_WAIT
+/// included: after the connect scenario left about 90,000 of them, the idle scenario
+/// failed with EADDRNOTAVAIL at 14,000 connections.
+pub fn bound_socket(i: usize) -> std::io::Result<tokio::net::TcpSocket> {
+    use std::os::fd::AsRawFd;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    let on: libc::c_int = 1;
+    // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from `on`, which lives
+    // across the call; the descriptor is the socket's own.
+    let set = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if set != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    socket.bind(std::net::SocketAddr::new(source_addr(i), 0))?;
+    Ok(socket)
+}
+
+/// The arguments that start this binary's server (section 2's reference app) on a
+/// free port with an in-memory database and no seed data (the server under test of
+/// every scenario).
+pub const SERVE_ARGS: [&str; 7] = [
+    "serve",
+    "--port",
+    "0",
+    "--database",
+    "sqlite::memory:",
+    "--seed",
+    "0",
+];
+
+/// Starts the server under test (this binary, [`SERVE_ARGS`], `config`'s WebSocket
+/// settings) and a watchdog that kills it after `limit`, so a stuck scenario
+/// cannot leave a server running.
+pub async fn start_server(
+    config: &SocketConfig,
+    limit: Duration,
+) -> anyhow::Result<(ServerChild, Watchdog)> {
+    let server = ServerChild::start(&std::env::current_exe()?, &SERVE_ARGS, config).await?;
+    let watchdog = Watchdog::start(server.pid, limit);
+    Ok((server, watchdog))
+}
+
+/// Kills a process (SIGKILL) if it still runs after a time limit; dropping the
+/// watchdog disarms it.
+pub struct Watchdog {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Watchdog {
+    /// Arms the watchdog for `pid`.
+    pub fn start(pid: u32, limit: Duration) -> Watchdog {
+        let task = tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            eprintln!("watchdog: the scenario overran {limit:?}; killing process {pid}");
+            // SAFETY: kill only sends a signal; the pid is our child's.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGKILL);
+            }
+        });
+        Watchdog { task }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The `q`-quantile (0..=1) of sorted `values`, nearest rank; 0 if empty.
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ScenarioResult {
+        ScenarioResult {
+            scenario: "idle".into(),
+            machine: Machine {
+                cpu: "AMD EPYC".into(),
+                cores: 2,
+                kernel: "6.18.0".into(),
+                open_files: 20_000,
+                load_average: [1.5, 2.0, 2.5],
+                rustc: "rustc 1.90.0".into(),
+            },
+            params: BTreeMap::from([("connections".into(), serde_json::json!(19_000))]),
+            figures: BTreeMap::from([("rss_per_connection_bytes".into(), 6144.0)]),
+            baseline: None,
+            series: Some(vec![[1000.0, 7000.0], [19_000.0, 6144.0]]),
+            notes: vec!["quick run".into()],
+        }
+    }
+
+    #[test]
+    fn the_json_shape_is_the_contract() {
+        let json = serde_json::to_value(sample()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "scenario": "idle",
+                "machine": {
+                    "cpu": "AMD EPYC", "cores": 2, "kernel": "6.18.0", "open_files": 20000,
+                    "load_average": [1.5, 2.0, 2.5], "rustc": "rustc 1.90.0"
+                },
+                "params": {"connections": 19000},
+                "figures": {"rss_per_connection_bytes": 6144.0},
+                "series": [[1000.0, 7000.0], [19000.0, 6144.0]],
+                "notes": ["quick run"]
+            }),
+            "the JSON line is what `cargo xtask bench` parses: change both together"
+        );
+        let back: ScenarioResult = serde_json::from_value(json).unwrap();
+        assert_eq!(back, sample());
+    }
+
+    #[test]
+    fn source_addresses_rotate_over_loopback() {
+        assert_eq!(source_addr(0), IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)));
+        assert_eq!(source_addr(7), IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9)));
+        assert_eq!(source_addr(8), source_addr(0));
+    }
+
+    #[test]
+    fn load_average_and_quantiles() {
+        assert_eq!(
+            load_average("0.50 1.25 2.00 1/234 5678\n"),
+            [0.5, 1.25, 2.0]
+        );
+        assert_eq!(load_average(""), [0.0; 3]);
+        let values: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(quantile(&values, 0.5), 50.0);
+        assert_eq!(quantile(&values, 0.99), 99.0);
+        assert_eq!(quantile(&values, 1.0), 100.0);
+        assert_eq!(quantile(&[], 0.5), 0.0);
+    }
+}
