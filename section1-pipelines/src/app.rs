@@ -19,24 +19,8 @@ use pipeline::shed_gate::ShedGate;
 use pipeline::stats::{PipelineStats, ProcessStats, Stats};
 use pipeline::{Drain, PipelineConfig, PipelineHandle, Processor, Producer};
 
-/// Which implementation of the exercises a server runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Implementation {
-    /// The learner's code in `src/start/`.
-    Start,
-    /// The reference code in `solutions/section1/`.
-    Solution,
-}
-
-impl Implementation {
-    /// `"start"` or `"solution"`, as shown in `/stats` and on the dashboard.
-    pub fn name(self) -> &'static str {
-        match self {
-            Implementation::Start => "start",
-            Implementation::Solution => "solution",
-        }
-    }
-}
+/// Which implementation of the exercises a server runs: the course's one selector.
+pub use selector::Implementation;
 
 /// Everything the handlers share. Cheap to clone: every field is a handle.
 ///

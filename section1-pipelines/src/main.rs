@@ -102,11 +102,7 @@ async fn serve(
     hold_ms: u64,
     pipeline: PipelineConfig,
 ) -> anyhow::Result<()> {
-    let implementation = if solution {
-        Implementation::Solution
-    } else {
-        Implementation::Start
-    };
+    let implementation = Implementation::from_solution_flag(solution);
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     let state = AppState::with_pipeline(

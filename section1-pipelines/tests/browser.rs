@@ -9,16 +9,13 @@ use std::time::Duration;
 
 use pipeline::mock_resource::MockResource;
 use section1_pipelines::app::{self, AppState, Implementation};
-
-#[path = "support/browser.rs"]
-mod browser;
-use browser::{run_script, seen};
+use testkit::browser::{run_script, seen};
 
 /// The dashboard scripts' folder, or `None` where the tools are missing (see
-/// `support/browser.rs`).
+/// `testkit::browser`).
 fn browser_dir_or_skip(test: &str) -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    browser::browser_dir_or_skip(dir, &["playwright-core"], test)
+    testkit::browser::dir_or_skip(dir, &["playwright-core"], test)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

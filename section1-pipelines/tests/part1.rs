@@ -12,43 +12,13 @@ use std::time::Duration;
 
 use pipeline::mock_resource::{MockResource, Usage};
 use pipeline::shed_gate::SHED_AT;
-use section1_pipelines::Implementation;
 use support::{TestApp, ms, probe, settle};
+use testkit::exercise;
 
-/// Writes each test of an exercise once, for both implementations.
-///
-/// Inside a test, `imp` is the implementation's module (`section1_pipelines::start`
-/// or `::solution`) and `IMPLEMENTATION` says which one runs.
-macro_rules! exercise {
-    ($exercise:ident: $( $(#[$attr:meta])* async fn $test:ident() $body:block )*) => {
-        mod $exercise {
-            #[allow(unused_imports)]
-            use super::*;
+#[exercise(section1_pipelines)]
+mod s1_e1 {
+    use super::*;
 
-            mod start {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(unused_imports)]
-                use section1_pipelines::start as imp;
-                #[allow(dead_code)]
-                const IMPLEMENTATION: Implementation = Implementation::Start;
-                $( $(#[$attr])* #[ignore = "exercise: run cargo xtask check"] async fn $test() $body )*
-            }
-
-            mod solution {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(unused_imports)]
-                use section1_pipelines::solution as imp;
-                #[allow(dead_code)]
-                const IMPLEMENTATION: Implementation = Implementation::Solution;
-                $( $(#[$attr])* async fn $test() $body )*
-            }
-        }
-    };
-}
-
-exercise! { s1_e1:
     #[tokio::test]
     async fn resource_hold_is_the_mock_resource_default() {
         let hold = imp::part1::welcome::resource_hold();
@@ -63,7 +33,10 @@ exercise! { s1_e1:
     }
 }
 
-exercise! { s1_e2:
+#[exercise(section1_pipelines)]
+mod s1_e2 {
+    use super::*;
+
     #[tokio::test(start_paused = true)]
     async fn answers_ok_only_after_the_resource_is_done() {
         let app = TestApp::new(IMPLEMENTATION);
@@ -94,10 +67,18 @@ exercise! { s1_e2:
             ms(app.hold())
         );
         assert_eq!(reply.status, 200, "expected 200 OK, got {}", reply.status);
-        assert_eq!(reply.body, "OK", "expected the body `OK`, got {:?}", reply.body);
+        assert_eq!(
+            reply.body, "OK",
+            "expected the body `OK`, got {:?}",
+            reply.body
+        );
         assert_eq!(
             app.resource.usage(),
-            Usage { current: 0, peak: 1, total: 1 },
+            Usage {
+                current: 0,
+                peak: 1,
+                total: 1
+            },
             "after one serial request the resource should have been used exactly once"
         );
     }
@@ -122,7 +103,11 @@ exercise! { s1_e2:
         }
         assert_eq!(
             app.resource.usage(),
-            Usage { current: 0, peak: 50, total: 50 },
+            Usage {
+                current: 0,
+                peak: 50,
+                total: 50
+            },
             "50 concurrent serial requests should hold the resource 50 at a time, once each"
         );
 
@@ -141,13 +126,20 @@ exercise! { s1_e2:
     }
 }
 
-exercise! { s1_e3:
+#[exercise(section1_pipelines)]
+mod s1_e3 {
+    use super::*;
+
     #[tokio::test(start_paused = true)]
     async fn answers_at_once_and_the_work_goes_on() {
         let app = TestApp::new(IMPLEMENTATION);
         let reply = app.get("/part1/async").await;
         assert_eq!(reply.status, 200, "expected 200 OK, got {}", reply.status);
-        assert_eq!(reply.body, "OK", "expected the body `OK`, got {:?}", reply.body);
+        assert_eq!(
+            reply.body, "OK",
+            "expected the body `OK`, got {:?}",
+            reply.body
+        );
         assert!(
             reply.elapsed < app.hold(),
             "the async endpoint answered in {} ms, after the resource was done: it waited for \
@@ -165,7 +157,11 @@ exercise! { s1_e3:
         tokio::time::sleep(app.hold()).await;
         assert_eq!(
             app.resource.usage(),
-            Usage { current: 0, peak: 1, total: 1 },
+            Usage {
+                current: 0,
+                peak: 1,
+                total: 1
+            },
             "the spawned work should have finished one use of the resource by now"
         );
     }
@@ -199,11 +195,21 @@ exercise! { s1_e3:
             stats.process.live_tasks
         );
         tokio::time::sleep(app.hold()).await;
-        assert_eq!(app.resource.usage(), Usage { current: 0, peak: 200, total: 200 });
+        assert_eq!(
+            app.resource.usage(),
+            Usage {
+                current: 0,
+                peak: 200,
+                total: 200
+            }
+        );
     }
 }
 
-exercise! { s1_e4:
+#[exercise(section1_pipelines)]
+mod s1_e4 {
+    use super::*;
+
     #[tokio::test(start_paused = true)]
     async fn refuses_at_once_beyond_the_limit() {
         probe(IMPLEMENTATION, "/part1/shed").await;
@@ -232,7 +238,10 @@ exercise! { s1_e4:
                     served += 1;
                 }
                 503 => refused.push(reply),
-                other => panic!("expected 200 or 503 from /part1/shed, got {other}: {:?}", reply.body),
+                other => panic!(
+                    "expected 200 or 503 from /part1/shed, got {other}: {:?}",
+                    reply.body
+                ),
             }
         }
         assert_eq!(
@@ -251,7 +260,10 @@ exercise! { s1_e4:
                 "the 503 body should say why, naming the limit ({SHED_AT}); it was {:?}",
                 reply.body
             );
-            let retry_after = reply.headers.get("retry-after").and_then(|v| v.to_str().ok());
+            let retry_after = reply
+                .headers
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok());
             assert!(
                 retry_after.is_some_and(|v| v.parse::<u32>().is_ok()),
                 "a 503 should carry a `retry-after` header with whole seconds, so clients back \
@@ -271,7 +283,11 @@ exercise! { s1_e4:
         let app = TestApp::new(IMPLEMENTATION);
         let first: Vec<_> = (0..SHED_AT).map(|_| app.spawn_get("/part1/shed")).collect();
         for request in first {
-            assert_eq!(request.reply().await.status, 200, "the first {SHED_AT} requests fit");
+            assert_eq!(
+                request.reply().await.status,
+                200,
+                "the first {SHED_AT} requests fit"
+            );
         }
         assert_eq!(
             app.gate.permits().available_permits(),

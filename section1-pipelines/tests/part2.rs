@@ -17,39 +17,9 @@ use pipeline::{
     Demand, Drain, Event, Ledger, MAX_PUSH_WAIT, OverflowPolicy, PipelineConfig, PipelineMetrics,
     Processor, Producer, PushError, RestartIntensity,
 };
-use section1_pipelines::Implementation;
 use support::{TestApp, ms, probe};
+use testkit::exercise;
 use tokio::time::Instant;
-
-/// Writes each test of an exercise once, for both implementations (as in part1.rs).
-macro_rules! exercise {
-    ($exercise:ident: $( $(#[$attr:meta])* async fn $test:ident() $body:block )*) => {
-        mod $exercise {
-            #[allow(unused_imports)]
-            use super::*;
-
-            mod start {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(unused_imports)]
-                use section1_pipelines::start as imp;
-                #[allow(dead_code)]
-                const IMPLEMENTATION: Implementation = Implementation::Start;
-                $( $(#[$attr])* #[ignore = "exercise: run cargo xtask check"] async fn $test() $body )*
-            }
-
-            mod solution {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(unused_imports)]
-                use section1_pipelines::solution as imp;
-                #[allow(dead_code)]
-                const IMPLEMENTATION: Implementation = Implementation::Solution;
-                $( $(#[$attr])* async fn $test() $body )*
-            }
-        }
-    };
-}
 
 /// A producer, the resource behind it, and a processor that writes a ledger.
 struct Rig {
@@ -110,16 +80,25 @@ fn receipts(quantities: &[u32]) -> Vec<String> {
         .collect()
 }
 
-exercise! { s1_e5:
+#[exercise(section1_pipelines)]
+mod s1_e5 {
+    use super::*;
+
     #[tokio::test]
     async fn eager_runs_each_stage_over_every_order_first() {
         let steps = Steps::new();
         let quantities = [1, 2, 3];
         let out = imp::part2::composition::eager(&steps, &quantities);
-        assert_eq!(out, receipts(&quantities), "eager() must return one receipt per order, in order");
+        assert_eq!(
+            out,
+            receipts(&quantities),
+            "eager() must return one receipt per order, in order"
+        );
         assert_eq!(
             steps.call_names(),
-            ["price", "price", "price", "ship", "ship", "ship", "receipt", "receipt", "receipt"],
+            [
+                "price", "price", "price", "ship", "ship", "ship", "receipt", "receipt", "receipt"
+            ],
             "eager composition runs a whole stage before the next: every price first, then every \
              shipping, then every receipt (collect each stage into a Vec)"
         );
@@ -155,7 +134,11 @@ exercise! { s1_e5:
         let started = Instant::now();
         let out = imp::part2::composition::concurrent(&steps, quantities.clone(), 4).await;
         let elapsed = started.elapsed();
-        assert_eq!(out, receipts(&quantities), "receipts must come out in input order (`buffered`, not `buffer_unordered`)");
+        assert_eq!(
+            out,
+            receipts(&quantities),
+            "receipts must come out in input order (`buffered`, not `buffer_unordered`)"
+        );
         let peak = steps.peak_concurrency();
         assert!(
             peak <= 4,
@@ -178,7 +161,10 @@ exercise! { s1_e5:
     }
 }
 
-exercise! { s1_e6:
+#[exercise(section1_pipelines)]
+mod s1_e6 {
+    use super::*;
+
     #[tokio::test(start_paused = true)]
     async fn one_consumer_holds_the_resource_one_event_at_a_time() {
         let rig = Rig::new(100);
@@ -186,19 +172,33 @@ exercise! { s1_e6:
         rig.producer.close();
         let started = Instant::now();
         let mut consumers = imp::part2::consumers::start_consumers(
-            &rig.producer, rig.processor.clone(), 1, Demand::default());
-        assert_eq!(consumers.len(), 1, "one consumer asked for, {} tasks started", consumers.len());
+            &rig.producer,
+            rig.processor.clone(),
+            1,
+            Demand::default(),
+        );
+        assert_eq!(
+            consumers.len(),
+            1,
+            "one consumer asked for, {} tasks started",
+            consumers.len()
+        );
         while let Some(done) = consumers.join_next().await {
             done.expect("a consumer task panicked");
         }
         rig.assert_each_once(10);
         assert_eq!(
-            rig.resource.usage().peak, 1,
+            rig.resource.usage().peak,
+            1,
             "one consumer processes one event at a time, so the resource should never have \
              more than 1 user; it had {}. Await each event before taking the next.",
             rig.resource.usage().peak
         );
-        assert_eq!(ms(started.elapsed()), 10 * 500, "10 events one after the other take 10 x 500 ms");
+        assert_eq!(
+            ms(started.elapsed()),
+            10 * 500,
+            "10 events one after the other take 10 x 500 ms"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -208,26 +208,43 @@ exercise! { s1_e6:
         rig.producer.close();
         let started = Instant::now();
         let mut consumers = imp::part2::consumers::start_consumers(
-            &rig.producer, rig.processor.clone(), 3, Demand::default());
+            &rig.producer,
+            rig.processor.clone(),
+            3,
+            Demand::default(),
+        );
         while let Some(done) = consumers.join_next().await {
             done.expect("a consumer task panicked");
         }
         rig.assert_each_once(30);
         assert_eq!(
-            rig.resource.usage().peak, 3,
+            rig.resource.usage().peak,
+            3,
             "three consumers should hold the resource three at a time, peak was {}",
             rig.resource.usage().peak
         );
-        assert_eq!(ms(started.elapsed()), 10 * 500, "30 events over 3 consumers take 10 rounds of 500 ms");
+        assert_eq!(
+            ms(started.elapsed()),
+            10 * 500,
+            "30 events over 3 consumers take 10 rounds of 500 ms"
+        );
         let stats = rig.producer.metrics().snapshot();
-        assert_eq!((stats.processed, stats.queue_depth, stats.in_flight), (30, 0, 0), "{stats:?}");
+        assert_eq!(
+            (stats.processed, stats.queue_depth, stats.in_flight),
+            (30, 0, 0),
+            "{stats:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn consumers_wait_for_events_and_stop_when_closed() {
         let rig = Rig::new(100);
         let mut consumers = imp::part2::consumers::start_consumers(
-            &rig.producer, rig.processor.clone(), 3, Demand::one());
+            &rig.producer,
+            rig.processor.clone(),
+            3,
+            Demand::one(),
+        );
         // Consumers started before any event: they must wait, not end.
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert!(
@@ -239,7 +256,11 @@ exercise! { s1_e6:
             rig.push(1).await;
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        assert_eq!(rig.resource.current(), 3, "6 events for 3 idle consumers: 3 should be in the resource");
+        assert_eq!(
+            rig.resource.current(),
+            3,
+            "6 events for 3 idle consumers: 3 should be in the resource"
+        );
         rig.producer.close();
         let ended = tokio::time::timeout(Duration::from_secs(5), async {
             while let Some(done) = consumers.join_next().await {
@@ -247,12 +268,18 @@ exercise! { s1_e6:
             }
         })
         .await;
-        assert!(ended.is_ok(), "consumers should end once the producer is closed and drained");
+        assert!(
+            ended.is_ok(),
+            "consumers should end once the producer is closed and drained"
+        );
         rig.assert_each_once(6);
     }
 }
 
-exercise! { s1_e7:
+#[exercise(section1_pipelines)]
+mod s1_e7 {
+    use super::*;
+
     #[tokio::test(start_paused = true)]
     async fn the_pool_runs_at_most_n_events_at_once() {
         let rig = Rig::new(100);
@@ -260,21 +287,45 @@ exercise! { s1_e7:
         rig.producer.close();
         let started = Instant::now();
         imp::part2::worker_pool::run_pool(
-            rig.producer.subscribe(Demand::default()), rig.processor.clone(), 10).await;
+            rig.producer.subscribe(Demand::default()),
+            rig.processor.clone(),
+            10,
+        )
+        .await;
         rig.assert_each_once(50);
         let peak = rig.resource.usage().peak;
-        assert!(peak <= 10, "the pool let {peak} events use the resource at once; its bound is 10");
-        assert_eq!(peak, 10, "a pool of 10 with 50 events waiting should run 10 at once, peak was {peak}");
-        assert_eq!(ms(started.elapsed()), 5 * 500, "50 events, 10 at a time, take 5 rounds of 500 ms");
+        assert!(
+            peak <= 10,
+            "the pool let {peak} events use the resource at once; its bound is 10"
+        );
+        assert_eq!(
+            peak, 10,
+            "a pool of 10 with 50 events waiting should run 10 at once, peak was {peak}"
+        );
+        assert_eq!(
+            ms(started.elapsed()),
+            5 * 500,
+            "50 events, 10 at a time, take 5 rounds of 500 ms"
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_pool_size_comes_from_the_configuration() {
-        for (drain, expected) in [(PipelineConfig::default().drain, 10u64), (Drain::Pool(7), 7)] {
-            let config = PipelineConfig { capacity: 100, drain, ..PipelineConfig::default() };
+        for (drain, expected) in [
+            (PipelineConfig::default().drain, 10u64),
+            (Drain::Pool(7), 7),
+        ] {
+            let config = PipelineConfig {
+                capacity: 100,
+                drain,
+                ..PipelineConfig::default()
+            };
             let app = TestApp::with_pipeline(IMPLEMENTATION, config);
             for _ in 0..30 {
-                app.pipeline.push(Event::new()).await.expect("room in the buffer");
+                app.pipeline
+                    .push(Event::new())
+                    .await
+                    .expect("room in the buffer");
             }
             tokio::time::sleep(Duration::from_secs(3)).await;
             let usage = app.resource.usage();
@@ -285,7 +336,11 @@ exercise! { s1_e7:
                 usage.peak
             );
             tokio::time::sleep(Duration::from_secs(3)).await;
-            assert_eq!(app.pipeline.metrics().snapshot().processed, 30, "all 30 events processed");
+            assert_eq!(
+                app.pipeline.metrics().snapshot().processed,
+                30,
+                "all 30 events processed"
+            );
         }
     }
 
@@ -293,32 +348,51 @@ exercise! { s1_e7:
     async fn a_crashing_event_is_counted_and_the_pool_goes_on() {
         let rig = Rig::new(100);
         rig.push(2).await;
-        rig.producer.push(Event::poisoned("malformed order")).await.unwrap();
+        rig.producer
+            .push(Event::poisoned("malformed order"))
+            .await
+            .unwrap();
         rig.push(2).await;
         rig.producer.close();
         imp::part2::worker_pool::run_pool(
-            rig.producer.subscribe(Demand::default()), rig.processor.clone(), 2).await;
+            rig.producer.subscribe(Demand::default()),
+            rig.processor.clone(),
+            2,
+        )
+        .await;
         let stats = rig.producer.metrics().snapshot();
-        assert_eq!(stats.processed, 4, "the 4 healthy events must still be processed: {stats:?}");
+        assert_eq!(
+            stats.processed, 4,
+            "the 4 healthy events must still be processed: {stats:?}"
+        );
         assert_eq!(
             stats.failed, 1,
             "a worker that panicked must be counted (`metrics().failed(..)`) rather than \
              forgotten: {stats:?}"
         );
         assert!(
-            stats.recent_failures.iter().any(|f| f.reason.contains("malformed order")),
+            stats
+                .recent_failures
+                .iter()
+                .any(|f| f.reason.contains("malformed order")),
             "the failure's reason should be the panic message: {:?}",
             stats.recent_failures
         );
     }
 }
 
-exercise! { s1_e8:
+#[exercise(section1_pipelines)]
+mod s1_e8 {
+    use super::*;
+
     #[tokio::test(start_paused = true)]
     async fn a_poisoned_event_is_retried_once_then_failed_with_its_reason() {
         let rig = Rig::new(100);
         rig.push(3).await;
-        rig.producer.push(Event::poisoned("malformed order")).await.unwrap();
+        rig.producer
+            .push(Event::poisoned("malformed order"))
+            .await
+            .unwrap();
         rig.push(6).await;
         rig.producer.close();
         let outcome = imp::part2::supervision::supervise(
@@ -328,43 +402,72 @@ exercise! { s1_e8:
             RestartIntensity::default(),
         )
         .await;
-        assert!(outcome.is_ok(), "two crashes are within 3 restarts in 5 s: {:?}", outcome.err());
+        assert!(
+            outcome.is_ok(),
+            "two crashes are within 3 restarts in 5 s: {:?}",
+            outcome.err()
+        );
         let stats = rig.producer.metrics().snapshot();
-        assert_eq!(stats.processed, 9, "the 9 healthy events must be processed: {stats:?}");
+        assert_eq!(
+            stats.processed, 9,
+            "the 9 healthy events must be processed: {stats:?}"
+        );
         assert_eq!(
             (stats.retried, stats.restarts),
             (1, 2),
             "the poisoned event crashes its worker twice: both workers are restarted \
              (`metrics().restarted()`), the event is retried once (`metrics().retried()`): {stats:?}"
         );
-        assert_eq!(stats.failed, 1, "after its retry crashes, the event is failed: {stats:?}");
+        assert_eq!(
+            stats.failed, 1,
+            "after its retry crashes, the event is failed: {stats:?}"
+        );
         let failure = stats.recent_failures.first().expect("a recorded failure");
-        assert_eq!(failure.id, Some(3), "the failure must name the event (id 3): {failure:?}");
+        assert_eq!(
+            failure.id,
+            Some(3),
+            "the failure must name the event (id 3): {failure:?}"
+        );
         assert!(
             failure.reason.contains("malformed order"),
             "the failure's reason should carry the panic message: {failure:?}"
         );
-        assert_eq!(stats.unaccounted(), 0, "every event must be processed or failed: {stats:?}");
+        assert_eq!(
+            stats.unaccounted(),
+            0,
+            "every event must be processed or failed: {stats:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_crash_loop_stops_the_supervisor_and_counts_everything() {
         let rig = Rig::new(100);
         for _ in 0..20 {
-            rig.producer.push(Event::poisoned("schema mismatch")).await.unwrap();
+            rig.producer
+                .push(Event::poisoned("schema mismatch"))
+                .await
+                .unwrap();
         }
         let outcome = imp::part2::supervision::supervise(
             rig.producer.subscribe(Demand::default()),
             rig.processor.clone(),
             2,
-            RestartIntensity { max_restarts: 3, within: Duration::from_secs(5) },
+            RestartIntensity {
+                max_restarts: 3,
+                within: Duration::from_secs(5),
+            },
         )
         .await;
         let Err(crash) = outcome else {
-            panic!("every event crashes its worker: after 3 restarts within 5 s the supervisor \
-                    must stop with Err(CrashLoop), not carry on");
+            panic!(
+                "every event crashes its worker: after 3 restarts within 5 s the supervisor \
+                    must stop with Err(CrashLoop), not carry on"
+            );
         };
-        assert_eq!(crash.restarts, 4, "it should stop at the 4th restart in the window: {crash}");
+        assert_eq!(
+            crash.restarts, 4,
+            "it should stop at the 4th restart in the window: {crash}"
+        );
         assert!(crash.to_string().contains("crash loop"), "{crash}");
         let stats = rig.producer.metrics().snapshot();
         assert_eq!(
@@ -385,7 +488,10 @@ exercise! { s1_e8:
     #[tokio::test(start_paused = true)]
     async fn a_crash_is_handled_while_no_new_event_arrives() {
         let rig = Rig::new(100);
-        rig.producer.push(Event::poisoned("truncated payload")).await.unwrap();
+        rig.producer
+            .push(Event::poisoned("truncated payload"))
+            .await
+            .unwrap();
         // The producer stays open: the supervisor has room for more workers and no
         // event to start, and must still notice the crash, retry, and fail it.
         let supervisor = tokio::spawn(imp::part2::supervision::supervise(
@@ -415,15 +521,24 @@ exercise! { s1_e8:
     #[tokio::test(start_paused = true)]
     async fn restarts_older_than_the_window_are_forgotten() {
         let rig = Rig::new(100);
-        rig.producer.push(Event::poisoned("bad checksum")).await.unwrap();
+        rig.producer
+            .push(Event::poisoned("bad checksum"))
+            .await
+            .unwrap();
         rig.push(4).await; // 4 x 500 ms with one worker: 2 s between the two crashes
-        rig.producer.push(Event::poisoned("bad checksum")).await.unwrap();
+        rig.producer
+            .push(Event::poisoned("bad checksum"))
+            .await
+            .unwrap();
         rig.producer.close();
         let outcome = imp::part2::supervision::supervise(
             rig.producer.subscribe(Demand::default()),
             rig.processor.clone(),
             1,
-            RestartIntensity { max_restarts: 2, within: Duration::from_secs(1) },
+            RestartIntensity {
+                max_restarts: 2,
+                within: Duration::from_secs(1),
+            },
         )
         .await;
         assert!(
@@ -433,11 +548,18 @@ exercise! { s1_e8:
             outcome.err()
         );
         let stats = rig.producer.metrics().snapshot();
-        assert_eq!((stats.processed, stats.failed, stats.restarts), (4, 2, 4), "{stats:?}");
+        assert_eq!(
+            (stats.processed, stats.failed, stats.restarts),
+            (4, 2, 4),
+            "{stats:?}"
+        );
     }
 }
 
-exercise! { s1_e9:
+#[exercise(section1_pipelines)]
+mod s1_e9 {
+    use super::*;
+
     #[tokio::test(start_paused = true)]
     async fn ten_times_the_drain_rate_stays_bounded_and_says_503() {
         // The pool drains 2 events per 500 ms = 4/s; clients send 40/s for 5 s.
@@ -466,22 +588,37 @@ exercise! { s1_e9:
                         "a 503 should say why, naming the buffer's bound (20): {:?}",
                         reply.body
                     );
-                    let retry = reply.headers.get("retry-after").and_then(|v| v.to_str().ok());
+                    let retry = reply
+                        .headers
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok());
                     assert!(
                         retry.is_some_and(|v| v.parse::<u32>().is_ok()),
                         "a 503 should carry `retry-after` in whole seconds, got {retry:?}"
                     );
                 }
-                other => panic!("expected 202 or 503 from /part2/pipeline, got {other}: {:?}", reply.body),
+                other => panic!(
+                    "expected 202 or 503 from /part2/pipeline, got {other}: {:?}",
+                    reply.body
+                ),
             }
             let buffered = app.pipeline.producer().len();
-            assert!(buffered <= 20, "the buffer holds {buffered} events, beyond its bound of 20");
+            assert!(
+                buffered <= 20,
+                "the buffer holds {buffered} events, beyond its bound of 20"
+            );
             deepest = deepest.max(app.pipeline.metrics().queue_depth());
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        assert!(refused > 100, "at 10x the drain rate most requests must be refused; {refused} were");
+        assert!(
+            refused > 100,
+            "at 10x the drain rate most requests must be refused; {refused} were"
+        );
         // Waiting events: the buffer (20) plus the dispatcher's batch (demand max 10).
-        assert!(deepest <= 30, "{deepest} events were waiting at once: the queue must stay bounded");
+        assert!(
+            deepest <= 30,
+            "{deepest} events were waiting at once: the queue must stay bounded"
+        );
         tokio::time::sleep(Duration::from_secs(30)).await;
         let stats = app.pipeline.metrics().snapshot();
         assert_eq!(
@@ -489,8 +626,15 @@ exercise! { s1_e9:
             (accepted, refused),
             "every 202 must be an accepted event and every 503 a counted rejection: {stats:?}"
         );
-        assert_eq!(stats.processed, accepted, "every accepted event is processed in the end: {stats:?}");
-        assert_eq!(app.resource.usage().peak, 2, "the pool of 2 bounds the resource");
+        assert_eq!(
+            stats.processed, accepted,
+            "every accepted event is processed in the end: {stats:?}"
+        );
+        assert_eq!(
+            app.resource.usage().peak,
+            2,
+            "the pool of 2 bounds the resource"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -505,11 +649,18 @@ exercise! { s1_e9:
         let app = TestApp::with_pipeline(IMPLEMENTATION, config);
         let requests: Vec<_> = (0..10).map(|_| app.spawn_get("/part2/pipeline")).collect();
         tokio::time::sleep(Duration::from_millis(10)).await;
-        assert!(app.pipeline.producer().len() <= 5, "the buffer went beyond its bound of 5");
+        assert!(
+            app.pipeline.producer().len() <= 5,
+            "the buffer went beyond its bound of 5"
+        );
         let mut slowest = Duration::ZERO;
         for request in requests {
             let reply = request.reply().await;
-            assert_eq!(reply.status, 202, "under the wait policy nothing is refused: {:?}", reply.body);
+            assert_eq!(
+                reply.status, 202,
+                "under the wait policy nothing is refused: {:?}",
+                reply.body
+            );
             slowest = slowest.max(reply.elapsed);
         }
         assert!(
@@ -548,9 +699,13 @@ exercise! { s1_e9:
                         ms(MAX_PUSH_WAIT),
                         ms(reply.elapsed)
                     );
-                    let retry = reply.headers.get("retry-after").and_then(|v| v.to_str().ok());
+                    let retry = reply
+                        .headers
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok());
                     assert!(
-                        retry.is_some_and(|v| v.parse::<u32>().is_ok()) && !reply.body.trim().is_empty(),
+                        retry.is_some_and(|v| v.parse::<u32>().is_ok())
+                            && !reply.body.trim().is_empty(),
                         "a 503 after waiting should say why and carry `retry-after`: {retry:?} {:?}",
                         reply.body
                     );
@@ -582,13 +737,24 @@ exercise! { s1_e9:
         let app = TestApp::with_pipeline(IMPLEMENTATION, config);
         for _ in 0..20 {
             let reply = app.get("/part2/pipeline").await;
-            assert_eq!(reply.status, 202, "drop-oldest always accepts the new event: {:?}", reply.body);
+            assert_eq!(
+                reply.status, 202,
+                "drop-oldest always accepts the new event: {:?}",
+                reply.body
+            );
         }
         tokio::time::sleep(Duration::from_secs(10)).await;
         let stats = app.pipeline.metrics().snapshot();
         assert_eq!(stats.accepted, 20, "{stats:?}");
-        assert!(stats.dropped >= 10, "a buffer of 5 behind one busy worker must drop: {stats:?}");
-        assert_eq!(stats.processed + stats.dropped, 20, "nothing lost without a count: {stats:?}");
+        assert!(
+            stats.dropped >= 10,
+            "a buffer of 5 behind one busy worker must drop: {stats:?}"
+        );
+        assert_eq!(
+            stats.processed + stats.dropped,
+            20,
+            "nothing lost without a count: {stats:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -596,16 +762,30 @@ exercise! { s1_e9:
         let app = TestApp::new(IMPLEMENTATION);
         app.pipeline.producer().close();
         let reply = app.get("/part2/pipeline").await;
-        assert_eq!(reply.status, 503, "a closed pipeline cannot take events: {:?}", reply.body);
-        assert!(reply.body.contains("closed"), "the 503 body should say the pipeline is closed: {:?}", reply.body);
+        assert_eq!(
+            reply.status, 503,
+            "a closed pipeline cannot take events: {:?}",
+            reply.body
+        );
+        assert!(
+            reply.body.contains("closed"),
+            "the 503 body should say the pipeline is closed: {:?}",
+            reply.body
+        );
     }
 }
 
-exercise! { s1_e10:
+#[exercise(section1_pipelines)]
+mod s1_e10 {
+    use super::*;
+
     #[tokio::test(start_paused = true)]
     async fn a_thousand_concurrent_requests_make_one_fetch() {
         let upstream = Upstream::default();
-        let cache = Arc::new(imp::part2::portal::PortalCache::new(upstream.clone(), CACHE_TTL));
+        let cache = Arc::new(imp::part2::portal::PortalCache::new(
+            upstream.clone(),
+            CACHE_TTL,
+        ));
         let requests: Vec<_> = (0..1000)
             .map(|_| {
                 let cache = cache.clone();
@@ -613,7 +793,10 @@ exercise! { s1_e10:
             })
             .collect();
         for request in requests {
-            let page = request.await.expect("a request panicked").expect("the fetch succeeds");
+            let page = request
+                .await
+                .expect("a request panicked")
+                .expect("the fetch succeeds");
             assert_eq!(page.id, 7);
         }
         assert_eq!(
@@ -626,7 +809,8 @@ exercise! { s1_e10:
         );
         let owners = cache.entries_per_shard();
         assert_eq!(
-            owners[shard_for(7, owners.len())], 1,
+            owners[shard_for(7, owners.len())],
+            1,
             "page 7 should live in the shard `shard_for(7, ..)` picks, shards hold {owners:?}"
         );
     }
@@ -637,8 +821,16 @@ exercise! { s1_e10:
         let cache = imp::part2::portal::PortalCache::new(upstream.clone(), CACHE_TTL);
         assert_eq!(cache.get(1).await.unwrap().fetch_number, 1);
         tokio::time::sleep(Duration::from_secs(29)).await;
-        assert_eq!(cache.get(1).await.unwrap().fetch_number, 1, "29 s later page 1 is still fresh");
-        assert_eq!(upstream.fetches(), 1, "a fresh page must come from the cache");
+        assert_eq!(
+            cache.get(1).await.unwrap().fetch_number,
+            1,
+            "29 s later page 1 is still fresh"
+        );
+        assert_eq!(
+            upstream.fetches(),
+            1,
+            "a fresh page must come from the cache"
+        );
         tokio::time::sleep(Duration::from_secs(2)).await;
         let page = cache.get(1).await.unwrap();
         assert_eq!(
@@ -652,7 +844,10 @@ exercise! { s1_e10:
     async fn a_failed_fetch_reaches_every_waiter_and_is_not_cached() {
         let upstream = Upstream::default();
         upstream.set_failing(true);
-        let cache = Arc::new(imp::part2::portal::PortalCache::new(upstream.clone(), CACHE_TTL));
+        let cache = Arc::new(imp::part2::portal::PortalCache::new(
+            upstream.clone(),
+            CACHE_TTL,
+        ));
         let requests: Vec<_> = (0..100)
             .map(|_| {
                 let cache = cache.clone();
@@ -660,12 +855,17 @@ exercise! { s1_e10:
             })
             .collect();
         for request in requests {
-            let error = request.await.expect("a request panicked").expect_err(
-                "the upstream fails: every waiting request must get the error",
-            );
+            let error = request
+                .await
+                .expect("a request panicked")
+                .expect_err("the upstream fails: every waiting request must get the error");
             assert_eq!(error.id, 9);
         }
-        assert_eq!(upstream.fetches(), 1, "100 concurrent requests, one failing fetch");
+        assert_eq!(
+            upstream.fetches(),
+            1,
+            "100 concurrent requests, one failing fetch"
+        );
         upstream.set_failing(false);
         let page = cache.get(9).await;
         assert!(
@@ -679,7 +879,10 @@ exercise! { s1_e10:
     #[tokio::test(start_paused = true)]
     async fn different_pages_are_fetched_side_by_side() {
         let upstream = Upstream::default();
-        let cache = Arc::new(imp::part2::portal::PortalCache::new(upstream.clone(), CACHE_TTL));
+        let cache = Arc::new(imp::part2::portal::PortalCache::new(
+            upstream.clone(),
+            CACHE_TTL,
+        ));
         let started = Instant::now();
         let requests: Vec<_> = (0..32u64)
             .map(|id| {

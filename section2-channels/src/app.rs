@@ -8,24 +8,8 @@ use channels::token::TokenSigner;
 use channels::{ChannelRouter, SocketConfig, SocketInfo};
 pub use section2_reference::{App, RouteTable};
 
-/// Which code answers the exercises' topics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Implementation {
-    /// Your code, in `src/start/`.
-    Start,
-    /// The reference, in `solutions/section2/`.
-    Solution,
-}
-
-impl Implementation {
-    /// `"start"` or `"solution"`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Implementation::Start => "start",
-            Implementation::Solution => "solution",
-        }
-    }
-}
+/// Which code answers the exercises' topics: the course's one selector.
+pub use selector::Implementation;
 
 /// The topics and the connect check of `implementation`.
 pub fn routes(implementation: Implementation) -> RouteTable {

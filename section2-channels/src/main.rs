@@ -38,11 +38,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve { solution, args } => {
-            let implementation = if solution {
-                Implementation::Solution
-            } else {
-                Implementation::Start
-            };
+            let implementation = Implementation::from_solution_flag(solution);
             serve(app::routes(implementation), args, implementation.name()).await
         }
     }

@@ -11,7 +11,6 @@
 //! starts a new one on the same port.
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use activity::ActivityStore;
@@ -26,26 +25,6 @@ use tokio::sync::mpsc;
 
 const NODE_NAME: &str = "node-test@127.0.0.1";
 const USER_ID: i64 = 7;
-
-/// Why the suite cannot run here, if it cannot.
-fn missing_tool(dir: &Path) -> Option<String> {
-    if std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        return Some("node is not installed (apt-get install nodejs npm)".into());
-    }
-    for package in ["phoenix", "ws"] {
-        if !dir.join("node_modules").join(package).exists() {
-            return Some(format!(
-                "the {package} npm package is not installed (npm ci --prefix {})",
-                dir.display()
-            ));
-        }
-    }
-    None
-}
 
 #[derive(Clone)]
 struct Control {
@@ -90,15 +69,13 @@ async fn router(restart_tx: mpsc::Sender<()>) -> (App, axum::Router) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_phoenix_client_works_against_the_server() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
-    if let Some(reason) = missing_tool(&dir) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the phoenix client suite cannot run in CI: {reason}"
-        );
-        eprintln!("skipped: the phoenix client suite: {reason}");
+    let Some(dir) = testkit::node::dir_or_skip(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js"),
+        &["phoenix", "ws"],
+        "the phoenix client suite",
+    ) else {
         return;
-    }
+    };
 
     let (restart_tx, mut restart_rx) = mpsc::channel(1);
     let (mut app, routes) = router(restart_tx.clone()).await;
@@ -106,17 +83,10 @@ async fn the_official_phoenix_client_works_against_the_server() {
         Server::spawn(TcpListener::bind("127.0.0.1:0").await.unwrap(), routes).unwrap();
     let addr = server.addr();
 
-    let mut node = tokio::process::Command::new("node")
-        .arg("--test")
-        .arg("--test-reporter=spec")
-        .arg(dir.join("channels.test.mjs"))
-        .current_dir(&dir)
+    let mut node = testkit::node::test_command(&dir, "channels.test.mjs")
         .env("SERVER", addr.to_string())
         .env("TOKEN", app.signer.sign(&USER_ID).unwrap())
         .env("USER_ID", USER_ID.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .expect("run node");
     let stdout = node.stdout.take().unwrap();

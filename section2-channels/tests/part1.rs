@@ -14,33 +14,8 @@ use channels::client::{ChannelClient, Received, reply_response, reply_status};
 use channels::{Frame, payload};
 use section2_channels::app::{self, App, Implementation};
 use serde_json::{Value, json};
+use testkit::exercise;
 use tokio::time::Instant;
-
-/// Writes each test of an exercise once, for both implementations.
-macro_rules! exercise {
-    ($exercise:ident: $( $(#[$attr:meta])* async fn $test:ident() $body:block )*) => {
-        mod $exercise {
-            #[allow(unused_imports)]
-            use super::*;
-
-            mod start {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(dead_code)]
-                const IMPLEMENTATION: Implementation = Implementation::Start;
-                $( $(#[$attr])* #[ignore = "exercise: run cargo xtask check"] async fn $test() $body )*
-            }
-
-            mod solution {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(dead_code)]
-                const IMPLEMENTATION: Implementation = Implementation::Solution;
-                $( $(#[$attr])* async fn $test() $body )*
-            }
-        }
-    };
-}
 
 const NODE: &str = "app@127.0.0.1";
 
@@ -114,14 +89,22 @@ fn assert_reply(frame: &Frame, status: &str, response: Value, what: &str) {
     );
 }
 
-exercise! { s2_e1:
+#[exercise(section2_channels)]
+mod s2_e1 {
+    use super::*;
+
     #[tokio::test]
     async fn ping_replies_pong_or_the_ack_phrase() {
         let app = app(IMPLEMENTATION).await;
         let mut client = connect(&app);
         join(&mut client, "ping").await;
         let reply = call(&mut client, "ping", "ping", json!({})).await;
-        assert_reply(&reply, "ok", json!({"ping": "pong"}), "`ping` with no ack_phrase");
+        assert_reply(
+            &reply,
+            "ok",
+            json!({"ping": "pong"}),
+            "`ping` with no ack_phrase",
+        );
         let reply = call(&mut client, "ping", "ping", json!({"ack_phrase": "hello"})).await;
         assert_reply(
             &reply,
@@ -144,8 +127,19 @@ exercise! { s2_e1:
             "`ping` with a number as ack_phrase",
         );
         let reply = call(&mut client, "ping", "param_ping", json!({"error": true})).await;
-        assert_reply(&reply, "error", json!({"reason": "failed"}), "`param_ping` with error: true");
-        let reply = call(&mut client, "ping", "param_ping", json!({"error": false, "n": 1})).await;
+        assert_reply(
+            &reply,
+            "error",
+            json!({"reason": "failed"}),
+            "`param_ping` with error: true",
+        );
+        let reply = call(
+            &mut client,
+            "ping",
+            "param_ping",
+            json!({"error": false, "n": 1}),
+        )
+        .await;
         assert_reply(
             &reply,
             "ok",
@@ -153,10 +147,20 @@ exercise! { s2_e1:
             "`param_ping` without error: true echoes its payload",
         );
         let reply = call(&mut client, "ping", "pang", json!({})).await;
-        assert_reply(&reply, "error", json!({"reason": "unknown event: pang"}), "an unknown event");
+        assert_reply(
+            &reply,
+            "error",
+            json!({"reason": "unknown event: pang"}),
+            "an unknown event",
+        );
         // An error reply is an answer, not a crash: the channel still works.
         let reply = call(&mut client, "ping", "ping", json!({})).await;
-        assert_reply(&reply, "ok", json!({"ping": "pong"}), "`ping` after the errors");
+        assert_reply(
+            &reply,
+            "ok",
+            json!({"ping": "pong"}),
+            "`ping` after the errors",
+        );
     }
 
     #[tokio::test]
@@ -220,7 +224,10 @@ fn ids(activities: &Value) -> Vec<i64> {
         .collect()
 }
 
-exercise! { s2_e2:
+#[exercise(section2_channels)]
+mod s2_e2 {
+    use super::*;
+
     #[tokio::test]
     async fn fetch_replies_with_the_newest_activities() {
         let (app, store, _clock) = feed_app(IMPLEMENTATION, 5).await;
@@ -233,7 +240,13 @@ exercise! { s2_e2:
             "`fetch` should reply ok, got {}",
             reply_response(&reply)
         );
-        let newest: Vec<i64> = store.list_newest(3).await.unwrap().iter().map(|a| a.id).collect();
+        let newest: Vec<i64> = store
+            .list_newest(3)
+            .await
+            .unwrap()
+            .iter()
+            .map(|a| a.id)
+            .collect();
         assert_eq!(
             ids(&reply_response(&reply)["activities"]),
             newest,
@@ -241,7 +254,11 @@ exercise! { s2_e2:
              first (ask the store: list_newest)"
         );
         let all = call(&mut client, "feed", "fetch", json!({})).await;
-        assert_eq!(ids(&reply_response(&all)["activities"]).len(), 5, "no limit means the default (20): all 5");
+        assert_eq!(
+            ids(&reply_response(&all)["activities"]).len(),
+            5,
+            "no limit means the default (20): all 5"
+        );
     }
 
     #[tokio::test]
@@ -250,7 +267,11 @@ exercise! { s2_e2:
         let mut client = connect(&app);
         join(&mut client, "feed").await;
         let reply = call(&mut client, "feed", "fetch", json!({"limit": "lots"})).await;
-        assert_eq!(reply_status(&reply), Some("error"), "a limit of \"lots\" is an error, got {reply:?}");
+        assert_eq!(
+            reply_status(&reply),
+            Some("error"),
+            "a limit of \"lots\" is an error, got {reply:?}"
+        );
         assert!(
             reply_response(&reply)["errors"]["limit"].is_array(),
             "the error names the field: {{\"errors\": {{\"limit\": [...]}}}}, got {}",
@@ -287,8 +308,15 @@ exercise! { s2_e2:
             created["occurred_at"], "2026-11-23T12:30:00Z",
             "the server stamps occurred_at (the store does it); the client's value is ignored"
         );
-        assert!(created["id"].is_i64(), "the reply is the stored activity, with its id: {created}");
-        assert_eq!(store.count().await.unwrap(), 1, "the activity is in the store");
+        assert!(
+            created["id"].is_i64(),
+            "the reply is the stored activity, with its id: {created}"
+        );
+        assert_eq!(
+            store.count().await.unwrap(),
+            1,
+            "the activity is in the store"
+        );
 
         let heard = watcher.next_frame().await;
         assert_eq!(
@@ -296,7 +324,10 @@ exercise! { s2_e2:
             ("feed", "activity.created"),
             "every client on `feed` hears about the new activity through a broadcast, got {heard:?}"
         );
-        assert_eq!(heard.payload, created, "the broadcast carries the stored activity");
+        assert_eq!(
+            heard.payload, created,
+            "the broadcast carries the stored activity"
+        );
         assert_eq!(heard.join_ref, None, "a broadcast, not a push: no join ref");
     }
 
@@ -314,7 +345,11 @@ exercise! { s2_e2:
             json!({"who": "", "what": "hello", "type": "teleport"}),
         )
         .await;
-        assert_eq!(reply_status(&reply), Some("error"), "invalid data is an error reply, got {reply:?}");
+        assert_eq!(
+            reply_status(&reply),
+            Some("error"),
+            "invalid data is an error reply, got {reply:?}"
+        );
         let response = reply_response(&reply);
         assert_eq!(response["reason"], "invalid activity data", "{response}");
         let fields: Vec<&str> = response["errors"]
@@ -328,11 +363,17 @@ exercise! { s2_e2:
         );
         assert_eq!(store.count().await.unwrap(), 0, "nothing is stored");
         watcher.set_timeout(Duration::from_millis(300));
-        assert!(watcher.next().await.is_none(), "nothing is broadcast for invalid data");
+        assert!(
+            watcher.next().await.is_none(),
+            "nothing is broadcast for invalid data"
+        );
     }
 }
 
-exercise! { s2_e3:
+#[exercise(section2_channels)]
+mod s2_e3 {
+    use super::*;
+
     #[tokio::test]
     async fn request_ping_reaches_each_client_as_send_ping_with_the_node() {
         let app = app(IMPLEMENTATION).await;
@@ -340,7 +381,8 @@ exercise! { s2_e3:
         for client in &mut clients {
             join(client, "ops").await;
         }
-        app.endpoint.broadcast("ops", "request_ping", payload(json!({"from": "console"})));
+        app.endpoint
+            .broadcast("ops", "request_ping", payload(json!({"from": "console"})));
         for client in &mut clients {
             let frame = client.next_frame().await;
             assert_ne!(
@@ -348,7 +390,10 @@ exercise! { s2_e3:
                 "the client received the broadcast `request_ping` unchanged: nothing \
                  intercepted it. List it in OpsChannel::INTERCEPTS so handle_out sees it."
             );
-            assert_eq!(frame.event, "send_ping", "expected a send_ping push, got {frame:?}");
+            assert_eq!(
+                frame.event, "send_ping",
+                "expected a send_ping push, got {frame:?}"
+            );
             assert_eq!(
                 frame.join_ref.as_deref(),
                 client.join_ref("ops"),
@@ -368,8 +413,10 @@ exercise! { s2_e3:
         let app = app(IMPLEMENTATION).await;
         let mut client = connect(&app);
         join(&mut client, "ops").await;
-        app.endpoint.broadcast("ops", "deploy", payload(json!({"version": "1.2"})));
-        app.endpoint.broadcast("ops", "request_ping", payload(json!({})));
+        app.endpoint
+            .broadcast("ops", "deploy", payload(json!({"version": "1.2"})));
+        app.endpoint
+            .broadcast("ops", "request_ping", payload(json!({})));
         let deploy = client.next_frame().await;
         assert_eq!(
             deploy.encode(),
@@ -419,7 +466,10 @@ fn seconds(times: &[Duration]) -> Vec<f64> {
         .collect()
 }
 
-exercise! { s2_e4:
+#[exercise(section2_channels)]
+mod s2_e4 {
+    use super::*;
+
     #[tokio::test]
     async fn slow_reports_queue_up_but_parallel_reports_reply_together() {
         let app = app(IMPLEMENTATION).await;
@@ -451,7 +501,9 @@ exercise! { s2_e4:
         let mut client = connect(&app);
         join(&mut client, "reports").await;
         let started = Instant::now();
-        let report = client.push("reports", "parallel_report", json!({"name": "q3"})).await;
+        let report = client
+            .push("reports", "parallel_report", json!({"name": "q3"}))
+            .await;
         let status = call(&mut client, "reports", "status", json!({})).await;
         assert_reply(&status, "ok", json!({"open": true}), "`status`");
         assert!(
@@ -463,11 +515,17 @@ exercise! { s2_e4:
     }
 }
 
-exercise! { s2_e5:
+#[exercise(section2_channels)]
+mod s2_e5 {
+    use super::*;
+
     #[tokio::test]
     async fn at_most_two_reports_build_at_once() {
         use section2_channels::solution::part1::bounded_reports::MAX_IN_FLIGHT;
-        assert_eq!(MAX_IN_FLIGHT, 2, "this test expects the provided bound of 2");
+        assert_eq!(
+            MAX_IN_FLIGHT, 2,
+            "this test expects the provided bound of 2"
+        );
         let app = app(IMPLEMENTATION).await;
         let mut client = connect(&app);
         join(&mut client, "reports:bounded").await;
@@ -492,7 +550,15 @@ exercise! { s2_e5:
         let mut pending = Vec::new();
         for client in &mut clients {
             for i in 0..2 {
-                pending.push(client.push("reports:bounded", "parallel_report", json!({"name": format!("r{i}")})).await);
+                pending.push(
+                    client
+                        .push(
+                            "reports:bounded",
+                            "parallel_report",
+                            json!({"name": format!("r{i}")}),
+                        )
+                        .await,
+                );
             }
         }
         for (n, client) in clients.iter_mut().enumerate() {

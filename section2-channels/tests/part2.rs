@@ -18,32 +18,7 @@ use channels::token::TokenSigner;
 use channels::{Endpoint, Server};
 use section2_channels::app::{self, App, Implementation};
 use serde_json::json;
-
-/// Writes each test of an exercise once, for both implementations.
-macro_rules! exercise {
-    ($exercise:ident: $( $(#[$attr:meta])* async fn $test:ident() $body:block )*) => {
-        mod $exercise {
-            #[allow(unused_imports)]
-            use super::*;
-
-            mod start {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(dead_code)]
-                const IMPLEMENTATION: Implementation = Implementation::Start;
-                $( $(#[$attr])* #[ignore = "exercise: run cargo xtask check"] async fn $test() $body )*
-            }
-
-            mod solution {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(dead_code)]
-                const IMPLEMENTATION: Implementation = Implementation::Solution;
-                $( $(#[$attr])* async fn $test() $body )*
-            }
-        }
-    };
-}
+use testkit::exercise;
 
 const USER: i64 = 7;
 const DAY_MS: i64 = 86_400_000;
@@ -107,7 +82,10 @@ fn activity(who: &str) -> serde_json::Value {
     json!({"who": who, "what": "opened a ticket", "type": "support_request", "customer_tier": "pro"})
 }
 
-exercise! { s2_e6:
+#[exercise(section2_channels)]
+mod s2_e6 {
+    use super::*;
+
     #[tokio::test]
     async fn a_second_create_within_the_window_is_rate_limited() {
         let (endpoint, store) = limited_feed(IMPLEMENTATION).await;
@@ -115,7 +93,9 @@ exercise! { s2_e6:
         let mut dashboard = endpoint.connect_in_memory(&[]).unwrap();
         tab.join("feed:limited", json!({})).await;
         dashboard.join("feed", json!({})).await;
-        let first = tab.call("feed:limited", "create_activity", activity("Ada L.")).await;
+        let first = tab
+            .call("feed:limited", "create_activity", activity("Ada L."))
+            .await;
         assert_eq!(
             reply_status(&first),
             Some("ok"),
@@ -124,15 +104,25 @@ exercise! { s2_e6:
             reply_response(&first),
             tab.transcript()
         );
-        assert_eq!(dashboard.next_frame().await.event, "activity.created", "the create reached the feed");
-        let second = tab.call("feed:limited", "create_activity", activity("Ada L.")).await;
+        assert_eq!(
+            dashboard.next_frame().await.event,
+            "activity.created",
+            "the create reached the feed"
+        );
+        let second = tab
+            .call("feed:limited", "create_activity", activity("Ada L."))
+            .await;
         assert_eq!(
             (reply_status(&second), reply_response(&second)),
             (Some("error"), &json!({"reason": "rate limit exceeded"})),
             "a second create right after the first must be refused with \
              {{\"reason\": \"rate limit exceeded\"}}"
         );
-        assert_eq!(store.count().await.unwrap(), 1, "the refused create must not reach the store");
+        assert_eq!(
+            store.count().await.unwrap(),
+            1,
+            "the refused create must not reach the store"
+        );
     }
 
     #[tokio::test]
@@ -140,10 +130,14 @@ exercise! { s2_e6:
         let (endpoint, store) = limited_feed(IMPLEMENTATION).await;
         let mut tab = endpoint.connect_in_memory(&[]).unwrap();
         tab.join("feed:limited", json!({})).await;
-        let first = tab.call("feed:limited", "create_activity", activity("Ada L.")).await;
+        let first = tab
+            .call("feed:limited", "create_activity", activity("Ada L."))
+            .await;
         assert_eq!(reply_status(&first), Some("ok"), "{}", tab.transcript());
         tokio::time::sleep(WINDOW + Duration::from_millis(400)).await;
-        let again = tab.call("feed:limited", "create_activity", activity("Ada L.")).await;
+        let again = tab
+            .call("feed:limited", "create_activity", activity("Ada L."))
+            .await;
         assert_eq!(
             reply_status(&again),
             Some("ok"),
@@ -161,9 +155,18 @@ exercise! { s2_e6:
         let mut other_tab = endpoint.connect_in_memory(&[]).unwrap();
         tab.join("feed:limited", json!({})).await;
         other_tab.join("feed:limited", json!({})).await;
-        let invalid = tab.call("feed:limited", "create_activity", json!({"who": ""})).await;
-        assert_eq!(reply_response(&invalid)["reason"], "invalid activity data", "{}", tab.transcript());
-        let valid = tab.call("feed:limited", "create_activity", activity("Ada L.")).await;
+        let invalid = tab
+            .call("feed:limited", "create_activity", json!({"who": ""}))
+            .await;
+        assert_eq!(
+            reply_response(&invalid)["reason"],
+            "invalid activity data",
+            "{}",
+            tab.transcript()
+        );
+        let valid = tab
+            .call("feed:limited", "create_activity", activity("Ada L."))
+            .await;
         assert_eq!(
             reply_status(&valid),
             Some("ok"),
@@ -171,7 +174,9 @@ exercise! { s2_e6:
             reply_response(&valid)
         );
         // The limit lives in the channel: another tab (connection) is not limited.
-        let other = other_tab.call("feed:limited", "create_activity", activity("Ada L.")).await;
+        let other = other_tab
+            .call("feed:limited", "create_activity", activity("Ada L."))
+            .await;
         assert_eq!(
             reply_status(&other),
             Some("ok"),
@@ -206,7 +211,10 @@ async fn create_as(client: &mut ChannelClient, who: &str) -> serde_json::Value {
     json!({"status": reply_status(&reply), "response": reply_response(&reply)})
 }
 
-exercise! { s2_e7:
+#[exercise(section2_channels)]
+mod s2_e7 {
+    use super::*;
+
     #[tokio::test]
     async fn one_limit_per_user_across_tabs_and_reconnects() {
         let (endpoint, signer, store) = per_user_feed(IMPLEMENTATION).await;
@@ -215,7 +223,12 @@ exercise! { s2_e7:
         tab.join("feed:limited", json!({})).await;
         other_tab.join("feed:limited", json!({})).await;
         let first = create_as(&mut tab, "Ada L.").await;
-        assert_eq!(first["status"], "ok", "the user's first create is allowed: {first}\n{}", tab.transcript());
+        assert_eq!(
+            first["status"],
+            "ok",
+            "the user's first create is allowed: {first}\n{}",
+            tab.transcript()
+        );
         let limited = json!({"status": "error", "response": {"reason": "rate limit exceeded"}});
         assert_eq!(
             create_as(&mut other_tab, "Ada L.").await,
@@ -234,7 +247,10 @@ exercise! { s2_e7:
         );
         tokio::time::sleep(WINDOW + Duration::from_millis(400)).await;
         let later = create_as(&mut reconnected, "Ada L.").await;
-        assert_eq!(later["status"], "ok", "after the window the user may create again: {later}");
+        assert_eq!(
+            later["status"], "ok",
+            "after the window the user may create again: {later}"
+        );
         assert_eq!(store.count().await.unwrap(), 2);
     }
 
@@ -245,15 +261,25 @@ exercise! { s2_e7:
         let mut bob = connect_as(&endpoint, &signer, USER + 1);
         ada.join("feed:limited", json!({})).await;
         bob.join("feed:limited", json!({})).await;
-        let invalid = ada.call("feed:limited", "create_activity", json!({"who": ""})).await;
-        assert_eq!(reply_response(&invalid)["reason"], "invalid activity data", "{}", ada.transcript());
+        let invalid = ada
+            .call("feed:limited", "create_activity", json!({"who": ""}))
+            .await;
+        assert_eq!(
+            reply_response(&invalid)["reason"],
+            "invalid activity data",
+            "{}",
+            ada.transcript()
+        );
         let ada_first = create_as(&mut ada, "Ada L.").await;
         assert_eq!(
             ada_first["status"], "ok",
             "an invalid create must not use up the user's window: {ada_first}"
         );
         let bob_first = create_as(&mut bob, "Bob K.").await;
-        assert_eq!(bob_first["status"], "ok", "another user is not limited by this one: {bob_first}");
+        assert_eq!(
+            bob_first["status"], "ok",
+            "another user is not limited by this one: {bob_first}"
+        );
     }
 
     #[tokio::test]
@@ -266,7 +292,11 @@ exercise! { s2_e7:
                     let handles: Vec<_> = (0..8)
                         .map(|_| {
                             let limiter = limiter.clone();
-                            scope.spawn(move || usize::from(limiter.try_acquire(USER, Duration::from_secs(60)).is_ok()))
+                            scope.spawn(move || {
+                                usize::from(
+                                    limiter.try_acquire(USER, Duration::from_secs(60)).is_ok(),
+                                )
+                            })
                         })
                         .collect();
                     handles.into_iter().map(|h| h.join().unwrap()).sum()
@@ -275,14 +305,24 @@ exercise! { s2_e7:
             }};
         }
         let allowed = match IMPLEMENTATION {
-            Implementation::Start => race!(section2_channels::start::part2::user_rate_limit::UserRateLimiter),
-            Implementation::Solution => race!(section2_channels::solution::part2::user_rate_limit::UserRateLimiter),
+            Implementation::Start => {
+                race!(section2_channels::start::part2::user_rate_limit::UserRateLimiter)
+            }
+            Implementation::Solution => {
+                race!(section2_channels::solution::part2::user_rate_limit::UserRateLimiter)
+            }
         };
-        assert_eq!(allowed, 1, "8 tabs creating at the same instant: exactly one may pass, {allowed} did");
+        assert_eq!(
+            allowed, 1,
+            "8 tabs creating at the same instant: exactly one may pass, {allowed} did"
+        );
     }
 }
 
-exercise! { s2_e8:
+#[exercise(section2_channels)]
+mod s2_e8 {
+    use super::*;
+
     #[tokio::test]
     async fn a_valid_token_connects_as_auth_socket_user() {
         let app = app(IMPLEMENTATION).await;
@@ -306,16 +346,31 @@ exercise! { s2_e8:
     async fn missing_invalid_and_expired_tokens_are_refused_distinctly() {
         let app = app(IMPLEMENTATION).await;
         let endpoint = &app.auth_endpoint;
-        let expired = app.signer.sign_at(&USER, now_ms() - 2 * DAY_MS, 86_400).unwrap();
+        let expired = app
+            .signer
+            .sign_at(&USER, now_ms() - 2 * DAY_MS, 86_400)
+            .unwrap();
         let other_key = TokenSigner::new("another secret key base, 20+ bytes", "user socket")
             .unwrap()
             .sign(&USER)
             .unwrap();
         let cases = [
             ("no token param", vec![], "token missing"),
-            ("a garbage token", vec![("token", "not-a-token")], "token invalid"),
-            ("a token signed with another key", vec![("token", other_key.as_str())], "token invalid"),
-            ("a token signed two days ago", vec![("token", expired.as_str())], "token expired"),
+            (
+                "a garbage token",
+                vec![("token", "not-a-token")],
+                "token invalid",
+            ),
+            (
+                "a token signed with another key",
+                vec![("token", other_key.as_str())],
+                "token invalid",
+            ),
+            (
+                "a token signed two days ago",
+                vec![("token", expired.as_str())],
+                "token expired",
+            ),
         ];
         for (case, params, expected) in cases {
             let reason = refused(endpoint.connect_in_memory(&params));
@@ -339,13 +394,18 @@ exercise! { s2_e8:
             }
         }
         let token = app.signer.sign(&USER).unwrap();
-        let mut client = ChannelClient::connect(&url(&token)).await.expect("a valid token connects");
+        let mut client = ChannelClient::connect(&url(&token))
+            .await
+            .expect("a valid token connects");
         assert_eq!(reply_status(&client.heartbeat().await), Some("ok"));
         server.stop().await;
     }
 }
 
-exercise! { s2_e9:
+#[exercise(section2_channels)]
+mod s2_e9 {
+    use super::*;
+
     #[tokio::test]
     async fn only_the_sockets_own_user_joins_its_channel() {
         let app = app(IMPLEMENTATION).await;
@@ -367,12 +427,17 @@ exercise! { s2_e9:
                 "user {USER} joining {topic} must get an error reply {{\"reason\": \"unauthorized\"}}"
             );
         }
-        let whoami = client.call(&format!("user:{USER}"), "whoami", json!({})).await;
+        let whoami = client
+            .call(&format!("user:{USER}"), "whoami", json!({}))
+            .await;
         assert_eq!(reply_response(&whoami), &json!({"user_id": USER}));
     }
 }
 
-exercise! { s2_e10:
+#[exercise(section2_channels)]
+mod s2_e10 {
+    use super::*;
+
     #[tokio::test]
     async fn pushes_a_fresh_token_for_the_user_every_five_seconds() {
         let app = app(IMPLEMENTATION).await;
@@ -382,7 +447,11 @@ exercise! { s2_e10:
         let mut client = connect_as(&endpoint, &app.signer, USER);
         client.set_timeout(Duration::from_secs(60));
         let reply = client.join("recurring", json!({})).await;
-        assert_eq!(reply_status(&reply), Some("ok"), "joining recurring: {reply:?}");
+        assert_eq!(
+            reply_status(&reply),
+            Some("ok"),
+            "joining recurring: {reply:?}"
+        );
         let joined = tokio::time::Instant::now();
         for n in 1..=3u32 {
             let frame = client.next_frame().await;
@@ -398,7 +467,9 @@ exercise! { s2_e10:
                 "push #{n} should come {} s after the join (every 5 s), it came after {elapsed:?}",
                 5 * n
             );
-            let token = frame.payload["token"].as_str().expect("{\"token\": \"...\"}");
+            let token = frame.payload["token"]
+                .as_str()
+                .expect("{\"token\": \"...\"}");
             assert_eq!(
                 app.signer.verify::<i64>(Some(token)),
                 Ok(USER),
@@ -409,6 +480,9 @@ exercise! { s2_e10:
         client.leave("recurring").await;
         client.next_frame().await; // phx_close
         client.set_timeout(Duration::from_secs(20));
-        assert!(client.next().await.is_none(), "no token after the channel left");
+        assert!(
+            client.next().await.is_none(),
+            "no token after the channel left"
+        );
     }
 }

@@ -21,15 +21,13 @@ use section4_tracker_live::tracker::TrackerConfig;
 #[path = "support/guestbook.rs"]
 mod guestbook;
 
-// The node + playwright-core + Chromium helpers, shared with section 1's browser test.
-#[path = "../../section1-pipelines/tests/support/browser.rs"]
-mod browser;
-use browser::{run_script, seen};
+// The node + playwright-core + Chromium helpers of the course's test kit.
+use testkit::browser::{run_script, seen};
 
 /// The live pages' scripts folder, or `None` where the tools are missing.
 fn browser_dir_or_skip(test: &str) -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/live");
-    browser::browser_dir_or_skip(
+    testkit::browser::dir_or_skip(
         dir,
         &["playwright-core", "phoenix", "phoenix_live_view"],
         test,
