@@ -11,9 +11,13 @@
 //! ```text
 //! HARDENING=long cargo test -p section1-pipelines --release --test hardening -- --nocapture
 //! ```
+//!
+//! Each policy's run writes what it saw to `target/figures/hardening-s1-<policy>.json`
+//! (the results page reads it, `cargo xtask bench`).
 
 use std::time::Duration;
 
+use figures::section1::OverloadHardening;
 use pipeline::mock_resource::MockResource;
 use pipeline::{Demand, Event, OverflowPolicy, PipelineMetrics, Processor, Producer, PushError};
 use section1_pipelines::solution::part2::worker_pool::run_pool;
@@ -84,6 +88,22 @@ async fn overload(policy: OverflowPolicy, seconds: u64) {
         s.rejected,
         s.failed
     );
+    // Written before the checks, so a failing run still shows what it saw.
+    let seen = OverloadHardening {
+        policy: policy.name().to_string(),
+        seconds,
+        capacity: CAPACITY,
+        workers: WORKERS,
+        offered,
+        processed: s.processed,
+        dropped: s.dropped,
+        rejected,
+        failed: s.failed,
+        poisoned,
+        max_queue_depth: max_depth,
+    };
+    seen.write()
+        .expect("write what the test saw to its figures file");
     assert!(
         max_depth <= CAPACITY,
         "the queue held {max_depth} events, its bound is {CAPACITY}: memory is not bounded"

@@ -1,13 +1,14 @@
 //! `section3-production`: a measured node, a dev StatsD sink, and cluster tools.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use channels::SocketConfig;
 use clap::{Parser, Subcommand};
+use observability::statsd_sink::StatsdSink;
+use observability::telemetry::{self, DEFAULT_STATSD_PORT, Delivery, LogFormat};
 use section3_production::Implementation;
 use section3_production::node::{Node, NodeConfig};
-use section3_production::statsd_sink::StatsdSink;
-use section3_production::telemetry::{self, DEFAULT_STATSD_PORT, Delivery, LogFormat};
 
 #[derive(Parser)]
 #[command(
@@ -129,11 +130,7 @@ async fn main() -> anyhow::Result<()> {
             statsd,
             database,
         } => {
-            let implementation = if solution {
-                Implementation::Solution
-            } else {
-                Implementation::Start
-            };
+            let implementation = Implementation::from_solution_flag(solution);
             // Immediate delivery: in class every measurement should show in the sink
             // as it happens. A production node would batch (Delivery::Batched).
             let recorder = telemetry::statsd_recorder(statsd, Some("rts"), Delivery::Immediate)?;
@@ -180,14 +177,18 @@ async fn main() -> anyhow::Result<()> {
             messages,
             walkthrough,
         } => {
+            use cluster::latency as lab;
+            use section3_production::solution::part2::redis_pubsub::RedisPubSub;
+
             let throwaway = match redis {
                 Some(_) => None,
-                None => Some(section3_production::cluster::latency::ThrowawayRedis::start()?),
+                None => Some(lab::ThrowawayRedis::start()?),
             };
             let url = redis.unwrap_or_else(|| throwaway.as_ref().unwrap().url.clone());
-            let report =
-                section3_production::cluster::latency::measure(&url, messages, messages / 10)
-                    .await?;
+            // Two nodes on s3.e6's reference adapter, each with its own Redis connections.
+            let app = Arc::new(RedisPubSub::connect(&url, "app@127.0.0.1").await?);
+            let backend = RedisPubSub::connect(&url, "backend@127.0.0.1").await?;
+            let report = lab::measure(app, &backend, messages, messages / 10).await?;
             println!(
                 "cross-node broadcast through Redis at {url}: {}/{} delivered; \
                  p50 {} us, p99 {} us, p99.9 {} us, max {} us",
@@ -198,8 +199,18 @@ async fn main() -> anyhow::Result<()> {
                 report.p999_us,
                 report.max_us
             );
+            // The same figures for the results page (`cargo xtask bench` reads the file).
+            let figures = figures::section3::ClusterLatency {
+                sent: report.sent,
+                delivered: report.delivered,
+                p50_us: report.p50_us,
+                p99_us: report.p99_us,
+                p999_us: report.p999_us,
+                max_us: report.max_us,
+            };
+            let path = figures::write(&figures, None)?;
+            eprintln!("figures: {}", path.display());
             if walkthrough {
-                use section3_production::cluster::latency as lab;
                 let path = lab::walkthrough_path();
                 let text = std::fs::read_to_string(&path)?;
                 let generated = lab::generated_section(&report, &lab::describe_machine());
@@ -217,11 +228,7 @@ async fn main() -> anyhow::Result<()> {
             section3_production::conn_cost::serve_idle(ws.apply(SocketConfig::default())).await
         }
         Command::Top { url, solution } => {
-            let implementation = if solution {
-                Implementation::Solution
-            } else {
-                Implementation::Start
-            };
+            let implementation = Implementation::from_solution_flag(solution);
             section3_production::top::run(&url, implementation).await
         }
         Command::StatsdSink { port } => {
@@ -303,7 +310,7 @@ async fn run_backend(
     use section3_production::{solution as reference, start};
 
     let store = ActivityStore::open(database).await?;
-    let implementation = if solution { "solution" } else { "start" };
+    let implementation = Implementation::from_solution_flag(solution).name();
     // The backend runs the same adapter as a web node: s3.e6, yours or the reference.
     let pubsub: Box<dyn channels::PubSub> = if solution {
         Box::new(reference::part2::redis_pubsub::RedisPubSub::connect(redis, node).await?)

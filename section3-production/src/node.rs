@@ -9,12 +9,15 @@ use activity::ActivityStore;
 use channels::endpoint::{Endpoint, Server};
 use channels::pubsub::{LocalPubSub, PubSub};
 use channels::telemetry::{TelemetryEvent, TelemetryHandler};
+use serde_json::Value;
+
+use cluster::queries::{Answerer, ClusterQueries, Membership};
+use cluster::scatter::Gathered;
+use observability::observe::{ObservedPubSub, Snapshot};
+use observability::process::ProcessSample;
 
 use crate::Implementation;
-use crate::cluster::queries::{Answerer, ClusterQueries, Membership};
 use crate::delivery::{self, LatencyFns, OrderPipeline};
-use crate::observe::{ObservedPubSub, Snapshot};
-use crate::process::ProcessSample;
 
 /// How a node is started.
 #[derive(Debug, Clone)]
@@ -161,8 +164,9 @@ impl Node {
     }
 
     /// Serves the socket at `/socket/websocket` on `127.0.0.1:port` (0 picks one),
-    /// `GET /observe` (a [`Snapshot`], what `top` shows), and, when clustered, `GET /cluster/users`: every node's connected sockets,
-    /// and the nodes that did not answer within 500 ms.
+    /// `GET /observe` (a [`Snapshot`], what `top` shows), and, when clustered,
+    /// `GET /cluster/users`: every node's connected sockets, and the nodes that did
+    /// not answer within 500 ms.
     pub async fn serve(&self, port: u16) -> std::io::Result<Server> {
         let mut routes = self.endpoint.routes("/socket");
         let (name, started, endpoint, observed, queries) = (
@@ -188,9 +192,8 @@ impl Node {
             routes = routes.route(
                 "/cluster/users",
                 axum::routing::get(move || async move {
-                    let gathered = queries
-                        .ask("connected_users", Duration::from_millis(500))
-                        .await;
+                    let limit = Duration::from_millis(500);
+                    let gathered = ask(&queries, "connected_users", limit).await;
                     axum::Json(serde_json::json!({
                         "answered": gathered.answered,
                         "missing": gathered.missing,
@@ -200,6 +203,15 @@ impl Node {
         }
         Server::bind(port, routes).await
     }
+}
+
+/// Asks every node of the cluster `question` and gathers the answers that arrive
+/// within `limit`, naming the nodes that did not answer. The gathering is s3.e8's
+/// reference: a node's HTTP routes do not depend on whether yours is done.
+pub async fn ask(queries: &ClusterQueries, question: &str, limit: Duration) -> Gathered<Value> {
+    let mut question = queries.ask(question);
+    crate::solution::part2::scatter_gather::gather(&question.expected, &mut question.replies, limit)
+        .await
 }
 
 fn snapshot(

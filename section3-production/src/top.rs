@@ -14,8 +14,9 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Row, Table};
 
+use observability::observe::{self, Rates, Snapshot};
+
 use crate::Implementation;
-use crate::observe::{self, Rates, Snapshot};
 
 /// How many of the busiest topics the screen lists.
 pub const BUSIEST: usize = 8;

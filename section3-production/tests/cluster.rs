@@ -3,14 +3,13 @@
 //!
 //! Provided infrastructure, not an exercise (its gathering is s3.e8's reference).
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use section3_production::cluster::queries::{ClusterQueries, Membership};
+use cluster::queries::{ClusterQueries, Membership};
+use cluster::scatter::Gathered;
 use serde_json::{Value, json};
-use support::RedisServer;
+use testkit::redis::RedisServer;
 
 const FAST: Membership = Membership {
     heartbeat: Duration::from_millis(100),
@@ -25,6 +24,12 @@ async fn node(redis: &RedisServer, name: &str, users: u64) -> ClusterQueries {
     ClusterQueries::connect(&redis.url(), name, FAST, answerer)
         .await
         .unwrap()
+}
+
+/// Asks every node how many users it has, gathering as a clustered node's
+/// `GET /cluster/users` does.
+async fn ask(node: &ClusterQueries, limit: Duration) -> Gathered<Value> {
+    section3_production::node::ask(node, "connected_users", limit).await
 }
 
 async fn until_members(node: &ClusterQueries, count: usize) {
@@ -51,7 +56,7 @@ async fn every_node_answers_and_a_lost_node_is_named() {
     until_members(&app, 3).await;
     until_members(&backend, 3).await;
 
-    let gathered = app.ask("connected_users", Duration::from_secs(1)).await;
+    let gathered = ask(&app, Duration::from_secs(1)).await;
     assert!(gathered.missing.is_empty(), "{gathered:?}");
     assert_eq!(
         gathered.answered.into_iter().collect::<Vec<_>>(),
@@ -66,9 +71,7 @@ async fn every_node_answers_and_a_lost_node_is_named() {
     // the question names it as not answering.
     drop(worker);
     let started = tokio::time::Instant::now();
-    let gathered = backend
-        .ask("connected_users", Duration::from_millis(300))
-        .await;
+    let gathered = ask(&backend, Duration::from_millis(300)).await;
     assert_eq!(
         gathered.missing.into_iter().collect::<Vec<_>>(),
         ["worker@127.0.0.1"]
@@ -78,15 +81,15 @@ async fn every_node_answers_and_a_lost_node_is_named() {
 
     // Once the heartbeat expired, the cluster is two nodes and answers in full.
     until_members(&app, 2).await;
-    let gathered = app.ask("connected_users", Duration::from_secs(1)).await;
+    let gathered = ask(&app, Duration::from_secs(1)).await;
     assert!(gathered.missing.is_empty(), "{gathered:?}");
     assert_eq!(gathered.answered.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stuck_redis_fills_a_bounded_queue_and_the_overflow_is_counted() {
-    use section3_production::cluster::RedisLink;
-    use section3_production::cluster::redis_link::OUTBOUND_QUEUE;
+    use cluster::RedisLink;
+    use cluster::redis_link::OUTBOUND_QUEUE;
 
     let Some(redis) = RedisServer::start("cluster bounded publish queue") else {
         return;

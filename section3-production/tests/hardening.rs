@@ -17,14 +17,17 @@
 //! ```text
 //! HARDENING=long cargo test -p section3-production --release --test hardening -- --nocapture
 //! ```
-
-mod support;
+//!
+//! What it saw (every message's fate, the publisher's counts after each restart)
+//! goes to `target/figures/hardening-redis-restart.json`, for the results page
+//! (`cargo xtask bench`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use section3_production::cluster::RedisLink;
-use support::RedisServer;
+use cluster::RedisLink;
+use figures::section3::{RedisRestartHardening, RestartCycle};
+use testkit::redis::RedisServer;
 use tokio::time::{Instant, sleep};
 
 fn long() -> bool {
@@ -52,6 +55,7 @@ async fn redis_restarted_under_load_resumes_and_counts_every_loss() {
         .unwrap();
 
     let mut sent = 0u64;
+    let mut cycles = Vec::new();
     for cycle in 0..restarts {
         // Load before the outage.
         let until = Instant::now() + Duration::from_millis(500);
@@ -80,10 +84,14 @@ async fn redis_restarted_under_load_resumes_and_counts_every_loss() {
             sent += 1;
             sleep(EVERY).await;
         }
-        eprintln!(
-            "cycle {cycle}: Redis back, {sent} sent so far, {:?}",
-            publisher.stats()
-        );
+        let s = publisher.stats();
+        eprintln!("cycle {cycle}: Redis back, {sent} sent so far, {s:?}");
+        cycles.push(RestartCycle {
+            sent,
+            published: s.published,
+            lost: s.lost,
+            resubscribed: s.resubscribed,
+        });
     }
     // Load after the last restart: this tail must be delivered in full.
     let tail_from = {
@@ -133,6 +141,16 @@ async fn redis_restarted_under_load_resumes_and_counts_every_loss() {
         got.len(),
         stats.published - got.len() as u64
     );
+    // Written before the checks, so a failing run still shows what it saw.
+    let seen = RedisRestartHardening {
+        sent,
+        published: stats.published,
+        lost: stats.lost,
+        received: got.len() as u64,
+        tail: sent - tail_from,
+        restarts: cycles,
+    };
+    figures::write(&seen, None).expect("write what the test saw to its figures file");
     assert!(
         stats.lost > 0,
         "messages sent while Redis was down must be counted as lost"

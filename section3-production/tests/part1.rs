@@ -26,37 +26,12 @@ use channels::{
     Channel, ChannelContext, ChannelRouter, Endpoint, HandleIn, Join, LocalPubSub, Payload, PubSub,
     Server, SocketInfo,
 };
+use observability::process::ProcessSample;
 use section2_reference::App;
 use section3_production::delivery::{self, ENQUEUED_AT, LatencyFns, ORDER_READY, OrderPipeline};
-use section3_production::process::ProcessSample;
 use serde_json::{Value, json};
 use support::{CaptureRecorder, Recorded, StatsdCapture, redact_value};
-
-/// Writes each test of an exercise once, for both implementations.
-macro_rules! exercise {
-    ($exercise:ident: $( $(#[$attr:meta])* async fn $test:ident() $body:block )*) => {
-        mod $exercise {
-            #[allow(unused_imports)]
-            use super::*;
-
-            mod start {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(unused_imports)]
-                use section3_production::start as imp;
-                $( $(#[$attr])* #[ignore = "exercise: run cargo xtask check"] async fn $test() $body )*
-            }
-
-            mod solution {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(unused_imports)]
-                use section3_production::solution as imp;
-                $( $(#[$attr])* async fn $test() $body )*
-            }
-        }
-    };
-}
+use testkit::exercise;
 
 fn snapshot(name: &str, lines: &[String]) {
     let redacted: Vec<String> = lines.iter().map(|l| redact_value(l)).collect();
@@ -65,7 +40,10 @@ fn snapshot(name: &str, lines: &[String]) {
     });
 }
 
-exercise! { s3_e1:
+#[exercise(section3_production)]
+mod s3_e1 {
+    use super::*;
+
     #[tokio::test]
     async fn each_order_placed_is_counted_once() {
         let mut statsd = StatsdCapture::new().await;
@@ -76,8 +54,7 @@ exercise! { s3_e1:
         });
         let lines = statsd.lines(3).await;
         assert_eq!(
-            lines,
-            ["test.shop.orders.placed:1|c"; 3],
+            lines, ["test.shop.orders.placed:1|c"; 3],
             "three orders placed should send three StatsD counter lines \
              `test.shop.orders.placed:1|c` (the `test.` prefix comes from the test's \
              recorder), but the listener received {lines:?}. Use \
@@ -206,7 +183,10 @@ async fn until_no_connections(endpoint: &Endpoint) {
     panic!("the connection was still open 5 s after the client closed it");
 }
 
-exercise! { s3_e2:
+#[exercise(section3_production)]
+mod s3_e2 {
+    use super::*;
+
     #[tokio::test]
     async fn each_framework_event_becomes_its_measurement() {
         let capture = CaptureRecorder::default();
@@ -221,18 +201,26 @@ exercise! { s3_e2:
                 ],
             ),
             (
-                TelemetryEvent::SocketRefused { reason: "token_expired" },
+                TelemetryEvent::SocketRefused {
+                    reason: "token_expired",
+                },
                 vec!["counter channels.connects [result=error, reason=token_expired] 1"],
             ),
             (
-                TelemetryEvent::ChannelJoined { topic: "room:*", result: JoinResult::Ok },
+                TelemetryEvent::ChannelJoined {
+                    topic: "room:*",
+                    result: JoinResult::Ok,
+                },
                 vec![
                     "counter channels.joins [topic=room:*, result=ok] 1",
                     "gauge.set channels.joined [] 1",
                 ],
             ),
             (
-                TelemetryEvent::ChannelJoined { topic: "room:*", result: JoinResult::Refused },
+                TelemetryEvent::ChannelJoined {
+                    topic: "room:*",
+                    result: JoinResult::Refused,
+                },
                 vec!["counter channels.joins [topic=room:*, result=refused] 1"],
             ),
             (
@@ -244,7 +232,10 @@ exercise! { s3_e2:
                 vec!["histogram channels.handle_in_ms [topic=room:*, event=shout] 2.5"],
             ),
             (
-                TelemetryEvent::Pushed { topic: "room:*", event: "shouted" },
+                TelemetryEvent::Pushed {
+                    topic: "room:*",
+                    event: "shouted",
+                },
                 vec!["counter channels.pushes [topic=room:*, event=shouted] 1"],
             ),
             (
@@ -340,7 +331,9 @@ exercise! { s3_e2:
             .handler(room_socket)
             .telemetry(Arc::new(imp::part1::channel_metrics::ChannelMetrics::new()))
             .build();
-        let server = Server::bind(0, endpoint.routes("/socket")).await.expect("bind");
+        let server = Server::bind(0, endpoint.routes("/socket"))
+            .await
+            .expect("bind");
 
         let mut client = ChannelClient::connect(&server.socket_url("/socket", &[("user", "ada")]))
             .await
@@ -349,9 +342,14 @@ exercise! { s3_e2:
         client.join("room:lobby", json!({})).await;
         client.join("room:locked", json!({})).await;
         client.join("nowhere", json!({})).await;
-        client.call("room:lobby", "shout", json!({"text": "hello"})).await;
+        client
+            .call("room:lobby", "shout", json!({"text": "hello"}))
+            .await;
         let refused = ChannelClient::connect(&server.socket_url("/socket", &[])).await;
-        assert!(matches!(refused, Err(ConnectError::Status(403))), "no user: refused");
+        assert!(
+            matches!(refused, Err(ConnectError::Status(403))),
+            "no user: refused"
+        );
         client.close().await;
         until_no_connections(&endpoint).await;
         drop(local);
@@ -366,14 +364,20 @@ exercise! { s3_e2:
                 by_name
             });
         assert_eq!(
-            values.get("test.channels.sockets").cloned().unwrap_or_default(),
+            values
+                .get("test.channels.sockets")
+                .cloned()
+                .unwrap_or_default(),
             ["1", "0"],
             "one client connected, then closed: the gauge `channels.sockets` should go to 1 \
              and back to 0; the listener received:\n{}",
             lines.join("\n")
         );
         assert_eq!(
-            values.get("test.channels.joined").cloned().unwrap_or_default(),
+            values
+                .get("test.channels.joined")
+                .cloned()
+                .unwrap_or_default(),
             ["1", "0"],
             "one join succeeded (room:lobby), two did not (room:locked, nowhere), and closing \
              the connection ended the channel: `channels.joined` should go to 1 and back to \
@@ -406,7 +410,10 @@ exercise! { s3_e2:
     }
 }
 
-exercise! { s3_e3:
+#[exercise(section3_production)]
+mod s3_e3 {
+    use super::*;
+
     #[tokio::test]
     async fn a_stamp_is_microseconds_since_the_unix_epoch() {
         let now = UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789);
@@ -431,8 +438,14 @@ exercise! { s3_e3:
         let _local = metrics::set_default_local_recorder(&capture);
         let enqueued_us = 1_700_000_000_000_000;
         let enqueued = UNIX_EPOCH + Duration::from_micros(enqueued_us);
-        imp::part1::delivery_latency::record_delivery(enqueued_us, enqueued + Duration::from_micros(2500));
-        imp::part1::delivery_latency::record_delivery(enqueued_us, enqueued + Duration::from_secs(1));
+        imp::part1::delivery_latency::record_delivery(
+            enqueued_us,
+            enqueued + Duration::from_micros(2500),
+        );
+        imp::part1::delivery_latency::record_delivery(
+            enqueued_us,
+            enqueued + Duration::from_secs(1),
+        );
         imp::part1::delivery_latency::record_delivery(enqueued_us, enqueued);
         let recorded: Vec<String> = capture.recorded().iter().map(show).collect();
         assert_eq!(
@@ -455,7 +468,10 @@ exercise! { s3_e3:
         let enqueued_us = 1_700_000_000_000_000;
         let enqueued = UNIX_EPOCH + Duration::from_micros(enqueued_us);
         // The enqueuing node's clock is 3 ms ahead of this one's.
-        imp::part1::delivery_latency::record_delivery(enqueued_us, enqueued - Duration::from_millis(3));
+        imp::part1::delivery_latency::record_delivery(
+            enqueued_us,
+            enqueued - Duration::from_millis(3),
+        );
         let recorded: Vec<String> = capture.recorded().iter().map(show).collect();
         let mut sorted = recorded.clone();
         sorted.sort();
@@ -484,7 +500,9 @@ exercise! { s3_e3:
         let endpoint = Endpoint::builder(delivery::route(ChannelRouter::new(), fns))
             .pubsub(pubsub.clone())
             .build();
-        let server = Server::bind(0, endpoint.routes("/socket")).await.expect("bind");
+        let server = Server::bind(0, endpoint.routes("/socket"))
+            .await
+            .expect("bind");
         let pipeline = OrderPipeline::spawn(pubsub, 16, fns);
 
         let mut client = ChannelClient::connect(&server.socket_url("/socket", &[]))
@@ -500,7 +518,10 @@ exercise! { s3_e3:
         }
         for sku in ["A-1", "B-2", "C-3"] {
             let pushed = client.next_frame().await;
-            assert_eq!((pushed.event.as_str(), pushed.payload["sku"].as_str()), (ORDER_READY, Some(sku)));
+            assert_eq!(
+                (pushed.event.as_str(), pushed.payload["sku"].as_str()),
+                (ORDER_READY, Some(sku))
+            );
             let stamped = pushed.payload[ENQUEUED_AT].as_u64().unwrap_or(0);
             assert!(
                 stamped >= before && stamped < before + 60_000_000,
@@ -545,7 +566,10 @@ fn mib(values: &[f64]) -> Vec<f64> {
     values.iter().map(|v| v / (1024.0 * 1024.0)).collect()
 }
 
-exercise! { s3_e4:
+#[exercise(section3_production)]
+mod s3_e4 {
+    use super::*;
+
     #[tokio::test(start_paused = true)]
     async fn samples_at_once_then_every_period() {
         let capture = CaptureRecorder::default();
@@ -599,7 +623,10 @@ exercise! { s3_e4:
         let _local = metrics::set_default_local_recorder(&capture);
         let poller = tokio::spawn(imp::part1::poller::poll_process(
             Duration::from_secs(1),
-            || ProcessSample { rss_bytes: None, live_tasks: 3 },
+            || ProcessSample {
+                rss_bytes: None,
+                live_tasks: 3,
+            },
         ));
         tokio::time::sleep(Duration::from_millis(1500)).await;
         poller.abort();
@@ -663,7 +690,10 @@ const IDLE_CONNECTIONS: usize = 1_000;
 /// leaves room for a busy machine.
 const IDLE_BOUND_BYTES: f64 = 32.0 * 1024.0;
 
-exercise! { s3_e5:
+#[exercise(section3_production)]
+mod s3_e5 {
+    use super::*;
+
     #[tokio::test]
     async fn every_websocket_buffer_is_bounded_and_sized_for_small_messages() {
         let untuned = SocketConfig::tungstenite_defaults();
@@ -734,7 +764,10 @@ exercise! { s3_e5:
 
         let mut client = ChannelClient::connect(&url).await.unwrap();
         let padded = |bytes: usize| {
-            format!(r#"[null,"1","phoenix","heartbeat",{{"pad":"{}"}}]"#, "x".repeat(bytes))
+            format!(
+                r#"[null,"1","phoenix","heartbeat",{{"pad":"{}"}}]"#,
+                "x".repeat(bytes)
+            )
         };
         client.send_text(&padded(12 * KIB)).await;
         let reply = client.next().await;

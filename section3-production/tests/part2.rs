@@ -5,42 +5,15 @@
 //! machines would have. `.ci/run` installs redis-server; without it a local run
 //! prints a skip line, and CI fails.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use channels::pubsub::{Broadcast, PubSub, Subscriber, Subscription};
 use channels::{Payload, payload};
 use serde_json::json;
-use support::RedisServer;
+use testkit::exercise;
+use testkit::redis::RedisServer;
 use tokio::sync::Notify;
-
-/// Writes each test of an exercise once, for both implementations.
-macro_rules! exercise {
-    ($exercise:ident: $( $(#[$attr:meta])* async fn $test:ident() $body:block )*) => {
-        mod $exercise {
-            #[allow(unused_imports)]
-            use super::*;
-
-            mod start {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(unused_imports)]
-                use section3_production::start as imp;
-                $( $(#[$attr])* #[ignore = "exercise: run cargo xtask check"] async fn $test() $body )*
-            }
-
-            mod solution {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(unused_imports)]
-                use section3_production::solution as imp;
-                $( $(#[$attr])* async fn $test() $body )*
-            }
-        }
-    };
-}
 
 /// A subscriber that keeps the frames it receives (what a channel would push).
 #[derive(Default)]
@@ -104,12 +77,25 @@ async fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> boo
 
 const WAIT: Duration = Duration::from_secs(5);
 
-exercise! { s3_e6:
+#[exercise(section3_production)]
+mod s3_e6 {
+    use super::*;
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_broadcast_reaches_every_node_once() {
-        let Some(redis) = RedisServer::start("s3_e6 cross-node delivery") else { return };
-        let app = Arc::new(imp::part2::redis_pubsub::RedisPubSub::connect(&redis.url(), "app@127.0.0.1").await.unwrap());
-        let backend = Arc::new(imp::part2::redis_pubsub::RedisPubSub::connect(&redis.url(), "backend@127.0.0.1").await.unwrap());
+        let Some(redis) = RedisServer::start("s3_e6 cross-node delivery") else {
+            return;
+        };
+        let app = Arc::new(
+            imp::part2::redis_pubsub::RedisPubSub::connect(&redis.url(), "app@127.0.0.1")
+                .await
+                .unwrap(),
+        );
+        let backend = Arc::new(
+            imp::part2::redis_pubsub::RedisPubSub::connect(&redis.url(), "backend@127.0.0.1")
+                .await
+                .unwrap(),
+        );
         let on_app = Arc::new(Probe::default());
         let on_backend = Arc::new(Probe::default());
         let _a = Subscription::new(app.clone(), "feed", on_app.clone());
@@ -124,14 +110,16 @@ exercise! { s3_e6:
         );
         let got = on_app.wait_for(1, WAIT).await;
         assert_eq!(
-            got, [frame(1)],
+            got,
+            [frame(1)],
             "a broadcast on backend should reach the subscriber on app exactly once, through \
              Redis; app received {got:?}. broadcast must publish an Envelope to the link, and \
              receive must hand what other nodes sent to the local pubsub."
         );
         let got = on_backend.wait_for(1, WAIT).await;
         assert_eq!(
-            got, [frame(1)],
+            got,
+            [frame(1)],
             "backend's own subscriber should get the broadcast exactly once; it received \
              {got:?}. Redis echoes every message to its publisher too: receive must skip \
              envelopes whose from_node is this node (it delivered them locally already)."
@@ -142,29 +130,53 @@ exercise! { s3_e6:
             app.broadcast(Broadcast::new("feed", "activity.created", activity(id)));
         }
         let got = on_backend.wait_for(4, WAIT).await;
-        assert_eq!(got, [frame(1), frame(2), frame(3), frame(4)], "backend should receive app's broadcasts once each, in order");
-        assert_eq!(on_app.wait_for(4, WAIT).await, [frame(1), frame(2), frame(3), frame(4)]);
+        assert_eq!(
+            got,
+            [frame(1), frame(2), frame(3), frame(4)],
+            "backend should receive app's broadcasts once each, in order"
+        );
+        assert_eq!(
+            on_app.wait_for(4, WAIT).await,
+            [frame(1), frame(2), frame(3), frame(4)]
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn nodes_say_who_sent_and_ignore_what_they_cannot_read() {
-        let Some(redis) = RedisServer::start("s3_e6 envelope on the wire") else { return };
+        let Some(redis) = RedisServer::start("s3_e6 envelope on the wire") else {
+            return;
+        };
         let client = redis::Client::open(redis.url()).unwrap();
         let mut wire = client.get_async_pubsub().await.unwrap();
-        wire.subscribe(section3_production::cluster::DEFAULT_CHANNEL).await.unwrap();
-        let app = Arc::new(imp::part2::redis_pubsub::RedisPubSub::connect(&redis.url(), "app@127.0.0.1").await.unwrap());
-        let backend = Arc::new(imp::part2::redis_pubsub::RedisPubSub::connect(&redis.url(), "backend@127.0.0.1").await.unwrap());
+        wire.subscribe(cluster::DEFAULT_CHANNEL).await.unwrap();
+        let app = Arc::new(
+            imp::part2::redis_pubsub::RedisPubSub::connect(&redis.url(), "app@127.0.0.1")
+                .await
+                .unwrap(),
+        );
+        let backend = Arc::new(
+            imp::part2::redis_pubsub::RedisPubSub::connect(&redis.url(), "backend@127.0.0.1")
+                .await
+                .unwrap(),
+        );
         let on_app = Arc::new(Probe::default());
         let _a = Subscription::new(app.clone(), "feed", on_app.clone());
 
         // Someone else publishes garbage on the cluster's channel first.
         let mut publisher = client.get_multiplexed_async_connection().await.unwrap();
-        let _: i64 = redis::AsyncCommands::publish(&mut publisher, section3_production::cluster::DEFAULT_CHANNEL, "not an envelope").await.unwrap();
+        let _: i64 = redis::AsyncCommands::publish(
+            &mut publisher,
+            cluster::DEFAULT_CHANNEL,
+            "not an envelope",
+        )
+        .await
+        .unwrap();
         backend.broadcast(Broadcast::new("feed", "activity.created", activity(7)));
 
         let got = on_app.wait_for(1, WAIT).await;
         assert_eq!(
-            got, [frame(7)],
+            got,
+            [frame(7)],
             "after a malformed message on the channel, app should still deliver backend's \
              broadcast (once); it received {got:?}. A message that does not decode is \
              logged and skipped, never a panic: it would end the subscription."
@@ -180,8 +192,12 @@ exercise! { s3_e6:
             envelopes.push(String::from_utf8_lossy(message.get_payload_bytes()).into_owned());
         }
         assert_eq!(envelopes[0], "not an envelope");
-        let envelope: serde_json::Value = serde_json::from_str(&envelopes[1])
-            .unwrap_or_else(|e| panic!("what backend published is not JSON ({e}): {:?}", envelopes[1]));
+        let envelope: serde_json::Value = serde_json::from_str(&envelopes[1]).unwrap_or_else(|e| {
+            panic!(
+                "what backend published is not JSON ({e}): {:?}",
+                envelopes[1]
+            )
+        });
         assert_eq!(
             envelope["from_node"], "backend@127.0.0.1",
             "every message a node publishes names the node (from_node): {envelope}"
@@ -193,19 +209,35 @@ exercise! { s3_e6:
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn survives_a_redis_restart_and_counts_what_was_lost() {
-        let Some(mut redis) = RedisServer::start("s3_e6 Redis restart") else { return };
-        let app = Arc::new(imp::part2::redis_pubsub::RedisPubSub::connect(&redis.url(), "app@127.0.0.1").await.unwrap());
-        let backend = Arc::new(imp::part2::redis_pubsub::RedisPubSub::connect(&redis.url(), "backend@127.0.0.1").await.unwrap());
+        let Some(mut redis) = RedisServer::start("s3_e6 Redis restart") else {
+            return;
+        };
+        let app = Arc::new(
+            imp::part2::redis_pubsub::RedisPubSub::connect(&redis.url(), "app@127.0.0.1")
+                .await
+                .unwrap(),
+        );
+        let backend = Arc::new(
+            imp::part2::redis_pubsub::RedisPubSub::connect(&redis.url(), "backend@127.0.0.1")
+                .await
+                .unwrap(),
+        );
         let on_app = Arc::new(Probe::default());
         let on_backend = Arc::new(Probe::default());
         let _a = Subscription::new(app.clone(), "feed", on_app.clone());
         let _b = Subscription::new(backend.clone(), "feed", on_backend.clone());
         backend.broadcast(Broadcast::new("feed", "activity.created", activity(1)));
-        assert_eq!(on_app.wait_for(1, WAIT).await, [frame(1)], "delivery before the outage");
+        assert_eq!(
+            on_app.wait_for(1, WAIT).await,
+            [frame(1)],
+            "delivery before the outage"
+        );
 
         redis.stop();
         assert!(
-            eventually(WAIT, || !app.link().is_subscribed() && !backend.link().is_subscribed()).await,
+            eventually(WAIT, || !app.link().is_subscribed()
+                && !backend.link().is_subscribed())
+            .await,
             "both links should notice that Redis is gone"
         );
         for id in 2..=4 {
@@ -219,8 +251,17 @@ exercise! { s3_e6:
         );
 
         redis.restart();
-        assert!(app.link().wait_subscribed(Duration::from_secs(10)).await, "app should resubscribe after Redis restarts");
-        assert!(backend.link().wait_subscribed(Duration::from_secs(10)).await, "backend should resubscribe after Redis restarts");
+        assert!(
+            app.link().wait_subscribed(Duration::from_secs(10)).await,
+            "app should resubscribe after Redis restarts"
+        );
+        assert!(
+            backend
+                .link()
+                .wait_subscribed(Duration::from_secs(10))
+                .await,
+            "backend should resubscribe after Redis restarts"
+        );
         // At-most-once: keep sending until one gets through (the first may meet a
         // connection that has not noticed the restart yet, and is counted lost).
         let mut id = 10;
@@ -230,7 +271,11 @@ exercise! { s3_e6:
             on_app.frames().len() > 1
         })
         .await;
-        assert!(delivered, "after Redis is back, backend's broadcasts should reach app again; app has {:?}", on_app.frames());
+        assert!(
+            delivered,
+            "after Redis is back, backend's broadcasts should reach app again; app has {:?}",
+            on_app.frames()
+        );
         let after = on_app.wait_for(2, WAIT).await;
         let outage: Vec<String> = (2..=4).map(frame).collect();
         assert!(
@@ -256,8 +301,8 @@ fn nodes(names: &[&str]) -> std::collections::BTreeSet<String> {
 fn answers(
     script: Vec<(u64, &'static str, u64)>,
     hold_open: Duration,
-) -> tokio::sync::mpsc::Receiver<section3_production::cluster::scatter::Answer<u64>> {
-    use section3_production::cluster::scatter::Answer;
+) -> tokio::sync::mpsc::Receiver<cluster::scatter::Answer<u64>> {
+    use cluster::scatter::Answer;
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     tokio::spawn(async move {
         let start = tokio::time::Instant::now();
@@ -275,24 +320,41 @@ fn answers(
     rx
 }
 
-exercise! { s3_e8:
+#[exercise(section3_production)]
+mod s3_e8 {
+    use super::*;
+
     #[tokio::test(start_paused = true)]
     async fn returns_as_soon_as_every_node_answered() {
         let expected = nodes(&["app@127.0.0.1", "backend@127.0.0.1", "worker@127.0.0.1"]);
         let mut replies = answers(
-            vec![(100, "backend@127.0.0.1", 7), (200, "app@127.0.0.1", 12), (300, "worker@127.0.0.1", 0)],
+            vec![
+                (100, "backend@127.0.0.1", 7),
+                (200, "app@127.0.0.1", 12),
+                (300, "worker@127.0.0.1", 0),
+            ],
             Duration::from_secs(60),
         );
         let started = tokio::time::Instant::now();
-        let gathered = imp::part2::scatter_gather::gather(&expected, &mut replies, Duration::from_secs(5)).await;
+        let gathered =
+            imp::part2::scatter_gather::gather(&expected, &mut replies, Duration::from_secs(5))
+                .await;
         let took = started.elapsed();
         assert_eq!(
-            gathered.answered.len(), 3,
+            gathered.answered.len(),
+            3,
             "all three nodes answered within 300 ms, but gathered.answered is {:?}",
             gathered.answered
         );
-        assert_eq!(gathered.answered["app@127.0.0.1"], 12, "each node's answer is kept under its name");
-        assert!(gathered.missing.is_empty(), "nobody is missing, but missing = {:?}", gathered.missing);
+        assert_eq!(
+            gathered.answered["app@127.0.0.1"], 12,
+            "each node's answer is kept under its name"
+        );
+        assert!(
+            gathered.missing.is_empty(),
+            "nobody is missing, but missing = {:?}",
+            gathered.missing
+        );
         assert!(
             took == Duration::from_millis(300),
             "the last answer arrived at 300 ms, so gather should return then; it took {took:?}. \
@@ -305,14 +367,19 @@ exercise! { s3_e8:
         let expected = nodes(&["app@127.0.0.1", "backend@127.0.0.1"]);
         let mut replies = answers(vec![(100, "app@127.0.0.1", 3)], Duration::from_secs(60));
         let started = tokio::time::Instant::now();
-        let gathered = imp::part2::scatter_gather::gather(&expected, &mut replies, Duration::from_secs(1)).await;
+        let gathered =
+            imp::part2::scatter_gather::gather(&expected, &mut replies, Duration::from_secs(1))
+                .await;
         let took = started.elapsed();
         assert_eq!(
             took,
             Duration::from_secs(1),
             "backend never answers: gather should give up exactly at the 1 s deadline; it took {took:?}"
         );
-        assert_eq!(gathered.answered.into_iter().collect::<Vec<_>>(), [("app@127.0.0.1".to_string(), 3)]);
+        assert_eq!(
+            gathered.answered.into_iter().collect::<Vec<_>>(),
+            [("app@127.0.0.1".to_string(), 3)]
+        );
         assert_eq!(
             gathered.missing,
             nodes(&["backend@127.0.0.1"]),
@@ -326,11 +393,17 @@ exercise! { s3_e8:
         // Each answer comes 600 ms after the previous one: always within a 1 s
         // timeout of the last, never all within 1 s of the question.
         let mut replies = answers(
-            vec![(600, "a@127.0.0.1", 1), (1200, "b@127.0.0.1", 1), (1800, "c@127.0.0.1", 1)],
+            vec![
+                (600, "a@127.0.0.1", 1),
+                (1200, "b@127.0.0.1", 1),
+                (1800, "c@127.0.0.1", 1),
+            ],
             Duration::from_secs(60),
         );
         let started = tokio::time::Instant::now();
-        let gathered = imp::part2::scatter_gather::gather(&expected, &mut replies, Duration::from_secs(1)).await;
+        let gathered =
+            imp::part2::scatter_gather::gather(&expected, &mut replies, Duration::from_secs(1))
+                .await;
         let took = started.elapsed();
         assert_eq!(
             took,
@@ -340,8 +413,14 @@ exercise! { s3_e8:
              answer: compute one deadline up front (`Instant::now() + limit`) and use \
              `tokio::time::timeout_at`."
         );
-        assert_eq!(gathered.answered.keys().collect::<Vec<_>>(), ["a@127.0.0.1"]);
-        assert_eq!(gathered.missing, nodes(&["b@127.0.0.1", "c@127.0.0.1", "d@127.0.0.1"]));
+        assert_eq!(
+            gathered.answered.keys().collect::<Vec<_>>(),
+            ["a@127.0.0.1"]
+        );
+        assert_eq!(
+            gathered.missing,
+            nodes(&["b@127.0.0.1", "c@127.0.0.1", "d@127.0.0.1"])
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -350,19 +429,27 @@ exercise! { s3_e8:
         // app answers twice; a node nobody expected answers too; then every sender
         // is gone (the cluster shut down) before backend answered.
         let mut replies = answers(
-            vec![(10, "app@127.0.0.1", 5), (20, "app@127.0.0.1", 99), (30, "newcomer@127.0.0.1", 1)],
+            vec![
+                (10, "app@127.0.0.1", 5),
+                (20, "app@127.0.0.1", 99),
+                (30, "newcomer@127.0.0.1", 1),
+            ],
             Duration::from_millis(40),
         );
         let started = tokio::time::Instant::now();
-        let gathered = imp::part2::scatter_gather::gather(&expected, &mut replies, Duration::from_secs(5)).await;
+        let gathered =
+            imp::part2::scatter_gather::gather(&expected, &mut replies, Duration::from_secs(5))
+                .await;
         let took = started.elapsed();
         assert_eq!(
-            gathered.answered.get("app@127.0.0.1"), Some(&5),
+            gathered.answered.get("app@127.0.0.1"),
+            Some(&5),
             "a node that answers twice counts once, with its first answer; answered = {:?}",
             gathered.answered
         );
         assert_eq!(
-            gathered.answered.get("newcomer@127.0.0.1"), Some(&1),
+            gathered.answered.get("newcomer@127.0.0.1"),
+            Some(&1),
             "a node that joined after the question went out still answered: keep its answer"
         );
         assert_eq!(gathered.missing, nodes(&["backend@127.0.0.1"]));
@@ -404,14 +491,21 @@ mod two_nodes {
     }
 }
 
-exercise! { s3_e7:
+#[exercise(section3_production)]
+mod s3_e7 {
+    use super::*;
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_activity_created_on_backend_reaches_a_client_on_app() {
         use two_nodes::*;
-        let Some(redis) = RedisServer::start("s3_e7 two-node demo") else { return };
+        let Some(redis) = RedisServer::start("s3_e7 two-node demo") else {
+            return;
+        };
         let app = app_node(&redis.url()).await;
         let server = app.serve(0).await.unwrap();
-        let mut browser = ChannelClient::connect(&server.socket_url("/socket", &[])).await.unwrap();
+        let mut browser = ChannelClient::connect(&server.socket_url("/socket", &[]))
+            .await
+            .unwrap();
         browser.join("feed", json!({})).await;
 
         // The backend node: no web server, its own store and its own Redis link.
@@ -453,7 +547,9 @@ exercise! { s3_e7:
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_activity_that_cannot_be_stored_is_not_broadcast() {
         use two_nodes::*;
-        let Some(redis) = RedisServer::start("s3_e7 invalid activity") else { return };
+        let Some(redis) = RedisServer::start("s3_e7 invalid activity") else {
+            return;
+        };
         let backend = section3_production::solution::part2::redis_pubsub::RedisPubSub::connect(
             &redis.url(),
             "backend@127.0.0.1",

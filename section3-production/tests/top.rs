@@ -3,43 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use observability::observe::{self, Snapshot, TopicStats};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use section3_production::Implementation;
 use section3_production::node::{Node, NodeConfig};
-use section3_production::observe::{self, Snapshot, TopicStats};
 use section3_production::top;
 use serde_json::json;
-
-/// Writes each test of an exercise once, for both implementations.
-macro_rules! exercise {
-    ($exercise:ident: $( $(#[$attr:meta])* fn $test:ident() $body:block )*) => {
-        mod $exercise {
-            #[allow(unused_imports)]
-            use super::*;
-
-            mod start {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(unused_imports)]
-                use section3_production::start as imp;
-                #[allow(dead_code)]
-                const IMPLEMENTATION: Implementation = Implementation::Start;
-                $( $(#[$attr])* #[ignore = "exercise: run cargo xtask check"] fn $test() $body )*
-            }
-
-            mod solution {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(unused_imports)]
-                use section3_production::solution as imp;
-                #[allow(dead_code)]
-                const IMPLEMENTATION: Implementation = Implementation::Solution;
-                $( $(#[$attr])* fn $test() $body )*
-            }
-        }
-    };
-}
+use testkit::exercise;
 
 /// A snapshot of `app@127.0.0.1` at `uptime_ms`, with `(topic, subscribers,
 /// broadcasts)` and the node-wide broadcast counter.
@@ -83,11 +54,22 @@ fn named(list: &[(&str, f64)]) -> Vec<(String, f64)> {
     list.iter().map(|&(t, r)| (t.to_owned(), r)).collect()
 }
 
-exercise! { s3_e9:
+#[exercise(section3_production)]
+mod s3_e9 {
+    use super::*;
+
     #[test]
     fn a_rate_is_the_counter_increase_over_the_elapsed_time() {
-        let before = snapshot(1_000, 10, &[("feed", 2, 4), ("user:42", 1, 0), ("ops", 1, 5)]);
-        let after = snapshot(3_000, 50, &[("feed", 2, 24), ("user:42", 1, 2), ("ops", 1, 5)]);
+        let before = snapshot(
+            1_000,
+            10,
+            &[("feed", 2, 4), ("user:42", 1, 0), ("ops", 1, 5)],
+        );
+        let after = snapshot(
+            3_000,
+            50,
+            &[("feed", 2, 24), ("user:42", 1, 2), ("ops", 1, 5)],
+        );
         let rates = imp::part2::rates::rates(&before, &after, 8);
         assert_eq!(
             rates.broadcasts_per_sec, 20.0,
@@ -101,13 +83,25 @@ exercise! { s3_e9:
             "feed went 4 -> 24 and user:42 0 -> 2 in 2 s; ops did not move, so it is not \
              busy. Expected [feed 10/s, user:42 1/s], busiest first, without ops."
         );
-        assert_eq!(rates.busiest[0].subscribers, 2, "each busy topic carries its current subscriber count");
+        assert_eq!(
+            rates.busiest[0].subscribers, 2,
+            "each busy topic carries its current subscriber count"
+        );
     }
 
     #[test]
     fn the_busiest_come_first_ties_by_name_and_at_most_top() {
         let before = snapshot(0, 0, &[]);
-        let after = snapshot(1_000, 16, &[("sensors:b", 1, 3), ("orders", 4, 9), ("sensors:a", 1, 3), ("users", 9, 1)]);
+        let after = snapshot(
+            1_000,
+            16,
+            &[
+                ("sensors:b", 1, 3),
+                ("orders", 4, 9),
+                ("sensors:a", 1, 3),
+                ("users", 9, 1),
+            ],
+        );
         let rates = imp::part2::rates::rates(&before, &after, 3);
         assert_eq!(
             ranked(&rates),
@@ -143,7 +137,11 @@ exercise! { s3_e9:
              those 2 s, so 15/s; got {}. When uptime goes backwards, ignore `previous`.",
             rates.broadcasts_per_sec
         );
-        assert_eq!(ranked(&rates), named(&[("feed", 5.0)]), "feed: 10 broadcasts in the 2 s since the restart");
+        assert_eq!(
+            ranked(&rates),
+            named(&[("feed", 5.0)]),
+            "feed: 10 broadcasts in the 2 s since the restart"
+        );
     }
 
     #[test]
@@ -159,8 +157,25 @@ exercise! { s3_e9:
 
     #[test]
     fn the_top_screen() {
-        let before = snapshot(61_000, 200, &[("feed", 2, 150), ("user:42", 1, 10), ("users_socket:42", 1, 0)]);
-        let after = snapshot(62_000, 236, &[("feed", 2, 180), ("user:42", 1, 16), ("users_socket:42", 1, 0), ("ops", 1, 0)]);
+        let before = snapshot(
+            61_000,
+            200,
+            &[
+                ("feed", 2, 150),
+                ("user:42", 1, 10),
+                ("users_socket:42", 1, 0),
+            ],
+        );
+        let after = snapshot(
+            62_000,
+            236,
+            &[
+                ("feed", 2, 180),
+                ("user:42", 1, 16),
+                ("users_socket:42", 1, 0),
+                ("ops", 1, 0),
+            ],
+        );
         let mut terminal = Terminal::new(TestBackend::new(80, 16)).unwrap();
         terminal
             .draw(|frame| top::render(frame, IMPLEMENTATION, Some(&before), &after, None))

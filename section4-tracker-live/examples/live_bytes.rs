@@ -12,8 +12,9 @@ use std::time::Duration;
 use activity::{ActivityStore, seed_store};
 use channels::client::ChannelClient;
 use channels::{Frame, LocalPubSub, PubSub};
+use live::feed::{FeedDeps, feed_page};
 use section4_tracker_live::Implementation;
-use section4_tracker_live::live_app::{self, FeedDeps};
+use section4_tracker_live::live_app;
 use serde_json::json;
 
 /// The next frame with `event`, skipping others.
@@ -66,7 +67,7 @@ async fn main() -> anyhow::Result<()> {
     // What the click would cost without diffs: the whole page again (26 activities),
     // as a full render (statics and dynamics) and as HTML.
     let all = store.list_newest(26).await?;
-    let whole = live_app::feed_page(&all, false);
+    let whole = feed_page(&all, false);
     let full_json = whole.to_json().to_string().len();
     let full_html = whole.to_html().len();
 

@@ -4,13 +4,13 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use crate::Implementation;
 use channels::{Broadcast, ChannelRouter, Endpoint, LocalPubSub, PubSub};
 use serde_json::Value;
+use tracker::presence::{PresenceTracker, UserMeta};
+use tracker::pubsub_transport::PubSubTransport;
+use tracker::{ConfigError, Diff, Tracker, TrackerConfig};
 
-use crate::presence::{PresenceTracker, UserMeta};
-use crate::tracker::pubsub_transport::PubSubTransport;
-use crate::tracker::{ConfigError, Diff, Tracker, TrackerConfig};
+use crate::Implementation;
 
 /// The topics each exercise serves, for `implementation`, with `tracker` as shared state.
 pub fn channels(implementation: Implementation, tracker: PresenceTracker) -> ChannelRouter {
@@ -67,7 +67,7 @@ impl PresenceNode {
             // Runs inside the tracker's shard: quick, never blocking.
             move |diff: &Diff<UserMeta>| {
                 broadcast_presence_diffs(implementation, local.as_ref(), diff);
-                crate::live_app::notify_presence_pages(local.as_ref(), diff);
+                live::presence::notify_presence_pages(local.as_ref(), diff);
                 let lines = describe(implementation, &node, diff);
                 let mut log = diff_log.lock().unwrap_or_else(|e| e.into_inner());
                 for line in lines {

@@ -4,10 +4,13 @@ use std::sync::Arc;
 
 use channels::{LocalPubSub, PubSub, Server};
 use clap::{Parser, Subcommand};
+use live::feed::FeedDeps;
+use live::presence::PresenceDeps;
+use section3_reference::part2::redis_pubsub::RedisPubSub;
 use section4_tracker_live::Implementation;
 use section4_tracker_live::app::PresenceNode;
-use section4_tracker_live::live_app::{self, FeedDeps, PresenceDeps};
-use section4_tracker_live::tracker::TrackerConfig;
+use section4_tracker_live::live_app;
+use tracker::TrackerConfig;
 
 #[derive(Parser)]
 #[command(version, about = "Section 4: presence tracking and live views")]
@@ -80,11 +83,7 @@ fn gated_experiment(
     workers: usize,
 ) -> anyhow::Result<()> {
     use section4_tracker_live::gated::{Handler, savings, savings_table};
-    let handler = if solution {
-        Handler::Solution
-    } else {
-        Handler::Start
-    };
+    let handler = Handler::from(Implementation::from_solution_flag(solution));
     // Untouched start code panics on every reading: show the first panic, not 4,000.
     let first_panic_only = std::sync::Once::new();
     let report = std::panic::take_hook();
@@ -138,11 +137,7 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
             redis,
             name: first_name,
         } => {
-            let implementation = if solution {
-                Implementation::Solution
-            } else {
-                Implementation::Start
-            };
+            let implementation = Implementation::from_solution_flag(solution);
             let local: Arc<dyn PubSub> = Arc::new(LocalPubSub::named("cluster"));
             let store = live_app::open_demo_store().await?;
             let mut servers = Vec::new();
@@ -155,12 +150,7 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
                 // One Redis connection per node, as if each were its own process.
                 let cluster: Arc<dyn PubSub> = match &redis {
                     None => local.clone(),
-                    Some(url) => Arc::new(
-                        section3_production::solution::part2::redis_pubsub::RedisPubSub::connect(
-                            url, &name,
-                        )
-                        .await?,
-                    ),
+                    Some(url) => Arc::new(RedisPubSub::connect(url, &name).await?),
                 };
                 let node = PresenceNode::start(
                     implementation,

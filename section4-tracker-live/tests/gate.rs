@@ -15,34 +15,9 @@ use section4_tracker_live::Implementation;
 use section4_tracker_live::gated::{
     GateCounts, GatedNode, GatedPipeline, Handler, SensorReading, sensor_topic,
 };
-use section4_tracker_live::tracker::TrackerConfig;
 use serde_json::json;
-
-/// Writes each test of an exercise once, for both implementations.
-macro_rules! exercise {
-    ($exercise:ident: $( $(#[$attr:meta])* async fn $test:ident() $body:block )*) => {
-        mod $exercise {
-            #[allow(unused_imports)]
-            use super::*;
-
-            mod start {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(dead_code)]
-                const IMPLEMENTATION: Implementation = Implementation::Start;
-                $( $(#[$attr])* #[ignore = "exercise: run cargo xtask check"] async fn $test() $body )*
-            }
-
-            mod solution {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(dead_code)]
-                const IMPLEMENTATION: Implementation = Implementation::Solution;
-                $( $(#[$attr])* async fn $test() $body )*
-            }
-        }
-    };
-}
+use testkit::exercise;
+use tracker::TrackerConfig;
 
 const PERIOD: Duration = Duration::from_millis(100);
 const WORKERS: usize = 4;
@@ -147,7 +122,10 @@ async fn received_ids(client: &mut ChannelClient) -> Vec<u64> {
     ids
 }
 
-exercise! { s4_e4:
+#[exercise(section4_tracker_live)]
+mod s4_e4 {
+    use super::*;
+
     #[tokio::test]
     async fn only_watched_topics_use_the_resource() {
         let (node, resource) = node();
@@ -160,7 +138,8 @@ exercise! { s4_e4:
             "dashboards watch sensor:3 and sensor:7 of ten sensors, five readings each: \
              the resource should be used 10 times (only for watched topics), got {} uses \
              and {} delivered. Ask the tracker before calling stage.enrich.",
-            resource.usage().total, counts.delivered
+            resource.usage().total,
+            counts.delivered
         );
         assert_eq!(
             (counts.events, counts.skipped),
@@ -192,7 +171,8 @@ exercise! { s4_e4:
             (before.skipped, resource.usage().total),
             (4, 0),
             "nobody watches sensor:5 yet: skip all four readings without using the \
-             resource; got {before:?} and {} uses", resource.usage().total
+             resource; got {before:?} and {} uses",
+            resource.usage().total
         );
         let mut late = watch(&node, 5, "9").await;
         let after = run(&node, IMPLEMENTATION, 5..6, 4, 10).await;
@@ -210,21 +190,21 @@ exercise! { s4_e4:
         let (node, _resource) = node();
         let gate = |topic: &'static str| {
             let tracker = node.tracker.clone();
-            async move {
-                match IMPLEMENTATION {
-                    Implementation::Start => {
-                        section4_tracker_live::start::part1::gate::should_process(&tracker, topic).await
-                    }
-                    Implementation::Solution => {
-                        section4_tracker_live::solution::part1::gate::should_process(&tracker, topic).await
-                    }
-                }
-            }
+            async move { imp::part1::gate::should_process(&tracker, topic).await }
         };
-        assert!(!gate("sensor:1").await, "nobody tracked on sensor:1: should_process is false");
+        assert!(
+            !gate("sensor:1").await,
+            "nobody tracked on sensor:1: should_process is false"
+        );
         let mut dashboard = watch(&node, 1, "1").await;
-        assert!(gate("sensor:1").await, "a dashboard joined sensor:1: should_process is true");
-        assert!(!gate("sensor:2").await, "sensor:2 is another topic: still false");
+        assert!(
+            gate("sensor:1").await,
+            "a dashboard joined sensor:1: should_process is true"
+        );
+        assert!(
+            !gate("sensor:2").await,
+            "sensor:2 is another topic: still false"
+        );
         dashboard.leave("sensor:1").await;
         tokio::time::sleep(PERIOD).await;
         assert!(
@@ -240,8 +220,14 @@ exercise! { s4_e4:
         let shared: Arc<dyn PubSub> = Arc::new(LocalPubSub::named("cluster"));
         let resource = MockResource::new();
         let start = |name: &str| {
-            GatedNode::start(shared.clone(), shared.clone(), name, config(), resource.clone())
-                .expect("valid config")
+            GatedNode::start(
+                shared.clone(),
+                shared.clone(),
+                name,
+                config(),
+                resource.clone(),
+            )
+            .expect("valid config")
         };
         let (app, back) = (start("app@127.0.0.1"), start("back@127.0.0.1"));
         // Let the nodes hear each other's heartbeats first.

@@ -10,39 +10,20 @@
 //! On a laptop without them the test prints why it skipped; in CI (`CI` set) a
 //! missing tool is a failure, never a skip.
 
-use std::path::Path;
-use std::process::Stdio;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-mod support;
-
 use channels::{LocalPubSub, PubSub, Server};
-use section3_production::solution::part2::redis_pubsub::RedisPubSub;
+use section3_reference::part2::redis_pubsub::RedisPubSub;
 use section4_tracker_live::Implementation;
 use section4_tracker_live::app::PresenceNode;
-use section4_tracker_live::tracker::TrackerConfig;
+use testkit::redis::RedisServer;
 use tokio::net::TcpListener;
+use tracker::TrackerConfig;
 
-/// Why the suite cannot run here, if it cannot.
-fn missing_tool(dir: &Path) -> Option<String> {
-    if std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        return Some("node is not installed (apt-get install nodejs npm)".into());
-    }
-    for package in ["phoenix", "ws"] {
-        if !dir.join("node_modules").join(package).exists() {
-            return Some(format!(
-                "the {package} npm package is not installed (npm ci --prefix {})",
-                dir.display()
-            ));
-        }
-    }
-    None
-}
+/// What the skip lines and failures call this suite.
+const SUITE: &str = "the phoenix Presence suite";
 
 async fn serve(node: &PresenceNode) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -50,17 +31,9 @@ async fn serve(node: &PresenceNode) -> Server {
 }
 
 /// The suite's directory, or `None` after saying why it cannot run (a failure in CI).
-fn suite_dir() -> Option<std::path::PathBuf> {
+fn suite_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
-    if let Some(reason) = missing_tool(&dir) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the phoenix Presence suite cannot run in CI: {reason}"
-        );
-        eprintln!("skipped: the phoenix Presence suite: {reason}");
-        return None;
-    }
-    Some(dir)
+    testkit::node::dir_or_skip(dir, &["phoenix", "ws"], SUITE)
 }
 
 /// Real time here (node runs beside us): a short heartbeat keeps the suite quick.
@@ -75,33 +48,13 @@ fn start(cluster: Arc<dyn PubSub>, name: &str) -> PresenceNode {
 /// Runs presence.test.mjs against `app` and `back`; fails with node's output.
 async fn run_suite(dir: &Path, app: &PresenceNode, back: &PresenceNode) {
     let (app_server, back_server) = (serve(app).await, serve(back).await);
-    let output = tokio::time::timeout(
-        Duration::from_secs(60),
-        tokio::process::Command::new("node")
-            .arg("--test")
-            .arg("--test-reporter=spec")
-            .arg(dir.join("presence.test.mjs"))
-            .current_dir(dir)
-            .env("APP", app_server.addr().to_string())
-            .env("BACK", back_server.addr().to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .expect("the node suite finishes within 60 s")
-    .expect("run node");
-    // The spec reporter's lines, for `cargo test -- --nocapture`.
-    eprintln!("{}", String::from_utf8_lossy(&output.stdout));
+    let mut command = testkit::node::test_command(dir, "presence.test.mjs");
+    command
+        .env("APP", app_server.addr().to_string())
+        .env("BACK", back_server.addr().to_string());
+    testkit::node::run_suite(command, Duration::from_secs(60), SUITE).await;
     app_server.stop().await;
     back_server.stop().await;
-    assert!(
-        output.status.success(),
-        "the phoenix Presence suite failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,7 +70,7 @@ async fn the_official_presence_syncs_across_two_nodes() {
 async fn the_official_presence_syncs_across_two_nodes_through_redis() {
     let Some(dir) = suite_dir() else { return };
     let test = "the_official_presence_syncs_across_two_nodes_through_redis";
-    let Some(redis) = support::redis::RedisServer::start(test) else {
+    let Some(redis) = RedisServer::start(test) else {
         return;
     };
     let mut nodes = Vec::new();

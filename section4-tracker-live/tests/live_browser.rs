@@ -1,5 +1,6 @@
-//! The live pages in a real browser: headless Chromium, driven by playwright-core,
-//! running the official `phoenix_live_view` client the pages load.
+//! The section's live pages in a real browser: headless Chromium, driven by
+//! playwright-core, running the official `phoenix_live_view` client the pages load.
+//! (The framework's own browser test, a form, is the `live` crate's `tests/browser.rs`.)
 //!
 //! Needs node, `npm ci` in tests/live and Debian's `chromium`; `.ci/run` installs
 //! them. On a laptop without them the test prints why it skipped; in CI (`CI` set)
@@ -13,13 +14,12 @@ use std::time::Duration;
 
 use activity::{ActivityStore, seed_store};
 use channels::{LocalPubSub, PubSub, Server};
+use live::feed::FeedDeps;
+use live::presence::PresenceDeps;
 use section4_tracker_live::Implementation;
 use section4_tracker_live::app::PresenceNode;
-use section4_tracker_live::live_app::{self, FeedDeps, PresenceDeps};
-use section4_tracker_live::tracker::TrackerConfig;
-
-#[path = "support/guestbook.rs"]
-mod guestbook;
+use section4_tracker_live::live_app;
+use tracker::TrackerConfig;
 
 // The node + playwright-core + Chromium helpers of the course's test kit.
 use testkit::browser::{run_script, seen};
@@ -149,35 +149,5 @@ async fn the_presence_dashboard_follows_pages_opening_and_closing() {
         seen["errors"],
         serde_json::json!([]),
         "the pages logged errors: {seen}"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forms_drive_phx_change_and_phx_submit() {
-    let Some(dir) = browser_dir_or_skip("the live form browser test") else {
-        return;
-    };
-    let pages =
-        section4_tracker_live::live::LiveRoutes::new("a browser test secret key base, long enough")
-            .view::<guestbook::Guestbook>("/guestbook", "Guest book")
-            .build();
-    let server = Server::bind(0, pages.router()).await.unwrap();
-    let output = run_script(dir.join("form.mjs"), vec![url(&server, "/guestbook")]).await;
-    server.stop().await;
-
-    let seen = seen(&output, "the form's change and submit");
-    assert_eq!(
-        seen["preview"], "Grace",
-        "typing sent phx-change events: {seen}"
-    );
-    assert_eq!(
-        seen["names"],
-        serde_json::json!(["Grace"]),
-        "Enter sent phx-submit: {seen}"
-    );
-    assert_eq!(
-        seen["errors"],
-        serde_json::json!([]),
-        "the page logged errors: {seen}"
     );
 }

@@ -16,34 +16,9 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use section4_tracker_live::Implementation;
-use section4_tracker_live::tracker::replica::ReplicaRef;
-use section4_tracker_live::tracker::state::{Lattice, MergeReport, Tag, Topic};
-
-/// Writes each test of an exercise once, for both implementations.
-macro_rules! exercise {
-    ($exercise:ident: $( $(#[$attr:meta])* fn $test:ident() $body:block )*) => {
-        mod $exercise {
-            #[allow(unused_imports)]
-            use super::*;
-
-            mod start {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(dead_code)]
-                const IMPLEMENTATION: Implementation = Implementation::Start;
-                $( $(#[$attr])* #[ignore = "exercise: run cargo xtask check"] fn $test() $body )*
-            }
-
-            mod solution {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(dead_code)]
-                const IMPLEMENTATION: Implementation = Implementation::Solution;
-                $( $(#[$attr])* fn $test() $body )*
-            }
-        }
-    };
-}
+use testkit::exercise;
+use tracker::replica::ReplicaRef;
+use tracker::state::{Lattice, MergeReport, Tag, Topic};
 
 /// Meta: (replica index, sequence number), unique per add.
 type Meta = (usize, u32);
@@ -296,7 +271,10 @@ fn holding_bobs_add() -> (L, L) {
     (b.clone(), b)
 }
 
-exercise! { s4_e5:
+#[exercise(section4_tracker_live)]
+mod s4_e5 {
+    use super::*;
+
     #[test]
     fn a_dot_never_seen_is_an_add() {
         let (_, b) = holding_bobs_add();
@@ -307,7 +285,11 @@ exercise! { s4_e5:
             vec![tag(1, 1)],
             "a has never seen b's dot node-1#1@1: merging b must add its value"
         );
-        assert_eq!(report.joins, BTreeSet::from([tag(1, 1)]), "report the add in `joins`");
+        assert_eq!(
+            report.joins,
+            BTreeSet::from([tag(1, 1)]),
+            "report the add in `joins`"
+        );
         assert!(report.leaves.is_empty(), "nothing was removed: {report:?}");
         assert_eq!(
             a.context,
@@ -327,7 +309,11 @@ exercise! { s4_e5:
              observed remove, a must drop it; a still holds {:?}",
             a.values
         );
-        assert_eq!(report.leaves, BTreeSet::from([tag(1, 1)]), "report the remove in `leaves`");
+        assert_eq!(
+            report.leaves,
+            BTreeSet::from([tag(1, 1)]),
+            "report the remove in `leaves`"
+        );
     }
 
     #[test]
@@ -338,7 +324,8 @@ exercise! { s4_e5:
         // ...then the old delta that added it arrives late (or twice).
         let mut late = L::new();
         late.clouds.insert(replica(1), BTreeSet::from([1]));
-        late.values.insert(tag(1, 1), value("room:lobby", "user:1", (1, 1)));
+        late.values
+            .insert(tag(1, 1), value("room:lobby", "user:1", (1, 1)));
         let report = merge(IMPLEMENTATION, &mut a, &late);
         assert!(
             a.values.is_empty() && report.is_empty(),
@@ -352,7 +339,8 @@ exercise! { s4_e5:
     fn add_wins_over_a_remove_that_never_saw_it() {
         let mut a = L::new();
         a.context.insert(replica(0), 2);
-        a.values.insert(tag(0, 2), value("room:lobby", "user:1", (0, 2)));
+        a.values
+            .insert(tag(0, 2), value("room:lobby", "user:1", (0, 2)));
         // b saw a's first dot only (it was removed), never the second.
         let mut b = L::new();
         b.context.insert(replica(0), 1);
@@ -430,7 +418,8 @@ exercise! { s4_e5:
             cluster.heal();
             let truth = cluster.truth();
             for at in 0..REPLICAS {
-                let held: BTreeSet<Tag> = cluster.nodes[at].lattice.values.keys().cloned().collect();
+                let held: BTreeSet<Tag> =
+                    cluster.nodes[at].lattice.values.keys().cloned().collect();
                 prop_assert_eq!(
                     &held, &truth,
                     "CONVERGENCE failed: after healing, replica {} holds different values \

@@ -13,34 +13,9 @@ use channels::client::{ChannelClient, Received, reply_response, reply_status};
 use channels::{Frame, LocalPubSub, PubSub};
 use section4_tracker_live::Implementation;
 use section4_tracker_live::app::PresenceNode;
-use section4_tracker_live::tracker::TrackerConfig;
 use serde_json::{Value, json};
-
-/// Writes each test of an exercise once, for both implementations.
-macro_rules! exercise {
-    ($exercise:ident: $( $(#[$attr:meta])* async fn $test:ident() $body:block )*) => {
-        mod $exercise {
-            #[allow(unused_imports)]
-            use super::*;
-
-            mod start {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(dead_code)]
-                const IMPLEMENTATION: Implementation = Implementation::Start;
-                $( $(#[$attr])* #[ignore = "exercise: run cargo xtask check"] async fn $test() $body )*
-            }
-
-            mod solution {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(dead_code)]
-                const IMPLEMENTATION: Implementation = Implementation::Solution;
-                $( $(#[$attr])* async fn $test() $body )*
-            }
-        }
-    };
-}
+use testkit::exercise;
+use tracker::TrackerConfig;
 
 const PERIOD: Duration = Duration::from_millis(100);
 
@@ -170,7 +145,10 @@ fn names(presences: &Value) -> Value {
     Value::Object(out)
 }
 
-exercise! { s4_e1:
+#[exercise(section4_tracker_live)]
+mod s4_e1 {
+    use super::*;
+
     #[tokio::test]
     async fn joined_users_are_listed_by_key_with_their_name() {
         let node = node(IMPLEMENTATION);
@@ -238,13 +216,23 @@ exercise! { s4_e1:
         let node = node(IMPLEMENTATION);
         let mut client = connect(&node);
         let reply = client.join("room:lobby", json!({"name": "Alice"})).await;
-        assert_eq!(reply_status(&reply), Some("error"), "no user_id: refuse, got {reply:?}");
+        assert_eq!(
+            reply_status(&reply),
+            Some("error"),
+            "no user_id: refuse, got {reply:?}"
+        );
         join_as(&mut client, "room:lobby", "1", "Alice").await;
-        assert_eq!(names(&list(&mut client, "room:lobby").await), json!({"user:1": ["Alice"]}));
+        assert_eq!(
+            names(&list(&mut client, "room:lobby").await),
+            json!({"user:1": ["Alice"]})
+        );
     }
 }
 
-exercise! { s4_e2:
+#[exercise(section4_tracker_live)]
+mod s4_e2 {
+    use super::*;
+
     #[tokio::test]
     async fn describe_diff_writes_one_line_per_join_and_leave() {
         let node = node(IMPLEMENTATION);
@@ -327,7 +315,10 @@ fn names_in(presences: &Value) -> Value {
     names(presences)
 }
 
-exercise! { s4_e3:
+#[exercise(section4_tracker_live)]
+mod s4_e3 {
+    use super::*;
+
     #[tokio::test]
     async fn presence_state_is_pushed_right_after_the_join_reply() {
         let node = node(IMPLEMENTATION);
@@ -367,11 +358,26 @@ exercise! { s4_e3:
             (None, None),
             "presence_diff is a broadcast: both refs null"
         );
-        assert_eq!(names_in(&diff.payload["joins"]), json!({"user:2": ["Bob"]}), "{}", diff.payload);
-        assert_eq!(names_in(&diff.payload["leaves"]), json!({}), "{}", diff.payload);
+        assert_eq!(
+            names_in(&diff.payload["joins"]),
+            json!({"user:2": ["Bob"]}),
+            "{}",
+            diff.payload
+        );
+        assert_eq!(
+            names_in(&diff.payload["leaves"]),
+            json!({}),
+            "{}",
+            diff.payload
+        );
         bob.leave("chat:lobby").await;
         let diff = next_push(&mut alice, "a presence_diff for Bob's leave").await;
-        assert_eq!(names_in(&diff.payload["joins"]), json!({}), "{}", diff.payload);
+        assert_eq!(
+            names_in(&diff.payload["joins"]),
+            json!({}),
+            "{}",
+            diff.payload
+        );
         assert_eq!(
             names_in(&diff.payload["leaves"]),
             json!({"user:2": ["Bob"]}),
@@ -388,7 +394,11 @@ exercise! { s4_e3:
         join_as(&mut alice, "chat:lobby", "1", "Alice").await;
         next_push(&mut alice, "presence_state").await;
         join_as(&mut bob, "chat:lobby", "2", "Bob").await;
-        let diff = next_push(&mut alice, "a presence_diff for Bob, who joined on the other node").await;
+        let diff = next_push(
+            &mut alice,
+            "a presence_diff for Bob, who joined on the other node",
+        )
+        .await;
         assert_eq!(
             names_in(&diff.payload["joins"]),
             json!({"user:2": ["Bob"]}),
@@ -399,22 +409,38 @@ exercise! { s4_e3:
 
     #[tokio::test]
     async fn an_update_is_a_leave_of_the_old_meta_and_a_join_with_phx_ref_prev() {
-        use section4_tracker_live::presence::UserMeta;
-        use section4_tracker_live::tracker::{TopicDiff, Tracked};
-        let presence_diff = match IMPLEMENTATION {
-            Implementation::Start => section4_tracker_live::start::part1::presence_channel::presence_diff,
-            Implementation::Solution => section4_tracker_live::solution::part1::presence_channel::presence_diff,
+        use tracker::presence::UserMeta;
+        use tracker::{TopicDiff, Tracked};
+        let presence_diff = imp::part1::presence_channel::presence_diff;
+        let meta = |status: &str| UserMeta {
+            name: format!("Alice ({status})"),
+            online_at: 1_700_000_000,
         };
-        let meta = |status: &str| UserMeta { name: format!("Alice ({status})"), online_at: 1_700_000_000 };
         let diff = TopicDiff {
-            joins: vec![("user:1".into(), Tracked { meta: meta("away"), phx_ref: "F2".into(), phx_ref_prev: Some("F1".into()) })],
-            leaves: vec![("user:1".into(), Tracked { meta: meta("online"), phx_ref: "F1".into(), phx_ref_prev: None })],
+            joins: vec![(
+                "user:1".into(),
+                Tracked {
+                    meta: meta("away"),
+                    phx_ref: "F2".into(),
+                    phx_ref_prev: Some("F1".into()),
+                },
+            )],
+            leaves: vec![(
+                "user:1".into(),
+                Tracked {
+                    meta: meta("online"),
+                    phx_ref: "F1".into(),
+                    phx_ref_prev: None,
+                },
+            )],
         };
         assert_eq!(
             presence_diff(&diff),
             json!({
-                "joins": {"user:1": {"metas": [{"name": "Alice (away)", "online_at": 1_700_000_000, "phx_ref": "F2", "phx_ref_prev": "F1"}]}},
-                "leaves": {"user:1": {"metas": [{"name": "Alice (online)", "online_at": 1_700_000_000, "phx_ref": "F1"}]}},
+                "joins": {"user:1": {"metas": [{"name": "Alice (away)", "online_at": 1_700_000_000,
+                                                "phx_ref": "F2", "phx_ref_prev": "F1"}]}},
+                "leaves": {"user:1": {"metas": [{"name": "Alice (online)",
+                                                 "online_at": 1_700_000_000, "phx_ref": "F1"}]}},
             }),
             "presence_diff groups joins and leaves by key into {{\"metas\": [...]}}, each meta \
              from meta_json (which adds phx_ref, and phx_ref_prev after an update)"

@@ -21,38 +21,15 @@ use std::time::Duration;
 use activity::{ActivityStore, seed_store};
 use channels::client::{ChannelClient, Received, reply_response, reply_status};
 use channels::{Frame, LocalPubSub, PubSub};
+use live::feed::FeedDeps;
+use live::presence::PresenceDeps;
+use live::{LivePages, StaticPage};
 use section4_tracker_live::Implementation;
 use section4_tracker_live::app::PresenceNode;
-use section4_tracker_live::live::{LivePages, StaticPage};
-use section4_tracker_live::live_app::{self, FeedDeps, PresenceDeps};
-use section4_tracker_live::tracker::TrackerConfig;
+use section4_tracker_live::live_app;
 use serde_json::{Value, json};
-
-/// Writes each test of an exercise once, for both implementations.
-macro_rules! exercise {
-    ($exercise:ident: $( $(#[$attr:meta])* async fn $test:ident() $body:block )*) => {
-        mod $exercise {
-            #[allow(unused_imports)]
-            use super::*;
-
-            mod start {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(dead_code)]
-                const IMPLEMENTATION: Implementation = Implementation::Start;
-                $( $(#[$attr])* #[ignore = "exercise: run cargo xtask check"] async fn $test() $body )*
-            }
-
-            mod solution {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(dead_code)]
-                const IMPLEMENTATION: Implementation = Implementation::Solution;
-                $( $(#[$attr])* async fn $test() $body )*
-            }
-        }
-    };
-}
+use testkit::exercise;
+use tracker::TrackerConfig;
 
 const SECRET: &str = "a test secret key base, long enough";
 
@@ -110,7 +87,8 @@ async fn connect(pages: &LivePages, page: &StaticPage) -> (ChannelClient, Value)
     let reply = client
         .join(
             &topic(page),
-            json!({"url": "http://localhost/", "params": {"_csrf_token": page.csrf_token, "_mounts": 0},
+            json!({"url": "http://localhost/",
+                   "params": {"_csrf_token": page.csrf_token, "_mounts": 0},
                    "session": page.session, "static": null}),
         )
         .await;
@@ -203,7 +181,10 @@ async fn click(client: &mut ChannelClient, topic: &str, event: &str) -> (Frame, 
     }
 }
 
-exercise! { s4_e6:
+#[exercise(section4_tracker_live)]
+mod s4_e6 {
+    use super::*;
+
     #[tokio::test]
     async fn the_static_render_shows_three_activities_and_subscribes_nothing() {
         let app = feed_app(IMPLEMENTATION).await;
@@ -235,7 +216,11 @@ exercise! { s4_e6:
              after, as a message to itself), got {rendered}"
         );
         snapshot("s4_e6_join_rendered", &rendered);
-        assert_eq!(app.pubsub.subscriber_count("feed"), 1, "the connected view subscribes to feed");
+        assert_eq!(
+            app.pubsub.subscriber_count("feed"),
+            1,
+            "the connected view subscribes to feed"
+        );
         let loaded = next_diff(&mut client).await;
         assert_eq!(
             loaded["1"]["k"]["kc"],
@@ -243,10 +228,17 @@ exercise! { s4_e6:
             "after the slow load the view shows 25 activities, got the diff {loaded}"
         );
         assert_eq!(loaded["0"], json!("25 activities"));
-        assert!(!has_statics(&loaded), "a diff carries no statics, got {loaded}");
+        assert!(
+            !has_statics(&loaded),
+            "a diff carries no statics, got {loaded}"
+        );
         client.leave(&topic(&page)).await;
         tokio::time::sleep(Duration::from_millis(10)).await;
-        assert_eq!(app.pubsub.subscriber_count("feed"), 0, "leaving drops the subscription");
+        assert_eq!(
+            app.pubsub.subscriber_count("feed"),
+            0,
+            "leaving drops the subscription"
+        );
     }
 
     #[tokio::test]
@@ -261,7 +253,11 @@ exercise! { s4_e6:
 
         let (reply, _) = click(&mut tab, &topic(&page), "create").await;
         assert_eq!(reply_status(&reply), Some("ok"), "{}", tab.transcript());
-        assert_eq!(app.store.count().await.unwrap(), 31, "Create stores one activity");
+        assert_eq!(
+            app.store.count().await.unwrap(),
+            31,
+            "Create stores one activity"
+        );
         for (name, client) in [("the clicking tab", &mut tab), ("another tab", &mut other)] {
             let diff = next_diff(client).await;
             let list = &diff["1"]["k"];
@@ -271,20 +267,38 @@ exercise! { s4_e6:
                 "{name} gets the new activity (id 31) at the top of its list through the \
                  broadcast, got the diff {diff}"
             );
-            assert_eq!(list["1"], json!(0), "the old first entry moved down, not re-sent");
-            assert!(!has_statics(&diff), "a diff carries only changed dynamics, got {diff}");
-            snapshot("s4_e6_diff_after_create", &json!({"0": diff["0"], "kc": list["kc"], "km": list["km"], "1": list["1"], "25": list["25"]}));
+            assert_eq!(
+                list["1"],
+                json!(0),
+                "the old first entry moved down, not re-sent"
+            );
+            assert!(
+                !has_statics(&diff),
+                "a diff carries only changed dynamics, got {diff}"
+            );
+            snapshot(
+                "s4_e6_diff_after_create",
+                &json!({"0": diff["0"], "kc": list["kc"], "km": list["km"],
+                        "1": list["1"], "25": list["25"]}),
+            );
         }
     }
 }
 
-exercise! { s4_e7:
+#[exercise(section4_tracker_live)]
+mod s4_e7 {
+    use super::*;
+
     #[tokio::test]
     async fn a_click_during_the_load_is_answered_before_the_load_ends() {
         let app = feed_app(IMPLEMENTATION).await;
         let page = render(&app.pages, "/feed/async", &[]).await;
         let (mut client, rendered) = connect(&app.pages, &page).await;
-        assert_eq!(list_count(&rendered), 3, "the connected mount shows 3 while loading");
+        assert_eq!(
+            list_count(&rendered),
+            3,
+            "the connected mount shows 3 while loading"
+        );
         let (reply, before) = click(&mut client, &topic(&page), "create").await;
         assert_eq!(reply_status(&reply), Some("ok"));
         let loaded_first = before
@@ -306,15 +320,27 @@ exercise! { s4_e7:
                 return;
             }
         }
-        panic!("the slow load never ended with 25 activities:\n{}", client.transcript());
+        panic!(
+            "the slow load never ended with 25 activities:\n{}",
+            client.transcript()
+        );
     }
 
     #[tokio::test]
     async fn the_static_render_does_not_start_the_load() {
         let app = feed_app(IMPLEMENTATION).await;
         let page = render(&app.pages, "/feed/async", &[]).await;
-        assert_eq!(page.body.matches("<li class=\"activity\"").count(), 3, "{}", page.body);
-        assert!(page.body.contains("3 activities"), "nothing loads in a static render:\n{}", page.body);
+        assert_eq!(
+            page.body.matches("<li class=\"activity\"").count(),
+            3,
+            "{}",
+            page.body
+        );
+        assert!(
+            page.body.contains("3 activities"),
+            "nothing loads in a static render:\n{}",
+            page.body
+        );
         let (_client, rendered) = connect(&app.pages, &page).await;
         assert_eq!(
             rendered["0"],
@@ -373,19 +399,32 @@ fn apply_users(users: &mut Vec<String>, rendered_list: &Value) {
     *users = next;
 }
 
-exercise! { s4_e8:
+#[exercise(section4_tracker_live)]
+mod s4_e8 {
+    use super::*;
+
     #[tokio::test]
     async fn the_static_render_lists_who_is_online_without_tracking() {
         let [(node, pages), _back] = presence_cluster(IMPLEMENTATION);
         let page = render(&pages, "/presence", &[("name", "Ada")]).await;
-        assert!(page.body.contains("<strong id=\"me\">Ada</strong>"), "{}", page.body);
         assert!(
-            node.tracker.list(live_app::PRESENCE_TOPIC).await.is_empty(),
+            page.body.contains("<strong id=\"me\">Ada</strong>"),
+            "{}",
+            page.body
+        );
+        assert!(
+            node.tracker
+                .list(live::presence::PRESENCE_TOPIC)
+                .await
+                .is_empty(),
             "a static render must not track: its view is gone once the HTML is sent"
         );
         let (_ada, rendered) = connect(&pages, &page).await;
         assert_eq!(
-            node.tracker.list(live_app::PRESENCE_TOPIC).await.len(),
+            node.tracker
+                .list(live::presence::PRESENCE_TOPIC)
+                .await
+                .len(),
             1,
             "the connected mount tracks the tab in the tracker"
         );
@@ -405,7 +444,11 @@ exercise! { s4_e8:
         let (mut ada, rendered) = connect(&app_pages, &ada_page).await;
         let mut users = Vec::new();
         apply_users(&mut users, &rendered["2"]);
-        assert_eq!(users, ["Ada"], "Ada sees herself once connected: {rendered}");
+        assert_eq!(
+            users,
+            ["Ada"],
+            "Ada sees herself once connected: {rendered}"
+        );
 
         let bob_page = render(&back_pages, "/presence", &[("name", "Bob")]).await;
         let (mut bob, _) = connect(&back_pages, &bob_page).await;
@@ -417,7 +460,10 @@ exercise! { s4_e8:
             (vec!["Ada".to_string(), "Bob".to_string()], json!("2")),
             "Bob joined on the other node: Ada's page lists him (diff {diff})"
         );
-        assert!(!has_statics(&diff), "a diff carries only changed dynamics: {diff}");
+        assert!(
+            !has_statics(&diff),
+            "a diff carries only changed dynamics: {diff}"
+        );
 
         bob.leave(&topic(&bob_page)).await;
         let diff = next_diff(&mut ada).await;

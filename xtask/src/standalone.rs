@@ -337,6 +337,9 @@ fn experiment(root: &Path, manifest: &Manifest, metadata: &Metadata) -> Result<E
     let copied = copy_workspace(root, target, &tree)
         .map_err(|e| format!("could not copy the workspace to {shown}: {e}"))?;
     println!("  {copied}");
+    let renamed = mark_copy_versions(root, &tree, metadata)
+        .map_err(|e| format!("could not mark the copy's package versions: {e}"))?;
+    println!("  {renamed}");
 
     let broken: Vec<&String> = manifest
         .exercises
@@ -438,9 +441,50 @@ fn experiment(root: &Path, manifest: &Manifest, metadata: &Metadata) -> Result<E
     Ok(Experiment { timings, problems })
 }
 
+/// Gives every workspace package of the copy another version (`0.1.0` becomes
+/// `0.1.0-standalone-check`).
+///
+/// Why: cargo names a workspace package's artifacts and fingerprints by a hash of its
+/// name, version and path *relative to the workspace root*, which the copy shares with
+/// the real tree. Built into the same target directory, the copy's records would
+/// replace the real crates' ones, and a later build in the real tree could take a stale
+/// crate for fresh. Another version gives the copy its own artifacts while registry
+/// dependencies (same hash in both trees) are still built once.
+fn mark_copy_versions(root: &Path, tree: &Path, metadata: &Metadata) -> io::Result<String> {
+    let mut marked = 0;
+    for package in metadata.members() {
+        let Ok(relative) = package.manifest_path.strip_prefix(root) else {
+            continue;
+        };
+        let path = tree.join(relative);
+        let text = fs::read_to_string(&path)?;
+        let mut done = false;
+        let rewritten: Vec<String> = text
+            .lines()
+            .map(|line| match line.strip_prefix("version = \"") {
+                Some(rest) if !done && !rest.contains(COPY_VERSION) => {
+                    done = true;
+                    format!("version = \"{}{COPY_VERSION}\"", rest.trim_end_matches('"'))
+                }
+                _ => line.to_string(),
+            })
+            .collect();
+        if done {
+            fs::write(&path, rewritten.join("\n") + "\n")?;
+            marked += 1;
+        }
+    }
+    Ok(format!(
+        "{marked} package versions marked `{COPY_VERSION}` (the copy builds its own artifacts)"
+    ))
+}
+
+/// The pre-release tag the copy's packages get (see [`mark_copy_versions`]).
+const COPY_VERSION: &str = "-standalone-check";
+
 /// A command run in the scratch copy, building into the real target directory so
-/// registry dependencies are reused (the copy's own crates live at other paths, so
-/// cargo keeps their artifacts apart).
+/// registry dependencies are reused (the copy's packages carry another version, see
+/// [`mark_copy_versions`], so cargo keeps their artifacts apart from the real ones).
 fn in_copy(mut command: Command, tree: &Path, scratch: &Path, target: &Path) -> Command {
     command
         .current_dir(tree)

@@ -25,10 +25,6 @@ enum Status {
 
 const USAGE: &str = "cargo xtask verify [--only STEP]";
 
-/// Steps left out of a plain `verify` (run them with `--only`): they check a layout
-/// the repository is still moving to.
-const OPT_IN: [&str; 1] = ["standalone"];
-
 pub fn command(mut args: Args) -> u8 {
     let only = match args.value("--only") {
         Ok(only) => only,
@@ -97,18 +93,6 @@ pub fn command(mut args: Args) -> u8 {
             return usage_error(&message, USAGE);
         }
         steps.retain(|(key, _, _)| key == only);
-    } else {
-        // "sections stand alone" joins the default run once sections 3 and 4 are split
-        // and every test file uses the test kit; until then it fails on purpose and
-        // runs only when asked for by name.
-        steps.retain(|(key, _, _)| !OPT_IN.contains(key));
-        println!(
-            "{}",
-            ui::dim(&format!(
-                "not in this run (still being landed): {}; run it with `cargo xtask verify --only <step>`",
-                OPT_IN.join(", ")
-            ))
-        );
     }
     let total = steps.len();
     let mut summary = Vec::new();

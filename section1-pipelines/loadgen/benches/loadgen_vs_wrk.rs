@@ -21,6 +21,7 @@ mod fixture;
 
 use std::process::{Command, Stdio};
 
+use figures::section1::{LoadgenVsWrk, MeanLatency, Throughput};
 use loadgen::machine::Machine;
 use pipeline::mock_resource::MockResource;
 
@@ -28,11 +29,16 @@ use pipeline::mock_resource::MockResource;
 const BIN: &str = env!("CARGO_BIN_EXE_loadgen");
 
 fn main() {
-    println!("machine: {}", Machine::describe());
+    let machine = Machine::describe();
+    println!("machine: {machine}");
     println!("generator and server share these cores; each tool runs alone against the server\n");
     let server = Server::start();
     let hello = format!("http://{}/hello", server.addr);
     let serial = format!("http://{}/part1/serial", server.addr);
+    let mut figures = LoadgenVsWrk {
+        throughput: None,
+        latency: None,
+    };
 
     match tool_output("wrk", &["-t2", "-c50", "-d5s", &hello]) {
         None => skip("wrk"),
@@ -47,6 +53,12 @@ fn main() {
                 "  ratio ours/wrk        {:>10.2}   (target >= 0.80)\n",
                 ours_rps / wrk_rps
             );
+            figures.throughput = Some(Throughput {
+                connections: 50,
+                duration_secs: 5.0,
+                wrk_req_per_sec: wrk_rps,
+                ours_req_per_sec: ours_rps,
+            });
         }
     }
 
@@ -64,8 +76,19 @@ fn main() {
                 "  difference            {:>+9.2}%   (target within 10%)",
                 100.0 * (ours_mean - ab_mean) / ab_mean
             );
+            figures.latency = Some(MeanLatency {
+                connections: 50,
+                requests: 3000,
+                ab_mean_ms: ab_mean,
+                ours_mean_ms: ours_mean,
+            });
         }
     }
+
+    // The same figures for the results page (`cargo xtask bench` reads the file).
+    let path = figures::write(&figures, serde_json::to_value(&machine).ok())
+        .expect("write the bench's figures");
+    eprintln!("figures: {}", path.display());
 }
 
 fn skip(tool: &str) {

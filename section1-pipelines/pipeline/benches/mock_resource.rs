@@ -9,6 +9,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use figures::section1::MockResourceBench;
 use pipeline::mock_resource::MockResource;
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -49,6 +50,13 @@ fn bench(c: &mut Criterion) {
         "use_resource(0) {counted:?} vs sleep(0) {baseline:?} per call: ratio {:.2}",
         counted.as_secs_f64() / baseline.as_secs_f64()
     );
+    // The same figures for the results page (`cargo xtask bench` reads the file).
+    let figures = MockResourceBench {
+        use_resource_ns: counted.as_secs_f64() * 1e9,
+        sleep_ns: baseline.as_secs_f64() * 1e9,
+    };
+    let path = figures::write(&figures, None).expect("write the bench's figures");
+    eprintln!("figures: {}", path.display());
 }
 
 criterion_group!(benches, bench);

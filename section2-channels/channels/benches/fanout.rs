@@ -15,6 +15,7 @@ use channels::outbox::{Outbox, OutboxReceiver};
 use channels::pubsub::{Broadcast, FastLane, LocalPubSub, PubSub, Subscriber, Subscription};
 use channels::{Payload, payload};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use figures::section2::{FanoutBench, FanoutRound};
 use serde_json::json;
 use tokio::sync::broadcast;
 
@@ -145,6 +146,7 @@ fn bench(c: &mut Criterion) {
         ratios.push((subscribers, ours_time, raw_time));
     }
     group.finish();
+    let mut figures = FanoutBench { rounds: Vec::new() };
     for (subscribers, ours, raw) in ratios {
         println!(
             "fan-out to {subscribers} subscribers: LocalPubSub {ours:?}, raw tokio broadcast {raw:?} per event: ratio {:.2} ({:.0} ns vs {:.0} ns per subscriber)",
@@ -152,7 +154,15 @@ fn bench(c: &mut Criterion) {
             ours.as_nanos() as f64 / subscribers as f64,
             raw.as_nanos() as f64 / subscribers as f64,
         );
+        figures.rounds.push(FanoutRound {
+            subscribers,
+            local_pubsub_ns: ours.as_secs_f64() * 1e9,
+            raw_broadcast_ns: raw.as_secs_f64() * 1e9,
+        });
     }
+    // The same figures for the results page (`cargo xtask bench` reads the file).
+    let path = figures::write(&figures, None).expect("write the bench's figures");
+    eprintln!("figures: {}", path.display());
 }
 
 criterion_group!(benches, bench);

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use channels::Frame;
 use criterion::{Criterion, criterion_group, criterion_main};
+use figures::section2::FrameBench;
 use serde_json::{Value, json};
 
 fn feed_event() -> Frame {
@@ -62,6 +63,15 @@ fn bench(c: &mut Criterion) {
         text.len(),
         decode.as_secs_f64() / baseline.as_secs_f64()
     );
+    let figures = FrameBench {
+        frame_bytes: text.len(),
+        decode_ns: decode.as_secs_f64() * 1e9,
+        encode_ns: encode.as_secs_f64() * 1e9,
+        serde_json_parse_ns: baseline.as_secs_f64() * 1e9,
+    };
+    // The same figures for the results page (`cargo xtask bench` reads the file).
+    let path = figures::write(&figures, None).expect("write the bench's figures");
+    eprintln!("figures: {}", path.display());
 }
 
 criterion_group!(benches, bench);

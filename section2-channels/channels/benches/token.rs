@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use channels::token::{DEFAULT_MAX_AGE_SECS, TokenSigner};
 use criterion::{Criterion, criterion_group, criterion_main};
+use figures::section2::TokenBench;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -73,6 +74,14 @@ fn bench(c: &mut Criterion) {
         verify_t.as_secs_f64() / hmac_t.as_secs_f64(),
         derive_t.as_secs_f64() / verify_t.as_secs_f64()
     );
+    let figures = TokenBench {
+        verify_ns: verify_t.as_secs_f64() * 1e9,
+        hmac_ns: hmac_t.as_secs_f64() * 1e9,
+        key_derivation_ns: derive_t.as_secs_f64() * 1e9,
+    };
+    // The same figures for the results page (`cargo xtask bench` reads the file).
+    let path = figures::write(&figures, None).expect("write the bench's figures");
+    eprintln!("figures: {}", path.display());
 }
 
 criterion_group!(benches, bench);

@@ -7,7 +7,7 @@
 //! growing the server's memory.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
@@ -112,39 +112,31 @@ impl Closer {
     }
 }
 
-/// One connection's queue: a plain `VecDeque` behind a lock, so an idle connection
-/// pays for the frames it holds and nothing more (a channel would allocate a block
-/// of slots up front, for every connection).
-///
-/// A broadcast to 10,000 connections touches 10,000 of these, one after the other,
-/// on the broadcaster's core: each one it touches is a cache miss. So the fields
-/// every send reads (the flags, the lock and the queue) come first, in declaration
-/// order (`repr(C)`), and fill as few cache lines as they can.
+/// What the senders and the writer of one connection share: a plain `VecDeque`
+/// behind a lock, so an idle connection pays for the frames it holds and nothing more
+/// (a channel would allocate a block of slots up front, for every connection).
 #[derive(Debug, Default)]
-#[repr(C)]
 struct Shared {
-    /// [`CLOSING`] and [`WRITER_GONE`]: the one load every send starts with.
-    flags: AtomicU8,
     queue: Mutex<VecDeque<Utf8Bytes>>,
     capacity: usize,
     /// Wakes the writer: the queue went from empty to not empty, or closing began.
     ready: Notify,
     closer: Closer,
+    /// Set when the writer is dropped: nothing queued would be sent any more.
+    writer_gone: AtomicBool,
 }
-
-/// `Shared::flags`: the connection was asked to close.
-const CLOSING: u8 = 1;
-/// `Shared::flags`: the writer is gone, nothing queued would be sent.
-const WRITER_GONE: u8 = 2;
 
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Utf8Bytes>> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn is_closed(&self) -> bool {
+        self.closer.is_closed() || self.writer_gone.load(Ordering::Acquire)
+    }
+
     fn close(&self, reason: CloseReason) {
         self.closer.close(reason);
-        self.flags.fetch_or(CLOSING, Ordering::AcqRel);
         // The writer waits on `ready` only: closing wakes it too.
         self.ready.notify_one();
     }
@@ -175,7 +167,7 @@ impl Outbox {
     /// closing, or the queue was full, in which case this call closes it.
     pub fn send_text(&self, text: Utf8Bytes) -> bool {
         let shared = &*self.shared;
-        if shared.flags.load(Ordering::Acquire) != 0 {
+        if shared.is_closed() {
             return false;
         }
         let was_empty = {
@@ -225,20 +217,13 @@ impl Outbox {
 
     /// Whether the connection is closing or closed.
     pub fn is_closed(&self) -> bool {
-        self.shared.flags.load(Ordering::Acquire) != 0
+        self.shared.is_closed()
     }
 
-    /// Asks the CPU to start loading this outbox's memory, without waiting for it: a
-    /// loop about to queue into many outboxes calls it a few outboxes ahead. Only a
-    /// hint; nothing on other architectures than x86-64.
-    pub fn prefetch(&self) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            // SAFETY: a prefetch never faults and changes nothing observable; the
-            // pointer is to a live allocation anyway (this `Arc` keeps it).
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(Arc::as_ptr(&self.shared).cast()) };
-        }
+    /// Where this connection's shared state lives: `tuning` asks the CPU to load it
+    /// a few connections ahead of a broadcast (it never reads through the pointer).
+    pub(crate) fn addr(&self) -> *const () {
+        Arc::as_ptr(&self.shared).cast()
     }
 
     /// Frames waiting to be written.
@@ -298,7 +283,7 @@ impl OutboxReceiver {
             // not missed (`notify_one` also leaves a permit when nobody waits).
             let ready = self.shared.ready.notified();
             // One atomic load on the hot path; the reason's lock only once closed.
-            if self.shared.flags.load(Ordering::Acquire) & CLOSING != 0 {
+            if self.shared.closer.is_closed() {
                 if let Some(reason) = self.shared.closer.reason() {
                     return Batch::Close(reason);
                 }
@@ -349,6 +334,6 @@ impl OutboxReceiver {
 
 impl Drop for OutboxReceiver {
     fn drop(&mut self) {
-        self.shared.flags.fetch_or(WRITER_GONE, Ordering::AcqRel);
+        self.shared.writer_gone.store(true, Ordering::Release);
     }
 }

@@ -16,11 +16,12 @@ use tokio::task::AbortHandle;
 use tracing::Instrument;
 
 use crate::channel::{Channel, ChannelContext, HandleIn, Handled, Join, Mail, SocketInfo};
-use crate::mailbox;
 use crate::outbox::Outbox;
 use crate::protocol::{Frame, Payload, Status};
 use crate::pubsub::{Broadcast, FastLane, PubSub, Subscriber, SubscriberId, Subscription};
 use crate::telemetry::{Telemetry, TelemetryEvent};
+// `tokio::sync::mpsc`'s API, for less memory: see `channel.rs`.
+use crate::tuning::mailbox as mpsc;
 
 /// Routes topics to channel types.
 #[derive(Clone, Default)]
@@ -151,7 +152,7 @@ pub(crate) trait Inbox: Send + Sync {
     fn try_send(&self, mail: ClientMail) -> Result<(), InboxError>;
 }
 
-impl<I: Send + 'static> Inbox for mailbox::Sender<Mail<I>> {
+impl<I: Send + 'static> Inbox for mpsc::Sender<Mail<I>> {
     fn try_send(&self, mail: ClientMail) -> Result<(), InboxError> {
         let mail = match mail {
             ClientMail::In {
@@ -165,9 +166,9 @@ impl<I: Send + 'static> Inbox for mailbox::Sender<Mail<I>> {
             },
             ClientMail::Leave { msg_ref } => Mail::Leave { msg_ref },
         };
-        mailbox::Sender::try_send(self, mail).map_err(|e| match e {
-            mailbox::TrySendError::Full(_) => InboxError::Full,
-            mailbox::TrySendError::Closed(_) => InboxError::Closed,
+        mpsc::Sender::try_send(self, mail).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => InboxError::Full,
+            mpsc::error::TrySendError::Closed(_) => InboxError::Closed,
         })
     }
 }
@@ -240,7 +241,7 @@ impl<C: Channel> Route for TypedRoute<C> {
     }
 
     fn start(&self, args: StartArgs) -> Started {
-        let (tx, rx) = mailbox::mailbox::<Mail<C::Info>>(args.mailbox_capacity);
+        let (tx, rx) = mpsc::channel::<Mail<C::Info>>(args.mailbox_capacity.max(1));
         let (joined_tx, joined_rx) = oneshot::channel();
         let weak = tx.downgrade();
         // Shared by the channel's context and the exit notice (one allocation each,
@@ -301,18 +302,11 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 /// shared, pre-encoded bytes), or through the mailbox when intercepted.
 struct ChannelSubscriber<I> {
     outbox: Outbox,
-    mailbox: mailbox::WeakSender<Mail<I>>,
+    mailbox: mpsc::WeakSender<Mail<I>>,
     intercepts: &'static [&'static str],
 }
 
 impl<I: Send + 'static> Subscriber for ChannelSubscriber<I> {
-    fn fastlane(&self) -> Option<FastLane> {
-        Some(FastLane {
-            outbox: self.outbox.clone(),
-            intercepts: self.intercepts,
-        })
-    }
-
     fn deliver(&self, broadcast: &Arc<Broadcast>) {
         if !self.intercepts.contains(&broadcast.event()) {
             self.outbox.send_text(broadcast.frame().clone());
@@ -330,6 +324,15 @@ impl<I: Send + 'static> Subscriber for ChannelSubscriber<I> {
                 "intercepted broadcast dropped: the channel's mailbox is full"
             );
         }
+    }
+
+    // What `deliver` does with events the channel does not intercept, said up front,
+    // so the tuned subscriber table can do it without calling `deliver`.
+    fn fastlane(&self) -> Option<FastLane> {
+        Some(FastLane {
+            outbox: self.outbox.clone(),
+            intercepts: self.intercepts,
+        })
     }
 }
 
@@ -363,7 +366,7 @@ fn reply<C: Channel>(
 async fn join<C: Channel>(
     args: StartArgs,
     (topic_ref, join_ref_ref): (Arc<str>, Arc<str>),
-    mailbox: mailbox::WeakSender<Mail<C::Info>>,
+    mailbox: mpsc::WeakSender<Mail<C::Info>>,
     joined: oneshot::Sender<bool>,
 ) -> Option<Joined<C>> {
     let StartArgs {
@@ -426,7 +429,7 @@ async fn join<C: Channel>(
 /// second slot in this future.)
 async fn serve<C: Channel>(
     mut joined: Option<Joined<C>>,
-    mut rx: mailbox::Receiver<Mail<C::Info>>,
+    mut rx: mpsc::Receiver<Mail<C::Info>>,
 ) -> ExitKind {
     let Some(Joined { channel, ctx, .. }) = &mut joined else {
         return ExitKind::Refused;

@@ -23,8 +23,8 @@ struct Cli {
     command: Command,
 }
 
-/// The lab's commands; each scenario prints a summary and, with `--json`, one JSON
-/// object as its last line.
+/// The lab's commands; each scenario prints a summary, writes its figures to
+/// `target/figures/<scenario>.json` and, with `--json`, prints them as its last line.
 #[derive(Subcommand)]
 enum Command {
     /// Serve section 2's reference app: the server under test of `measure-idle`,
@@ -137,7 +137,7 @@ async fn main() -> anyhow::Result<()> {
             };
             let result = scale::idle::run(&steps, &ws.apply(SocketConfig::default())).await?;
             scale::idle::print(&result);
-            result.finish(json);
+            result.finish(json)?;
         }
         Command::Connect {
             rates,
@@ -156,7 +156,7 @@ async fn main() -> anyhow::Result<()> {
             let result =
                 scale::connect::run(&rates, each, &SocketConfig::default(), with_raw).await?;
             scale::connect::print(&result);
-            result.finish(json);
+            result.finish(json)?;
         }
         Command::Broadcast(args) => scale::broadcast::run(args).await?,
         Command::Fanout(args) => scale::fanout::run(args).await?,

@@ -13,10 +13,14 @@
 //! ```
 //!
 //! Linux only (it reads /proc); elsewhere each test prints a skip line.
+//!
+//! What each test saw goes to `target/figures/hardening-churn.json` and
+//! `hardening-slow-consumer.json`, for the results page (`cargo xtask bench`).
 
 use std::process::Stdio;
 use std::time::Duration;
 
+use figures::section2::{ChurnHardening, SlowConsumerHardening};
 use futures::{SinkExt, StreamExt};
 use scale_lab::lab::{raise_open_files_limit, rss_kib};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -215,6 +219,14 @@ async fn churn_returns_memory_and_descriptors() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let baseline = server.rss_kib();
     eprintln!("churn: idle fds {idle_fds}, baseline RSS {baseline} KiB after warm-up");
+    let bound = baseline + baseline / 20 + SLACK_KIB;
+    let mut seen = ChurnHardening {
+        connections,
+        idle_fds,
+        baseline_rss_kib: baseline,
+        bound_rss_kib: bound,
+        rounds_rss_kib: Vec::new(),
+    };
 
     for round in 1..=rounds {
         churn_round(&server.url, connections).await;
@@ -228,11 +240,14 @@ async fn churn_returns_memory_and_descriptors() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
         let rss = server.rss_kib();
-        let bound = baseline + baseline / 20 + SLACK_KIB;
         eprintln!(
             "churn round {round}: {connections} opened and closed, RSS {rss} KiB \
              (baseline {baseline}, bound {bound})"
         );
+        // Rewritten after every round, before its check, so a failing run still
+        // shows the rounds it saw.
+        seen.rounds_rss_kib.push(rss);
+        figures::write(&seen, None).expect("write what the test saw to its figures file");
         assert!(
             rss <= bound,
             "round {round}: server RSS {rss} KiB after {connections} connections came and \
@@ -305,6 +320,16 @@ async fn a_client_that_never_reads_is_disconnected_and_rss_stays_flat() {
         "slow consumer: sent {sent} pings ({sent_kib} KiB of replies asked for), server RSS \
          {before} KiB before, peak {peak} KiB, bound {bound} KiB; {reason}"
     );
+    // Written before the check, so a failing run still shows what it saw.
+    let seen = SlowConsumerHardening {
+        pings_sent: sent as u64,
+        replies_asked_kib: sent_kib,
+        rss_before_kib: before,
+        rss_peak_kib: peak,
+        rss_bound_kib: bound,
+        close_log: reason.clone(),
+    };
+    figures::write(&seen, None).expect("write what the test saw to its figures file");
     assert!(
         peak <= bound,
         "server RSS peaked at {peak} KiB ({before} KiB before) while a client asked for \

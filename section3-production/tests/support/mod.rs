@@ -1,5 +1,6 @@
-//! Helpers shared by the exercise tests: a StatsD listener on a port of the test's
-//! own, a recorder that captures every measurement, and (in `redis`) a real `redis-server`.
+//! Helpers of the telemetry tests: a StatsD listener on a port of the test's own,
+//! and a recorder that captures every measurement. (A real `redis-server` comes from
+//! the test kit: `testkit::redis::RedisServer`.)
 
 #![allow(dead_code)]
 
@@ -11,8 +12,8 @@ use metrics::{
     Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
     SharedString, Unit,
 };
-use section3_production::statsd_sink::StatsdSink;
-use section3_production::telemetry::{Delivery, statsd_recorder};
+use observability::statsd_sink::StatsdSink;
+use observability::telemetry::{Delivery, statsd_recorder};
 
 /// The prefix test recorders put before every metric name.
 pub const PREFIX: &str = "test";
@@ -177,7 +178,3 @@ impl Recorder for CaptureRecorder {
         Histogram::from_arc(self.handle("histogram", key))
     }
 }
-
-mod redis;
-#[allow(unused_imports)] // not every test binary starts Redis
-pub use redis::RedisServer;

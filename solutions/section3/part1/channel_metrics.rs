@@ -9,8 +9,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use channels::telemetry::{JoinResult, TelemetryEvent, TelemetryHandler};
 use metrics::{counter, gauge, histogram};
-
-use crate::telemetry::BoundedLabels;
+use observability::telemetry::BoundedLabels;
 
 /// How many distinct `handle_in` event names are kept as labels.
 pub const EVENT_LABELS: usize = 50;

@@ -7,9 +7,8 @@
 use std::time::Duration;
 
 use metrics::gauge;
+use observability::process::ProcessSample;
 use tokio::time::{MissedTickBehavior, interval};
-
-use crate::process::ProcessSample;
 
 // ANCHOR: poller
 /// Samples the process every `period` (the first sample at once) and reports

@@ -1,6 +1,6 @@
 //! s3.e9: rates from two snapshots of a node's counters, and the busiest channels.
 
-pub use crate::observe::{Rates, Snapshot, TopicRate};
+pub use observability::observe::{Rates, Snapshot, TopicRate};
 
 // ANCHOR: rates
 /// Rates between `previous` and `current`, and the `top` busiest topics.

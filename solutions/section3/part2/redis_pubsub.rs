@@ -7,8 +7,7 @@
 use std::sync::Arc;
 
 use channels::pubsub::{Broadcast, LocalPubSub, PubSub, Subscriber, SubscriberId};
-
-use crate::cluster::{DEFAULT_CHANNEL, Envelope, RedisLink};
+use cluster::{DEFAULT_CHANNEL, Envelope, RedisLink};
 
 /// A node of a cluster whose broadcasts travel through Redis.
 pub struct RedisPubSub {

@@ -1,7 +1,7 @@
 //! s4.e2: describe what `handle_diff` reports, one line per join or leave.
 
-use crate::presence::UserMeta;
-use crate::tracker::Diff;
+use tracker::Diff;
+use tracker::presence::UserMeta;
 
 // ANCHOR: describe_diff
 /// One line per change, in the diff's order (topics sorted; in each topic the joins,

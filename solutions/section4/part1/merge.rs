@@ -6,7 +6,7 @@
 //! (`values`, by dot). A delta is a lattice too: an empty context, the dots it covers in
 //! `clouds`, and the values still present.
 
-use crate::tracker::state::{Lattice, MergeReport, Tag};
+use tracker::state::{Lattice, MergeReport, Tag};
 
 // ANCHOR: merge
 /// Merges `theirs` into `mine` and reports which dots joined and which left.

@@ -6,9 +6,9 @@ use std::time::Duration;
 use channels::{Channel, ChannelContext, HandleIn, Handled, Join, Payload};
 use serde_json::{Map, Value, json};
 
-use crate::presence::{PresenceTracker, RoomUser, UserMeta, meta_json, now_unix, user_key};
-use crate::tracker::state::Key;
-use crate::tracker::{Owner, TopicDiff, Tracked};
+use tracker::presence::{PresenceTracker, RoomUser, UserMeta, meta_json, now_unix, user_key};
+use tracker::state::Key;
+use tracker::{Owner, TopicDiff, Tracked};
 
 /// Messages a chat channel sends itself.
 pub enum AfterJoin {

@@ -3,8 +3,8 @@
 use channels::{Channel, ChannelContext, HandleIn, Join, Payload};
 use serde_json::{Map, Value, json};
 
-use crate::presence::{PresenceTracker, RoomUser, meta_json, now_unix, user_key};
-use crate::tracker::Owner;
+use tracker::Owner;
+use tracker::presence::{PresenceTracker, RoomUser, UserMeta, meta_json, now_unix, user_key};
 
 /// One user's connection to a `room:*` topic.
 pub struct RoomChannel {
@@ -25,7 +25,7 @@ impl Channel for RoomChannel {
             return Join::error(json!({"reason": "presence is not available"}));
         };
         let owner = tracker.owner();
-        let meta = crate::presence::UserMeta {
+        let meta = UserMeta {
             name: user.name,
             online_at: now_unix(),
         };

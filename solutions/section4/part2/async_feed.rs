@@ -8,10 +8,8 @@ use activity::Activity;
 use activity::feed::FEED_TOPIC;
 use serde_json::Value;
 
-use crate::live::{LiveContext, LiveView, MountError, Rendered, Session};
-use crate::live_app::{
-    FeedDeps, FeedMsg, STATIC_ITEMS, create_random, feed_page, prepend, slow_load,
-};
+use live::feed::{FeedDeps, FeedMsg, STATIC_ITEMS, create_random, feed_page, prepend, slow_load};
+use live::{LiveContext, LiveView, MountError, Rendered, Session};
 
 /// One tab's feed, loading in the background.
 pub struct AsyncFeedLive {

@@ -5,11 +5,9 @@
 use activity::feed::FEED_TOPIC;
 use serde_json::Value;
 
-use crate::live::{LiveContext, LiveView, MountError, Rendered, Session};
-use crate::live_app::{
-    FeedDeps, FeedMsg, STATIC_ITEMS, create_random, feed_page, prepend, slow_load,
-};
 use activity::Activity;
+use live::feed::{FeedDeps, FeedMsg, STATIC_ITEMS, create_random, feed_page, prepend, slow_load};
+use live::{LiveContext, LiveView, MountError, Rendered, Session};
 
 /// One tab's feed: the activities it shows, and whether the slow load is running.
 pub struct FeedLive {

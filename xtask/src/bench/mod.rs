@@ -1,13 +1,17 @@
 //! `cargo xtask bench`: the criterion benches of every section and the scale lab,
 //! collected into one results page.
 //!
-//! Each measurement is a separate command (a release build of a section binary or
-//! a `cargo bench` target) whose output is parsed here: the scale scenarios print
-//! one JSON object as their last line, section 3's `cluster-latency` and the
-//! load-generator comparison print a summary line, and criterion leaves its
-//! estimates under `target/criterion`. A measurement that needs a missing tool, or
-//! a scenario this build does not have yet, is recorded as "not run" with the
-//! reason; it never stops the others.
+//! Each measurement is a separate command (a release build of the scale lab or a
+//! `cargo bench` target) that writes its figures to `target/figures/<id>.json` (the
+//! `figures` crate: one shape per measurement, named fields; the directory is passed
+//! in `COURSE_FIGURES_DIR`). The page is built from those files and from the
+//! estimates criterion leaves under `target/criterion`, never from what a command
+//! prints: a measurement that ran but left no figures file fails, naming the file
+//! and the command that writes it, and the run exits with an error. The hardening
+//! tests write what they saw the same way (`hardening-*.json`); only their pass and
+//! fail counts come from libtest's own summary line. A measurement
+//! that needs a missing tool, or a scenario this build does not have yet, is
+//! recorded as "not run" with the reason; it never stops the others.
 //!
 //! The page (`slides/src/scale-lab/results.md`), its data (`results.json`), the
 //! charts (`*.svg`) and the README summary are written by [`page`].
@@ -80,14 +84,23 @@ pub fn command(mut args: Args) -> u8 {
     }
     let started = Instant::now();
     let load_before = Machine::describe().load_average;
+    let figures = figures_dir(&root);
     let mut entries = Vec::new();
+    let mut without_figures = Vec::new();
     let mut scale_lab_built: Option<Result<PathBuf, String>> = None;
     for (id, title) in SCENARIOS {
         if only.as_deref().is_some_and(|o| !id.contains(o)) {
             continue;
         }
         println!("{}", ui::rule(title));
-        let entry = match id {
+        // A file left by an earlier run must not stand in for this one's.
+        if let Err(e) = std::fs::remove_file(figures::path(&figures, id)) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                eprintln!("error: removing the last run's figures of {id}: {e}");
+                return exit::PENDING;
+            }
+        }
+        let mut entry = match id {
             "idle" | "connect" | "broadcast" | "fanout" => {
                 let bin = scale_lab_built
                     .get_or_insert_with(|| build_release(&root, "scale-lab"))
@@ -96,9 +109,19 @@ pub fn command(mut args: Args) -> u8 {
             }
             "cluster-latency" => cluster_latency(&root, title, quick),
             "loadgen-vs-wrk" => loadgen_vs_wrk(&root, title),
-            "hardening" => hardening(&root, title, quick),
+            "hardening" => hardening(&root, title, quick, &mut without_figures),
             _ => criterion(&root, id, title, quick),
         };
+        // Hardening reads its files package by package, as each one's tests end.
+        if entry.status == Status::Ran && id != "hardening" {
+            match page::fill_from_figures(&mut entry, &figures) {
+                Ok(()) => {}
+                Err(e) => {
+                    without_figures.push(e.to_string());
+                    entry.status = Status::Failed(e.to_string());
+                }
+            }
+        }
         match &entry.status {
             Status::Ran => {
                 for f in &entry.figures {
@@ -123,13 +146,35 @@ pub fn command(mut args: Args) -> u8 {
             for path in written {
                 println!("wrote {}", workspace::display(&root, &path));
             }
-            exit::OK
         }
         Err(e) => {
             eprintln!("error: writing the results: {e}");
-            exit::PENDING
+            return exit::PENDING;
         }
     }
+    // A measurement that ran without leaving its figures is a broken producer,
+    // not a slow machine: the page says "failed" and the run fails too.
+    for error in &without_figures {
+        eprintln!("{}", ui::red(&format!("error: {error}")));
+    }
+    if without_figures.is_empty() {
+        exit::OK
+    } else {
+        exit::PENDING
+    }
+}
+
+/// Where the producers write their figures (`COURSE_FIGURES_DIR`, set on every
+/// command the bench runs).
+fn figures_dir(root: &Path) -> PathBuf {
+    root.join("target/figures")
+}
+
+/// `cargo <args>` from the root, writing its figures to [`figures_dir`].
+fn producer_command(root: &Path) -> Command {
+    let mut command = cargo_command(root);
+    command.env(figures::DIR_ENV, figures_dir(root));
+    command
 }
 
 /// The run so far.
@@ -256,7 +301,7 @@ fn run_bounded(mut command: Command, limit: Duration, capture_stderr: bool) -> O
     }
 }
 
-/// A scale scenario: the scale lab's `<id> --json`.
+/// A scale scenario: the scale lab's `<id>`, which writes target/figures/<id>.json.
 fn scale(root: &Path, bin: Result<PathBuf, String>, id: &str, title: &str, quick: bool) -> Entry {
     // The broadcast scenario measures its two baselines in the same run (the raw
     // tokio-tungstenite server and the floor), so the page can say how far above
@@ -267,11 +312,11 @@ fn scale(root: &Path, bin: Result<PathBuf, String>, id: &str, title: &str, quick
     } else {
         &[]
     };
-    let display = format!(
-        "cargo run -p scale-lab --release -- {id}{}{} --json",
-        extra.iter().map(|a| format!(" {a}")).collect::<String>(),
-        if quick { " --quick" } else { "" }
-    );
+    let mut args = extra.to_vec();
+    if quick {
+        args.push("--quick");
+    }
+    let display = figures::section2::Scenario::command(id, &args);
     let mut entry = Entry::new(id, title, &display);
     let bin = match bin {
         Ok(bin) => bin,
@@ -281,10 +326,11 @@ fn scale(root: &Path, bin: Result<PathBuf, String>, id: &str, title: &str, quick
         }
     };
     let mut command = Command::new(bin);
-    command.current_dir(root).arg(id).args(extra).arg("--json");
-    if quick {
-        command.arg("--quick");
-    }
+    command
+        .current_dir(root)
+        .env(figures::DIR_ENV, figures_dir(root))
+        .arg(id)
+        .args(&args);
     // Broadcast runs three servers one after the other, 1,020 rounds of a broadcast
     // to 10,000 subscribers each: about 0.15 s a round on a quiet machine (some 8
     // minutes in all), up to 0.5 s on a busy one (each server's own watchdog).
@@ -304,19 +350,8 @@ fn scale(root: &Path, bin: Result<PathBuf, String>, id: &str, title: &str, quick
     }
     if !output.ok {
         entry.status = Status::Failed(last_lines(&output.stderr, 3));
-        return entry;
     }
-    match output
-        .stdout
-        .lines()
-        .last()
-        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-    {
-        Some(json) => {
-            page::fill_from_scenario_json(&mut entry, &json);
-        }
-        None => entry.status = Status::Failed("no JSON line at the end of its output".into()),
-    }
+    // Its figures are read from target/figures/<id>.json by the caller.
     entry
 }
 
@@ -333,7 +368,7 @@ fn cluster_latency(root: &Path, title: &str, quick: bool) -> Entry {
         );
         return entry;
     }
-    let mut command = cargo_command(root);
+    let mut command = producer_command(root);
     command.args([
         "run",
         "-q",
@@ -348,9 +383,7 @@ fn cluster_latency(root: &Path, title: &str, quick: bool) -> Entry {
     let output = run_bounded(command, Duration::from_secs(900), false);
     if !output.ok {
         entry.status = Status::Failed(last_lines(&output.stderr, 3));
-        return entry;
     }
-    page::fill_from_cluster_latency(&mut entry, &output.stdout);
     entry
 }
 
@@ -362,14 +395,12 @@ fn loadgen_vs_wrk(root: &Path, title: &str) -> Entry {
         entry.status = Status::NotRun("install wrk (Debian/Ubuntu: apt-get install wrk)".into());
         return entry;
     }
-    let mut command = cargo_command(root);
+    let mut command = producer_command(root);
     command.args(["bench", "-p", "loadgen", "--bench", "loadgen_vs_wrk"]);
     let output = run_bounded(command, Duration::from_secs(900), false);
     if !output.ok {
         entry.status = Status::Failed("the bench failed (see its output above)".into());
-        return entry;
     }
-    page::fill_from_loadgen(&mut entry, &output.stdout);
     entry
 }
 
@@ -378,25 +409,35 @@ const HARDENED: [&str; 4] = [
     "section1-pipelines",
     "scale-lab",
     "section3-production",
-    "section4-tracker-live",
+    "tracker",
 ];
 
 /// The hardening tests of every section, the long versions (`HARDENING=long`:
 /// more connections, rounds, restarts and kill cycles than `cargo xtask verify`
-/// runs); with `--quick`, the short ones. What the tests print (RSS per churn
-/// round, losses counted across Redis restarts, how soon a dead node's presences
-/// left) is kept for the page.
-fn hardening(root: &Path, title: &str, quick: bool) -> Entry {
+/// runs); with `--quick`, the short ones. Pass and fail counts are libtest's;
+/// what the tests saw (RSS per churn round, losses counted across Redis restarts,
+/// how soon a dead node's presences left) is read from the files they write
+/// ([`page::fill_from_hardening`]). A package whose tests passed without writing
+/// their files is reported in `without_figures`.
+fn hardening(root: &Path, title: &str, quick: bool, without_figures: &mut Vec<String>) -> Entry {
     let env = if quick { "" } else { "HARDENING=long " };
     let display = format!(
         "{env}cargo test -p <section> --release --test hardening -- --nocapture --test-threads 1"
     );
     let mut entry = Entry::new("hardening", title, &display);
-    let (mut passed, mut failed) = (0.0, 0.0);
+    let (mut passed, mut failed, mut tests_secs) = (0.0, 0.0, 0.0);
     let mut broken = Vec::new();
-    let mut texts = Vec::new();
+    let dir = figures_dir(root);
     for package in HARDENED {
-        let mut command = cargo_command(root);
+        // Files left by an earlier run must not stand in for this one's.
+        for name in page::hardening_records(package) {
+            if let Err(e) = std::fs::remove_file(figures::path(&dir, &name)) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    broken.push(format!("{package}: removing the last run's {name}: {e}"));
+                }
+            }
+        }
+        let mut command = producer_command(root);
         command.args([
             "test",
             "-p",
@@ -415,97 +456,120 @@ fn hardening(root: &Path, title: &str, quick: bool) -> Entry {
         let output = run_bounded(command, Duration::from_secs(1200), true);
         eprint!("{}", output.stderr);
         let text = format!("{}\n{}", output.stdout, output.stderr);
-        let (p, f) = test_counts(&text);
-        passed += p;
-        failed += f;
+        let summary = libtest_summary(&text);
+        passed += summary.passed;
+        failed += summary.failed;
+        tests_secs += summary.secs;
         if !output.ok {
             broken.push(format!("{package}: {}", last_lines(&output.stderr, 2)));
         }
-        entry.printed.extend(
-            hardening_lines(&text)
-                .into_iter()
-                .map(|line| format!("{package}: {line}")),
-        );
-        texts.push(text);
+        if let Some(reason) = hardening_skipped(package) {
+            entry.notes.push(format!("{package}: not run, {reason}"));
+            continue;
+        }
+        for error in page::fill_from_hardening(&mut entry, package, &dir) {
+            if !output.ok {
+                // A failing test may stop before its file: the failure says why.
+                entry.notes.push(format!("{package}: {error}"));
+            } else {
+                broken.push(format!("{package}: {error}"));
+                without_figures.push(error.to_string());
+            }
+        }
     }
+    // The counts first, then what each package's tests saw.
+    let seen = std::mem::take(&mut entry.figures);
     entry.push("tests_passed", passed, None);
     entry.push("tests_failed", failed, None);
-    // libtest's own time (`finished in 12.34s`), so the build is not counted.
-    let tests_secs: f64 = texts
-        .iter()
-        .flat_map(|t| t.lines())
-        .filter(|l| l.starts_with("test result:"))
-        .filter_map(|l| page::number_after(l, "finished in "))
-        .sum();
+    // libtest's own time, so the build is not counted.
     entry.push("duration_secs", tests_secs.round(), None);
+    entry.figures.extend(seen);
     if !broken.is_empty() {
         entry.status = Status::Failed(broken.join("; "));
     }
     entry
 }
 
-/// `(passed, failed)` summed over libtest's `test result:` lines
-/// (`test result: FAILED. 2 passed; 1 failed; ...`).
-fn test_counts(text: &str) -> (f64, f64) {
-    let mut counts = (0.0, 0.0);
-    for line in text.lines().filter(|l| l.starts_with("test result:")) {
-        counts.0 += page::number_after(line, "ok. ").unwrap_or(0.0)
-            + page::number_after(line, "FAILED. ").unwrap_or(0.0);
-        counts.1 += page::number_after(line, "passed; ").unwrap_or(0.0);
-    }
-    counts
+/// What libtest's summary lines say, summed over the test binaries.
+#[derive(Debug, Default, PartialEq)]
+struct LibtestSummary {
+    passed: f64,
+    failed: f64,
+    /// Time spent in the tests (`finished in 12.34s`), not building them.
+    secs: f64,
 }
 
-/// The lines a hardening test printed about what it saw (not libtest's or
-/// cargo's own lines).
-fn hardening_lines(text: &str) -> Vec<String> {
-    let noise = [
-        "running ",
-        "test result:",
-        "Running ",
-        "Finished ",
-        "Compiling ",
-        "Blocking ",
-        "successes:",
-        "failures:",
-    ];
-    let mut kept = Vec::new();
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    while let Some(line) = lines.next() {
-        // Panics the tests provoke on purpose (a poisoned event, a crashing
-        // handler): the panic line and its message are not findings.
-        if line.starts_with("thread '") && line.contains("panicked at") {
-            lines.next();
+/// Sums libtest's own summary lines, the one format the hardening tests share
+/// (JSON test output needs nightly):
+/// `test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out;
+/// finished in 1.50s`. The tests' own printed lines are not read: what they saw
+/// is in their files.
+fn libtest_summary(text: &str) -> LibtestSummary {
+    let mut summary = LibtestSummary::default();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("test result: ") else {
             continue;
+        };
+        // `ok. 2 passed` / `FAILED. 2 passed`: the counts follow the first ". ".
+        let counts = rest.split_once(". ").map_or(rest, |(_, counts)| counts);
+        for part in counts.split("; ").map(str::trim) {
+            if let Some(time) = part.strip_prefix("finished in ") {
+                summary.secs += time.trim_end_matches('s').parse().unwrap_or(0.0);
+                continue;
+            }
+            let Some((number, what)) = part.split_once(' ') else {
+                continue;
+            };
+            let number: f64 = number.parse().unwrap_or(0.0);
+            match what {
+                "passed" => summary.passed += number,
+                "failed" => summary.failed += number,
+                _ => {}
+            }
         }
-        let libtest = line.starts_with("test ") && line.contains(" ... ");
-        if libtest
-            || line.starts_with("note: run with `RUST_BACKTRACE")
-            || noise.iter().any(|n| line.starts_with(n))
-        {
-            continue;
-        }
-        kept.push(line.to_string());
     }
-    kept
+    summary
 }
 
-/// A criterion bench target `sN-name`, run with short warm-up and measurement.
+/// Why `package`'s hardening tests skip their run on this machine (they pass
+/// without measuring, so they write no files), if they do.
+fn hardening_skipped(package: &str) -> Option<&'static str> {
+    match package {
+        "section3-production" if workspace::find_program("redis-server").is_none() => {
+            Some("install redis-server (Debian/Ubuntu: apt-get install redis-server)")
+        }
+        "scale-lab" if !cfg!(target_os = "linux") => Some("its tests read /proc (Linux only)"),
+        _ => None,
+    }
+}
+
+/// The package of each criterion bench target `sN-name`.
+const CRITERION_PACKAGES: [(&str, &str); 7] = [
+    ("s1-pipeline", "pipeline"),
+    ("s1-mock_resource", "pipeline"),
+    ("s2-frame", "channels"),
+    ("s2-fanout", "channels"),
+    ("s2-token", "channels"),
+    ("s4-tracker", "tracker"),
+    ("s4-live", "live"),
+];
+
+/// A criterion bench target `sN-name`, run with short warm-up and measurement. The
+/// bench writes its summary figures to target/figures/<id>.json (read by the
+/// caller); criterion's own estimates are read here.
 fn criterion(root: &Path, id: &str, title: &str, quick: bool) -> Entry {
-    let (section, bench) = id.split_once('-').expect("criterion ids are sN-name");
-    let package = match section {
-        "s1" => "pipeline",
-        "s2" => "channels",
-        "s3" => "section3-production",
-        _ => "section4-tracker-live",
-    };
+    let bench = id.split_once('-').expect("criterion ids are sN-name").1;
+    let package = CRITERION_PACKAGES
+        .iter()
+        .find(|(bench_id, _)| *bench_id == id)
+        .map_or("?", |(_, package)| package);
     let (warm_up, measurement) = if quick { ("0.3", "1") } else { ("1", "3") };
     let display = format!(
         "cargo bench -p {package} --bench {bench} -- --warm-up-time {warm_up} \
          --measurement-time {measurement}"
     );
     let mut entry = Entry::new(id, title, &display);
-    let mut command = cargo_command(root);
+    let mut command = producer_command(root);
     command.args([
         "bench",
         "-p",
@@ -524,8 +588,7 @@ fn criterion(root: &Path, id: &str, title: &str, quick: bool) -> Entry {
         entry.status = Status::Failed("the bench failed (see its output above)".into());
         return entry;
     }
-    let estimates = criterion_estimates(&root.join("target/criterion"), since);
-    page::fill_from_criterion(&mut entry, &output.stdout, &estimates);
+    entry.criterion = criterion_estimates(&root.join("target/criterion"), since);
     entry
 }
 
@@ -602,20 +665,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hardening_output_is_counted_and_kept() {
+    fn libtest_summaries_are_summed() {
         let text = "running 2 tests\n\
             churn round 1: 2000 opened and closed, RSS 9000 KiB\n\
-            thread 'overload' (1) panicked at src/processor.rs:56:13:\n\
-            event 7 is poisoned\n\
-            note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n\
             test churn_returns_memory_and_descriptors ... ok\n\
             test result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out\n\
             \n\
-            test result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured\n";
-        assert_eq!(test_counts(text), (3.0, 1.0));
+            test result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured; finished in 1.50s\n";
         assert_eq!(
-            hardening_lines(text),
-            vec!["churn round 1: 2000 opened and closed, RSS 9000 KiB".to_string()]
+            libtest_summary(text),
+            LibtestSummary {
+                passed: 3.0,
+                failed: 1.0,
+                secs: 1.5
+            }
         );
     }
 }

@@ -174,7 +174,7 @@ pub async fn run(args: BroadcastArgs) -> anyhow::Result<()> {
          latency is from the control write to the last subscriber's receipt, one clock"
             .into(),
     );
-    result.finish(args.json);
+    result.finish(args.json)?;
     Ok(())
 }
 

@@ -685,7 +685,7 @@ mod tests {
         let raw = [raw_at_1000, outcome(2000.0, 2000.0, 0)];
         let mut result = describe(&ours, Duration::from_secs(1));
         describe_baseline(&mut result, &ours, &raw);
-        let baseline = result.baseline.expect("a baseline");
+        let baseline = result.baseline.clone().expect("a baseline");
         assert_eq!(baseline["connect_join_per_sec"], 2000.0);
         assert_eq!(baseline["target_per_sec"], 1000.0);
         assert_eq!(baseline["server_cpu_per_conn_us"], 50.0);

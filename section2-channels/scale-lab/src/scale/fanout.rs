@@ -169,7 +169,7 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<()> {
          is reported as client_cpu_cores"
             .into(),
     );
-    result.finish(args.json);
+    result.finish(args.json)?;
     Ok(())
 }
 

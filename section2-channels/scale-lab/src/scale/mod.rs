@@ -1,6 +1,7 @@
 //! The scale lab: scenarios that measure section 2's reference server at size, each one
-//! a subcommand of the `scale-lab` binary that prints a summary for a person and, with
-//! `--json`, one [`ScenarioResult`] as its last line for `cargo xtask bench`.
+//! a subcommand of the `scale-lab` binary that prints a summary for a person, writes
+//! its [`ScenarioResult`] to `target/figures/<scenario>.json` for `cargo xtask bench`
+//! (the `figures` crate) and, with `--json`, prints it as its last line too.
 //!
 //! Every scenario runs the server under test in a child process (so its memory is
 //! its own, read from `/proc/<pid>/status`) and the load in this process, on
@@ -11,10 +12,10 @@
 //! JSON shape, the child server, and [`source_addr`], which spreads connections
 //! over several loopback source addresses (each has its own 28k ephemeral ports).
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+use figures::section2::Scenario;
 use serde::{Deserialize, Serialize};
 
 use channels::SocketConfig;
@@ -115,67 +116,63 @@ pub fn load_average(loadavg: &str) -> [f64; 3] {
     ]
 }
 
-/// What one scenario found: the JSON object its `--json` run prints as the last
-/// line of stdout, which `cargo xtask bench` collects.
+/// What one scenario found, and where: the results page's [`Scenario`] (one
+/// definition, in the `figures` crate) with this machine beside it. Its fields are
+/// the scenario's own (`result.figures`, `result.notes`, ...) through `Deref`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioResult {
-    /// The scenario's name (`idle`, `connect`, `broadcast`, `fanout`).
-    pub scenario: String,
     /// Where it ran.
     pub machine: Machine,
-    /// The settings it ran with (connections, rates, durations).
-    pub params: BTreeMap<String, serde_json::Value>,
-    /// The measured figures, by name (units in the name: `_bytes`, `_per_sec`, `_ms`).
-    pub figures: BTreeMap<String, f64>,
-    /// A baseline measured in the same run, when the scenario has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub baseline: Option<BTreeMap<String, f64>>,
-    /// Points `[x, y]` for a chart, when the scenario has a curve.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub series: Option<Vec<[f64; 2]>>,
-    /// Caveats a reader needs (load, what the figure includes).
-    #[serde(default)]
-    pub notes: Vec<String>,
+    /// What it measured (`scenario`, `params`, `figures`, `baseline`, `series`, `notes`).
+    #[serde(flatten)]
+    pub result: Scenario,
+}
+
+impl std::ops::Deref for ScenarioResult {
+    type Target = Scenario;
+
+    fn deref(&self) -> &Scenario {
+        &self.result
+    }
+}
+
+impl std::ops::DerefMut for ScenarioResult {
+    fn deref_mut(&mut self) -> &mut Scenario {
+        &mut self.result
+    }
 }
 
 impl ScenarioResult {
     /// An empty result of `scenario` on this machine.
     pub fn new(scenario: &str) -> Self {
         ScenarioResult {
-            scenario: scenario.to_string(),
             machine: Machine::describe(),
-            params: BTreeMap::new(),
-            figures: BTreeMap::new(),
-            baseline: None,
-            series: None,
-            notes: Vec::new(),
+            result: Scenario::new(scenario),
         }
     }
 
-    /// Records a parameter.
-    pub fn param(&mut self, name: &str, value: impl Into<serde_json::Value>) -> &mut Self {
-        self.params.insert(name.to_string(), value.into());
-        self
-    }
-
-    /// Records a figure.
-    pub fn figure(&mut self, name: &str, value: f64) -> &mut Self {
-        self.figures.insert(name.to_string(), value);
-        self
-    }
-
-    /// Prints the result's machine line and, if `json`, the JSON line last.
-    pub fn finish(&self, json: bool) {
+    /// Prints the result's machine line, writes the result to
+    /// `target/figures/<scenario>.json` (what `cargo xtask bench` reads) and, if
+    /// `json`, prints it as the last line.
+    pub fn finish(&self, json: bool) -> anyhow::Result<()> {
         println!("machine: {}", self.machine);
         for note in &self.notes {
             println!("note: {note}");
         }
+        // The command as typed, after the binary: `idle --quick --json`.
+        let args: Vec<String> = std::env::args().skip(2).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let path = figures::write_as(
+            &self.scenario,
+            &Scenario::command(&self.scenario, &args),
+            Some(serde_json::to_value(&self.machine)?),
+            &self.result,
+        )?;
+        eprintln!("figures: {}", path.display());
         if json {
-            println!(
-                "{}",
-                serde_json::to_string(self).expect("a result serialises")
-            );
+            println!("{}", serde_json::to_string(self)?);
         }
+        Ok(())
     }
 }
 
@@ -292,11 +289,12 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn sample() -> ScenarioResult {
         ScenarioResult {
-            scenario: "idle".into(),
             machine: Machine {
                 cpu: "AMD EPYC".into(),
                 cores: 2,
@@ -305,11 +303,14 @@ mod tests {
                 load_average: [1.5, 2.0, 2.5],
                 rustc: "rustc 1.90.0".into(),
             },
-            params: BTreeMap::from([("connections".into(), serde_json::json!(19_000))]),
-            figures: BTreeMap::from([("rss_per_connection_bytes".into(), 6144.0)]),
-            baseline: None,
-            series: Some(vec![[1000.0, 7000.0], [19_000.0, 6144.0]]),
-            notes: vec!["quick run".into()],
+            result: Scenario {
+                scenario: "idle".into(),
+                params: BTreeMap::from([("connections".into(), serde_json::json!(19_000))]),
+                figures: BTreeMap::from([("rss_per_connection_bytes".into(), 6144.0)]),
+                baseline: None,
+                series: Some(vec![[1000.0, 7000.0], [19_000.0, 6144.0]]),
+                notes: vec!["quick run".into()],
+            },
         }
     }
 
@@ -329,10 +330,13 @@ mod tests {
                 "series": [[1000.0, 7000.0], [19000.0, 6144.0]],
                 "notes": ["quick run"]
             }),
-            "the JSON line is what `cargo xtask bench` parses: change both together"
+            "the `--json` line keeps its shape for scripts that read it"
         );
-        let back: ScenarioResult = serde_json::from_value(json).unwrap();
+        let back: ScenarioResult = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(back, sample());
+        // The figures file holds the same fields, the machine in its envelope.
+        let page: Scenario = serde_json::from_value(json).unwrap();
+        assert_eq!(page, sample().result);
     }
 
     #[test]

@@ -7,9 +7,8 @@
 use std::time::Duration;
 
 use metrics::gauge;
+use observability::process::ProcessSample;
 use tokio::time::{MissedTickBehavior, interval};
-
-use crate::process::ProcessSample;
 
 /// Samples the process every `period` (the first sample at once) and reports
 /// `process.rss_bytes` and `process.live_tasks` as gauges. Runs until the task

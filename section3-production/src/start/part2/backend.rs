@@ -2,10 +2,9 @@
 //! payment webhook consumer, an admin tool) and every browser connected to any node
 //! sees them.
 
+use activity::feed::{CREATED as ACTIVITY_CREATED, FEED_TOPIC};
 use activity::{Activity, ActivityStore, NewActivity, StoreError};
 use channels::pubsub::{Broadcast, PubSub};
-
-use crate::feed::{ACTIVITY_CREATED, FEED_TOPIC};
 
 /// Stores `new`, then broadcasts the stored activity (with its id and time) as
 /// `activity.created` on `feed`, to every node. Returns what was stored.

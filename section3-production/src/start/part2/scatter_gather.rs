@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout_at};
 
-pub use crate::cluster::scatter::{Answer, Gathered};
+pub use cluster::scatter::{Answer, Gathered};
 
 /// Collects answers from `replies` until every node in `expected` has answered, the
 /// replies channel closes, or `limit` has passed since the call, whichever comes

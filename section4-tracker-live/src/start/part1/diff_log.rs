@@ -2,8 +2,8 @@
 //!
 //! Slide: slides/src/section4/part1/handle_diff.md
 
-use crate::presence::UserMeta;
-use crate::tracker::Diff;
+use tracker::Diff;
+use tracker::presence::UserMeta;
 
 /// One line per change, in the diff's order (topics sorted; in each topic the joins,
 /// then the leaves): `"app@127.0.0.1 room:lobby join user:1 (Alice)"`.

@@ -3,8 +3,8 @@
 
 use channels::Broadcast;
 
-use crate::gated::{Outcome, READING_EVENT, SensorReading, Stage};
-use crate::presence::PresenceTracker;
+use tracker::gated::{Outcome, READING_EVENT, SensorReading, Stage};
+use tracker::presence::PresenceTracker;
 
 /// True when at least one presence is tracked on `topic`, on any node that is up.
 ///

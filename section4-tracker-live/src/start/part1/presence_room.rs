@@ -5,8 +5,8 @@
 use channels::{Channel, ChannelContext, HandleIn, Join, Payload};
 use serde_json::{Map, Value, json};
 
-use crate::presence::{PresenceTracker, RoomUser, meta_json, now_unix, user_key};
-use crate::tracker::Owner;
+use tracker::Owner;
+use tracker::presence::{PresenceTracker, RoomUser, UserMeta, meta_json, now_unix, user_key};
 
 /// One user's connection to a `room:*` topic.
 pub struct RoomChannel {

@@ -4,10 +4,10 @@
 
 use serde_json::Value;
 
-use crate::live::{LiveContext, LiveView, MountError, Rendered, Session};
-use crate::live_app::{PRESENCE_TOPIC, PresenceDeps, PresenceMsg, online_users, presence_page};
-use crate::presence::{UserMeta, now_unix, user_key};
-use crate::tracker::Owner;
+use live::presence::{PRESENCE_TOPIC, PresenceDeps, PresenceMsg, online_users, presence_page};
+use live::{LiveContext, LiveView, MountError, Rendered, Session};
+use tracker::Owner;
+use tracker::presence::{UserMeta, now_unix, user_key};
 
 /// The longest name a page may use.
 pub const MAX_NAME_LEN: usize = 32;
