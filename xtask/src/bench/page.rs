@@ -167,7 +167,7 @@ pub struct Figure {
     pub met: Option<bool>,
 }
 
-/// The targets of issue 7 (2 cores, loopback, generator sharing the cores).
+/// The scale lab's targets (2 cores, loopback, generator sharing the cores).
 const TARGETS: [(&str, &str, Goal); 6] = [
     (
         "idle",
