@@ -17,6 +17,7 @@ mod hint;
 mod libtest;
 mod manifest;
 mod runner;
+mod skips;
 mod slides;
 mod standalone;
 mod ui;
@@ -36,7 +37,9 @@ pub mod exit {
     pub const PENDING: u8 = 1;
     /// The command line or the manifest is wrong.
     pub const USAGE: u8 = 2;
-    /// `doctor` found a problem with the machine.
+    /// The machine is the problem: `doctor` found one, or `check` found nothing
+    /// pending but some exercises it cannot check here (their tests need a tool
+    /// this machine lacks, so they skipped).
     pub const ENVIRONMENT: u8 = 3;
 }
 

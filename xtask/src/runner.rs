@@ -6,12 +6,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::libtest::{self, Report};
+use crate::skips::{self, Skip, SkipDir};
 use crate::{ui, workspace};
 
 /// What one `cargo test` of a test target produced.
 pub enum RunResult {
-    /// The test binary ran to the end (its tests may have failed).
-    Ran(Report),
+    /// The test binary ran to the end (its tests may have failed); `skips` are the
+    /// tests that returned early for a missing tool (they show as passed in `report`).
+    Ran { report: Report, skips: Vec<Skip> },
     /// The code did not compile: the errors, in cargo's own rendering.
     BuildFailed { errors: Vec<Diagnostic> },
     /// The binary started but never printed its summary (an abort, a stack overflow).
@@ -58,7 +60,12 @@ pub fn run_tests(run: &TestRun) -> io::Result<RunResult> {
         "never"
     };
     let mut command = test_command(run, color);
-    command.stdout(Stdio::piped()).stdin(Stdio::null());
+    // Where testkit's skip_or_fail records a skip: libtest would report it as a pass.
+    let skip_dir = SkipDir::new()?;
+    command
+        .env(skips::DIR_ENV, skip_dir.path())
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null());
     if run.verbose {
         eprintln!("{}", ui::dim(&format!("$ {}", describe(&command))));
         command.stderr(Stdio::inherit());
@@ -70,7 +77,8 @@ pub fn run_tests(run: &TestRun) -> io::Result<RunResult> {
     let stderr = String::from_utf8_lossy(&output.stderr);
     let report = libtest::parse(&stdout);
     if report.finished {
-        return Ok(RunResult::Ran(report));
+        let skips = skip_dir.read();
+        return Ok(RunResult::Ran { report, skips });
     }
     let stderr_plain = ui::strip_ansi(&stderr);
     if stdout.trim().is_empty() || stderr_plain.contains("could not compile") {

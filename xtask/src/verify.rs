@@ -2,7 +2,13 @@
 //!
 //! Every step runs even after one fails, so a single run lists every problem; the
 //! summary at the end says which steps failed, and the exit code is 1 if any did.
+//!
+//! Tests that skipped for a missing tool (testkit's `skip_or_fail` records them, see
+//! `skips`) are listed in the summary under the command that enables them, and the
+//! verdict says "passed with N suites skipped". Outside CI that still exits 0, so a
+//! laptop without Chromium can verify; in CI a skip is a failure.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fs;
 use std::path::Path;
@@ -12,6 +18,7 @@ use crate::args::{Args, usage_error};
 use crate::check::{self, ExerciseResult, Stopped};
 use crate::libtest::Outcome;
 use crate::manifest::{Exercise, Manifest, Side};
+use crate::skips::{self, Skip, SkipDir};
 use crate::slides::{self, MDBOOK_INSTALL};
 use crate::{exit, git, runner, standalone, ui, workspace};
 
@@ -42,11 +49,17 @@ pub fn command(mut args: Args) -> u8 {
         }
     };
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    // Every skip record of the steps' test runs.
+    let skipped: RefCell<Vec<Skip>> = RefCell::new(Vec::new());
 
     // (the name `--only` takes, the title in the log, the step)
     type Step<'a> = (&'a str, &'a str, Box<dyn Fn() -> Status + 'a>);
     let mut steps: Vec<Step> = vec![
-        ("tests", "cargo test --workspace", Box::new(|| tests(&root))),
+        (
+            "tests",
+            "cargo test --workspace",
+            Box::new(|| tests(&root, &skipped)),
+        ),
         (
             "clippy",
             "clippy, warnings denied",
@@ -60,7 +73,7 @@ pub fn command(mut args: Args) -> u8 {
         (
             "honesty",
             "honesty: start fails, solution passes",
-            Box::new(|| honesty(&root, &manifest)),
+            Box::new(|| honesty(&root, &manifest, &skipped)),
         ),
         (
             "manifest",
@@ -98,6 +111,7 @@ pub fn command(mut args: Args) -> u8 {
     let mut summary = Vec::new();
     for (index, (_, name, step)) in steps.into_iter().enumerate() {
         println!("\n{}", ui::rule(&format!("{}/{total} {name}", index + 1)));
+        let before = skipped.borrow().len();
         let status = step();
         match &status {
             Status::Passed => println!("{}", ui::green("✓ passed")),
@@ -105,33 +119,84 @@ pub fn command(mut args: Args) -> u8 {
             Status::Failed(why) => println!("{}", ui::red(&format!("✗ failed: {why}"))),
             Status::Skipped(why) => println!("{}", ui::yellow(&format!("- skipped: {why}"))),
         }
-        summary.push((name, status));
+        let skips = skipped.borrow().len() - before;
+        if skips > 0 {
+            println!(
+                "{}",
+                ui::yellow(&format!(
+                    "- {skips} test(s) skipped for a missing tool (listed in the summary)"
+                ))
+            );
+        }
+        summary.push((name, status, skips));
     }
+    let mut skipped = skipped.take();
+    skipped.sort();
+    skipped.dedup();
 
     println!("\n{}", ui::rule("summary"));
     let width = summary
         .iter()
-        .map(|(name, _)| name.chars().count())
+        .map(|(name, _, _)| name.chars().count())
         .max()
         .unwrap_or(0);
-    let mut failed = 0;
-    for (name, status) in &summary {
+    let (mut failed, mut skipped_steps) = (0, 0);
+    for (name, status, skips) in &summary {
         let padded = ui::pad(name, width);
+        let skips = match skips {
+            0 => String::new(),
+            n => format!("  {}", ui::yellow(&format!("({n} test(s) skipped)"))),
+        };
         match status {
-            Status::Passed => println!("  {} {name}", ui::green("✓")),
-            Status::PassedNote(note) => println!("  {} {padded}  {note}", ui::green("✓")),
+            Status::Passed => println!("  {} {padded}{skips}", ui::green("✓")),
+            Status::PassedNote(note) => {
+                println!("  {} {padded}  {note}{skips}", ui::green("✓"))
+            }
             Status::Failed(why) => {
                 failed += 1;
-                println!("  {} {padded}  {why}", ui::red("✗"));
+                println!("  {} {padded}  {why}{skips}", ui::red("✗"));
             }
-            Status::Skipped(why) => println!("  {} {padded}  skipped: {why}", ui::yellow("-")),
+            Status::Skipped(why) => {
+                skipped_steps += 1;
+                println!("  {} {padded}  skipped: {why}", ui::yellow("-"));
+            }
         }
     }
+    if !skipped.is_empty() {
+        println!(
+            "\n{}",
+            ui::yellow(&format!(
+                "skipped: {} suite(s) could not run here; each command below enables its \
+                 suites (`cargo xtask doctor` lists every tool):",
+                skipped.len()
+            ))
+        );
+        for (command, suites) in skips::by_command(&skipped, &root) {
+            println!("  {}", ui::cyan(&command));
+            for suite in suites {
+                println!("    {} {suite}", ui::yellow("-"));
+            }
+        }
+        if in_ci {
+            // skip_or_fail panics in CI; a record here means a test got around it.
+            failed += 1;
+            println!(
+                "{}",
+                ui::red("✗ in CI nothing may be skipped: install the tools above in .ci/run")
+            );
+        }
+    }
+    let verdict = skips::verdict(failed, skipped.len(), skipped_steps);
     if failed == 0 {
-        println!("\n{}", ui::green("verify passed"));
+        let paint = if verdict == "verify passed" {
+            ui::green
+        } else {
+            ui::yellow
+        };
+        println!("\n{}", paint(&verdict));
         exit::OK
     } else {
-        println!("\n{}", ui::red(&format!("verify failed: {failed} step(s)")));
+        println!("\n{}", ui::red(&verdict));
         exit::PENDING
     }
 }
@@ -159,10 +224,18 @@ fn status_of(result: Result<bool, String>, failure: &str) -> Status {
     }
 }
 
-fn tests(root: &Path) -> Status {
+fn tests(root: &Path, skipped: &RefCell<Vec<Skip>>) -> Status {
+    let dir = match SkipDir::new() {
+        Ok(dir) => dir,
+        Err(e) => return Status::Failed(format!("could not make a folder for skip records: {e}")),
+    };
     let mut command = runner::cargo_command(root);
-    command.args(["test", "--workspace"]);
-    status_of(run_visible(command), "some tests failed (see above)")
+    command
+        .args(["test", "--workspace"])
+        .env(skips::DIR_ENV, dir.path());
+    let status = status_of(run_visible(command), "some tests failed (see above)");
+    skipped.borrow_mut().extend(dir.read());
+    status
 }
 
 fn clippy(root: &Path) -> Status {
@@ -225,7 +298,7 @@ fn start_is_pristine(root: &Path, exercise: &Exercise) -> Result<(), String> {
     Ok(())
 }
 
-fn honesty(root: &Path, manifest: &Manifest) -> Status {
+fn honesty(root: &Path, manifest: &Manifest, skipped: &RefCell<Vec<Skip>>) -> Status {
     let all: Vec<&Exercise> = manifest
         .select(&crate::manifest::Scope::All)
         .unwrap_or_default();
@@ -254,6 +327,11 @@ fn honesty(root: &Path, manifest: &Manifest) -> Status {
         Ok(results) => results,
         Err(stopped) => return Status::Failed(describe_stop(stopped, "solution")),
     };
+    let skips = start
+        .iter()
+        .chain(&solution)
+        .flat_map(|r| r.skips.iter().cloned());
+    skipped.borrow_mut().extend(skips);
 
     let mut problems = Vec::new();
     for exercise in &all {
@@ -285,7 +363,7 @@ fn honesty(root: &Path, manifest: &Manifest) -> Status {
             exercise.id
         );
     }
-    for result in solution.iter().filter(|r| !r.done()) {
+    for result in solution.iter().filter(|r| r.pending()) {
         for (name, output) in &result.failures {
             println!(
                 "\n{}\n{output}",
@@ -316,17 +394,40 @@ fn judge_start(result: &ExerciseResult, problems: &mut Vec<String>) -> String {
         ));
         return ui::red("no tests ✗");
     }
-    if passed == 0 {
-        return format!("0/{total} pass (all fail) {}", ui::green("✓"));
+    // A test that skipped (a missing tool) passed without judging anything: it is
+    // neither a failure that proves the test nor a pass that asserts nothing.
+    let skipped = result
+        .tests
+        .iter()
+        .filter(|(name, _)| result.skip_of(name).is_some())
+        .count();
+    let skipped_note = match skipped {
+        0 => String::new(),
+        n => format!(", {}", ui::yellow(&format!("{n} skipped"))),
+    };
+    if skipped == total {
+        return ui::yellow(&format!("all {total} skipped -"));
+    }
+    if passed == skipped {
+        return format!(
+            "0/{} pass (all fail){skipped_note} {}",
+            total - skipped,
+            ui::green("✓")
+        );
     }
     for (name, outcome) in &result.tests {
-        if *outcome == Outcome::Passed {
+        if *outcome == Outcome::Passed && result.skip_of(name).is_none() {
             problems.push(format!(
                 "{id}: {name} passes on the untouched start code: it asserts nothing"
             ));
         }
     }
-    format!("{passed}/{total} pass {}", ui::red("✗"))
+    format!(
+        "{}/{} pass{skipped_note} {}",
+        passed - skipped,
+        total - skipped,
+        ui::red("✗")
+    )
 }
 
 fn judge_solution(result: &ExerciseResult, problems: &mut Vec<String>) -> String {
@@ -341,6 +442,14 @@ fn judge_solution(result: &ExerciseResult, problems: &mut Vec<String>) -> String
     }
     if result.done() {
         return format!("{passed}/{total} pass {}", ui::green("✓"));
+    }
+    if result.cant_check() {
+        let skipped = result
+            .tests
+            .iter()
+            .filter(|(name, _)| result.skip_of(name).is_some())
+            .count();
+        return ui::yellow(&format!("{passed}/{total} pass, {skipped} skipped -"));
     }
     for (name, outcome) in &result.tests {
         if *outcome != Outcome::Passed {
@@ -561,6 +670,64 @@ mod tests {
         assert!(!is_exercise_id("s1-e2"));
         assert!(!is_exercise_id("s1.2"));
         assert!(!is_exercise_id("x1.e2"));
+    }
+
+    #[test]
+    fn a_skipped_start_test_is_neither_proof_nor_a_problem() {
+        let manifest = Manifest::parse(
+            r#"
+            [course]
+            title = "T"
+            [[section]]
+            id = "s3"
+            title = "Section 3"
+            crate = "section3"
+            [[exercise]]
+            id = "s3.e6"
+            section = "s3"
+            part = "Part 2"
+            title = "Fan out"
+            crate = "section3"
+            test = "part2"
+            filter = "s3_e6"
+            files = ["a.rs"]
+            solutions = ["b.rs"]
+            slide = "x.md"
+            minutes = 5
+            hints = ["one", "two"]
+            "#,
+        )
+        .unwrap();
+        let skip = Skip {
+            test: "s3_e6::start::a".into(),
+            tool: "redis-server".into(),
+            ..Skip::default()
+        };
+        let mut result = ExerciseResult {
+            exercise: &manifest.exercises[0],
+            tests: vec![
+                ("s3_e6::start::a".into(), Outcome::Passed),
+                ("s3_e6::start::b".into(), Outcome::Failed),
+            ],
+            failures: Vec::new(),
+            skips: vec![skip],
+        };
+        let mut problems = Vec::new();
+        let text = ui::strip_ansi(&judge_start(&result, &mut problems));
+        assert_eq!(text, "0/1 pass (all fail), 1 skipped ✓");
+        assert!(problems.is_empty(), "{problems:?}");
+
+        result.tests[1].1 = Outcome::Passed;
+        let text = ui::strip_ansi(&judge_start(&result, &mut problems));
+        assert_eq!(text, "1/1 pass, 1 skipped ✗");
+        assert_eq!(problems.len(), 1, "only b asserts nothing: {problems:?}");
+        assert!(problems[0].contains("s3_e6::start::b"));
+
+        // The solution side: nothing failed, something skipped.
+        let mut problems = Vec::new();
+        let text = ui::strip_ansi(&judge_solution(&result, &mut problems));
+        assert_eq!(text, "2/2 pass, 1 skipped -");
+        assert!(problems.is_empty());
     }
 
     #[test]

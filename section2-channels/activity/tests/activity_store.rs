@@ -3,11 +3,10 @@
 //! Every test in `store_tests!` runs twice: on SQLite (a fresh file in a temp dir) and
 //! on Postgres (a fresh schema in the database named by `SECTION2_POSTGRES_URL`, so
 //! tests run in parallel without seeing each other's rows). Without that variable the
-//! Postgres copies print a skip line; in CI (`CI` set) they fail instead, because CI
+//! Postgres copies report a skip (`testkit::postgres`); in CI (`CI` set) they fail, because CI
 //! (`.ci/run`) installs and starts Postgres and a skip there would hide a broken setup.
 
 use std::collections::HashSet;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use activity::{
     Activity, ActivityGenerator, ActivityKind, ActivityStore, CustomerTier, DEFAULT_LIST_LIMIT,
@@ -16,8 +15,6 @@ use activity::{
 };
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
-
-const POSTGRES_ENV: &str = "SECTION2_POSTGRES_URL";
 
 /// 2026-01-05 09:00:00 UTC: every test's clock starts here.
 fn t0() -> OffsetDateTime {
@@ -49,26 +46,10 @@ impl TestDb {
         Self::open(StoreOptions::new(url), Some(dir)).await
     }
 
-    /// `None` (after printing why) when no Postgres is configured outside CI.
+    /// `None` (after a skip the xtask sees) when no Postgres is configured outside CI.
     async fn postgres(test: &str) -> Option<TestDb> {
-        let Ok(url) = std::env::var(POSTGRES_ENV) else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{POSTGRES_ENV} is not set: in CI, .ci/run must start Postgres and export it \
-                 (e.g. postgres://course:course@127.0.0.1:5432/course_test)"
-            );
-            eprintln!(
-                "skipped: Postgres copy of `{test}`: set {POSTGRES_ENV}=postgres://USER:PASS@127.0.0.1:5432/DB to run it"
-            );
-            return None;
-        };
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        // Unique part first: truncating a long test name must never make two schemas equal.
-        let mut schema = format!("t_{}_{nanos}_{test}", std::process::id());
-        schema.truncate(63);
+        let url = testkit::postgres::url_or_skip(test)?;
+        let schema = testkit::postgres::schema_for(test);
         let options = StoreOptions::new(url)
             .postgres_schema(schema)
             .max_connections(4);

@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use crate::Missing;
+
 /// Chromium's path: `$CHROMIUM`, or Debian's.
 pub fn chromium() -> String {
     std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_string())
@@ -15,13 +17,17 @@ pub fn chromium() -> String {
 
 /// Why the scripts in `dir` cannot run here, if they cannot: node, each of
 /// `packages` under `dir/node_modules`, Chromium.
-pub fn missing(dir: &Path, packages: &[&str]) -> Option<String> {
-    if let Some(reason) = crate::node::missing(dir, packages) {
-        return Some(reason);
+pub fn missing(dir: &Path, packages: &[&str]) -> Option<Missing> {
+    if let Some(missing) = crate::node::missing(dir, packages) {
+        return Some(missing);
     }
     let chromium = chromium();
     if !Path::new(&chromium).exists() {
-        return Some(format!("{chromium} not found (apt-get install chromium)"));
+        return Some(Missing::new(
+            "Chromium",
+            format!("{chromium} not found"),
+            "sudo apt-get install chromium",
+        ));
     }
     None
 }
@@ -30,8 +36,8 @@ pub fn missing(dir: &Path, packages: &[&str]) -> Option<String> {
 /// tool is missing on a laptop. In CI a missing tool fails the test.
 pub fn dir_or_skip(dir: impl Into<PathBuf>, packages: &[&str], what: &str) -> Option<PathBuf> {
     let dir = dir.into();
-    if let Some(reason) = missing(&dir, packages) {
-        crate::skip_or_fail(what, &reason);
+    if let Some(missing) = missing(&dir, packages) {
+        crate::skip_or_fail(what, &missing);
         return None;
     }
     Some(dir)

@@ -10,19 +10,26 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use crate::Missing;
+
 /// Why node scripts in `dir` cannot run here, if they cannot: node is missing, or
 /// one of `packages` is not under `dir/node_modules`.
-pub fn missing(dir: &Path, packages: &[&str]) -> Option<String> {
+pub fn missing(dir: &Path, packages: &[&str]) -> Option<Missing> {
     if Command::new("node").arg("--version").output().is_err() {
-        return Some("node is not installed (apt-get install nodejs npm)".into());
+        return Some(Missing::new(
+            "node",
+            "node is not installed",
+            "sudo apt-get install nodejs npm",
+        ));
     }
     packages
         .iter()
         .find(|package| !dir.join("node_modules").join(package).exists())
         .map(|package| {
-            format!(
-                "the {package} npm package is not installed (npm ci --prefix {})",
-                dir.display()
+            Missing::new(
+                "npm packages",
+                format!("the {package} npm package is not installed"),
+                format!("npm ci --prefix {}", dir.display()),
             )
         })
 }
@@ -31,8 +38,8 @@ pub fn missing(dir: &Path, packages: &[&str]) -> Option<String> {
 /// of `packages` is missing.
 pub fn dir_or_skip(dir: impl Into<PathBuf>, packages: &[&str], what: &str) -> Option<PathBuf> {
     let dir = dir.into();
-    if let Some(reason) = missing(&dir, packages) {
-        crate::skip_or_fail(what, &reason);
+    if let Some(missing) = missing(&dir, packages) {
+        crate::skip_or_fail(what, &missing);
         return None;
     }
     Some(dir)

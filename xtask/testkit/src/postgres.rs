@@ -14,13 +14,21 @@ pub fn url_or_skip(test: &str) -> Option<String> {
     match std::env::var(POSTGRES_ENV) {
         Ok(url) => Some(url),
         Err(_) => {
-            crate::skip_or_fail(
-                &format!("Postgres copy of `{test}`"),
-                &format!("set {POSTGRES_ENV}=postgres://USER:PASS@127.0.0.1:5432/DB to run it"),
-            );
+            crate::skip_or_fail(&format!("Postgres copy of `{test}`"), &missing());
             None
         }
     }
+}
+
+/// What a Postgres copy lacks when [`POSTGRES_ENV`] is not set.
+pub fn missing() -> crate::Missing {
+    crate::Missing::new(
+        "Postgres",
+        format!("{POSTGRES_ENV} is not set"),
+        format!(
+            "export {POSTGRES_ENV}=postgres://USER:PASS@127.0.0.1:5432/DB (a running PostgreSQL)"
+        ),
+    )
 }
 
 /// A schema name of `test`'s own, so tests share one database in parallel without

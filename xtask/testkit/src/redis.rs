@@ -25,7 +25,11 @@ impl RedisServer {
         {
             crate::skip_or_fail(
                 test,
-                "redis-server is not installed (apt-get install redis-server)",
+                &crate::Missing::new(
+                    "redis-server",
+                    "redis-server is not installed",
+                    "sudo apt-get install redis-server",
+                ),
             );
             return None;
         }

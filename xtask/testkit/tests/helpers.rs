@@ -41,15 +41,20 @@ fn redis_server_starts_freezes_and_restarts_on_its_port() {
 #[test]
 fn a_missing_npm_package_is_named_with_its_install_command() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
-    let Some(reason) = testkit::node::missing(&dir, &["no-such-package"]) else {
+    let Some(missing) = testkit::node::missing(&dir, &["no-such-package"]) else {
         panic!("tests/node_modules/no-such-package does not exist");
     };
     // Without node the reason is node itself; both say how to install.
-    assert!(
-        reason.contains("the no-such-package npm package is not installed (npm ci --prefix")
-            || reason.starts_with("node is not installed"),
-        "{reason}"
-    );
+    if missing.tool == "node" {
+        assert_eq!(missing.enable, "sudo apt-get install nodejs npm");
+    } else {
+        assert_eq!(missing.tool, "npm packages");
+        assert_eq!(
+            missing.reason,
+            "the no-such-package npm package is not installed"
+        );
+        assert_eq!(missing.enable, format!("npm ci --prefix {}", dir.display()));
+    }
 }
 
 #[test]
