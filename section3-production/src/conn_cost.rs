@@ -55,8 +55,9 @@ pub async fn measure(
     measure_idle_server(program, &[SERVER_SUBCOMMAND], config, connections, TOPIC).await
 }
 
-/// The size of the one large message [`measure_after_large_message`] sends: half the
-/// tuned message limit, as an upload or a big form might be.
+/// The size of the one large message [`measure_after_large_message`] sends: the
+/// gateway's message limit in s3.e5's reference (a message of exactly the limit is
+/// accepted), as an upload or a big form might be.
 pub const LARGE_MESSAGE_BYTES: usize = 32 * 1024;
 
 /// Measures `config` after each connection sent one [`LARGE_MESSAGE_BYTES`] message

@@ -1,6 +1,6 @@
 //! s4.e7 (hard mode): the feed with its slow load in the background, so the Create
-//! button answers while the 25 activities are still loading. It starts from s4.e6's
-//! answer.
+//! button answers while the 25 activities are still loading. The learner starts from
+//! their own s4.e6 view, copied here; the change is in `mount` (and the `Load` arm).
 //!
 //! Slide: slides/src/section4/part2/async_load.md
 

@@ -1,10 +1,17 @@
 //! s4.e7 (hard mode): the feed with its slow load in the background, so the Create
-//! button answers while the 25 activities are still loading. It starts from s4.e6's
-//! answer.
+//! button answers while the 25 activities are still loading.
 //!
 //! Slide: slides/src/section4/part2/async_load.md
 //!
-//! This file starts from s4.e6's answer: do that one first.
+//! This exercise builds on your own s4.e6 view (`feed_live.rs`): do that one first.
+//! Then:
+//!
+//! 1. copy the bodies of your `FeedLive`'s `mount`, `handle_event` and `handle_info`
+//!    over the three `todo!()`s below (the struct is `AsyncFeedLive` here, with the
+//!    same two fields; copy any helper you added to `FeedLive` too);
+//! 2. run `cargo xtask check s4.e7`: the view renders, but a click during the load is
+//!    answered only after the load, the button seems dead for a second;
+//! 3. change how `mount` starts the load, so the view answers events meanwhile.
 
 use activity::Activity;
 use activity::feed::FEED_TOPIC;
@@ -23,29 +30,13 @@ impl LiveView for AsyncFeedLive {
     type Info = FeedMsg;
 
     async fn mount(_session: &Session, ctx: &mut LiveContext<Self>) -> Result<Self, MountError> {
-        let deps = ctx
-            .state::<FeedDeps>()
-            .cloned()
-            .ok_or_else(|| MountError("the feed needs FeedDeps".into()))?;
-        let activities = deps
-            .store
-            .list_newest(STATIC_ITEMS)
-            .await
-            .map_err(|error| MountError(error.to_string()))?;
-        if ctx.connected() {
-            ctx.subscribe(&deps.pubsub, FEED_TOPIC, FeedMsg::from_broadcast);
-            // TODO(s4.e7): this is s4.e6's answer, whose load blocks the view for a
-            // second. Start `slow_load(store)` with `ctx.start_async` instead, mapping
-            // its result to `FeedMsg::Loaded`, so events are answered meanwhile.
-            // See slides/src/section4/part2/async_load.md
-            let store = deps.store.clone();
-            ctx.send(FeedMsg::Load).await;
-            todo!("s4.e7: start the slow load as async work instead of sending Load")
-        }
-        Ok(AsyncFeedLive {
-            activities,
-            loading: ctx.connected(),
-        })
+        // TODO(s4.e7): copy your s4.e6 `mount` body here (`FeedLive { .. }` becomes
+        // `AsyncFeedLive { .. }`). It sends itself `FeedMsg::Load`, and handle_info's
+        // `Load` then holds the view for the whole one-second load: events wait behind
+        // it. Start `slow_load(store)` with `ctx.start_async` instead, its result
+        // mapped to a `FeedMsg`, so the view answers events while the load runs.
+        // See slides/src/section4/part2/async_load.md
+        todo!("s4.e7: copy your s4.e6 mount here, then start the slow load with ctx.start_async")
     }
 
     fn render(&self) -> Rendered {
@@ -53,40 +44,13 @@ impl LiveView for AsyncFeedLive {
     }
 
     async fn handle_event(&mut self, event: &str, _value: Value, ctx: &mut LiveContext<Self>) {
-        if event != "create" {
-            tracing::warn!(event, "the feed has no such event");
-            return;
-        }
-        let Some(deps) = ctx.state::<FeedDeps>() else {
-            return;
-        };
-        if let Err(error) = create_random(deps).await {
-            tracing::warn!(%error, "the feed's create failed");
-        }
+        // TODO(s4.e7): copy your s4.e6 `handle_event` body here; it does not change.
+        todo!("s4.e7: copy your s4.e6 handle_event here")
     }
 
-    async fn handle_info(&mut self, message: FeedMsg, _ctx: &mut LiveContext<Self>) {
-        match message {
-            FeedMsg::Load => {
-                let Some(deps) = _ctx.state::<FeedDeps>() else {
-                    return;
-                };
-                match slow_load(deps.store.clone()).await {
-                    Ok(activities) => self.activities = activities,
-                    Err(error) => tracing::warn!(%error, "the feed's load failed"),
-                }
-                self.loading = false;
-            }
-            FeedMsg::Loaded(Ok(activities)) => {
-                // Anything created during the load is in the store, so in this list.
-                self.activities = activities;
-                self.loading = false;
-            }
-            FeedMsg::Loaded(Err(error)) => {
-                tracing::warn!(%error, "the feed's load failed");
-                self.loading = false;
-            }
-            FeedMsg::Created(activity) => prepend(&mut self.activities, activity),
-        }
+    async fn handle_info(&mut self, message: FeedMsg, ctx: &mut LiveContext<Self>) {
+        // TODO(s4.e7): copy your s4.e6 `handle_info` body here. Once mount starts the
+        // load in the background, its result arrives here as a message of its own.
+        todo!("s4.e7: copy your s4.e6 handle_info here")
     }
 }
