@@ -638,6 +638,7 @@ mod tests {
         solutions = ["b.rs"]
         slide = "x.md"
         minutes = 5
+        kind = "core"
         hints = ["one", "two"]
         [[exercise]]
         id = "s3.e7"
@@ -651,6 +652,7 @@ mod tests {
         solutions = ["d.rs"]
         slide = "y.md"
         minutes = 5
+        kind = "core"
         hints = ["one", "two"]
     "#;
 

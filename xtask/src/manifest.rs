@@ -53,6 +53,8 @@ pub struct Exercise {
     pub solutions: Vec<String>,
     pub slide: String,
     pub minutes: u32,
+    /// `core` (the two-day path) or `extra` (hard modes and deep dives).
+    pub kind: Kind,
     pub hints: Vec<String>,
     #[serde(default)]
     pub snapshots: Vec<String>,
@@ -78,6 +80,16 @@ impl Exercise {
     pub fn page_stem(&self) -> String {
         self.id.replace('.', "-")
     }
+}
+
+/// Whether an exercise is on the two-day core path or an optional extra.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// On the two-day agenda: a section is done when its core exercises pass.
+    Core,
+    /// Hard modes and deep dives: optional, never block "section done".
+    Extra,
 }
 
 /// Which implementation the tests run against.
@@ -221,6 +233,7 @@ mod tests {
         solutions = ["b.rs"]
         slide = "slides/src/x.md"
         minutes = 5
+        kind = "core"
         hints = ["one", "two"]
     "#;
 

@@ -616,6 +616,7 @@ mod tests {
             solutions = ["solutions/serial.rs"]
             slide = "slides/src/section1/part1/serial.md"
             minutes = 15
+            kind = "core"
             hints = ["one", "two"]
             "#;
 

@@ -694,6 +694,7 @@ mod tests {
             solutions = ["b.rs"]
             slide = "x.md"
             minutes = 5
+            kind = "core"
             hints = ["one", "two"]
             "#,
         )
