@@ -79,7 +79,7 @@ fn start_drain(
     tokio::spawn(async move {
         match (implementation, config.drain) {
             (Implementation::Start, Drain::Consumers(n)) => {
-                let mut consumers = crate::start::part2::consumers::start_consumers(
+                let mut consumers = crate::start::part2::e06_consumers::start_consumers(
                     &producer,
                     processor,
                     n,
@@ -88,7 +88,7 @@ fn start_drain(
                 while consumers.join_next().await.is_some() {}
             }
             (Implementation::Solution, Drain::Consumers(n)) => {
-                let mut consumers = crate::solution::part2::consumers::start_consumers(
+                let mut consumers = crate::solution::part2::e06_consumers::start_consumers(
                     &producer,
                     processor,
                     n,
@@ -98,11 +98,11 @@ fn start_drain(
             }
             (Implementation::Start, Drain::Pool(n)) => {
                 let events = producer.subscribe(config.demand);
-                crate::start::part2::worker_pool::run_pool(events, processor, n).await
+                crate::start::part2::e07_worker_pool::run_pool(events, processor, n).await
             }
             (Implementation::Solution, Drain::Pool(n)) => {
                 let events = producer.subscribe(config.demand);
-                crate::solution::part2::worker_pool::run_pool(events, processor, n).await
+                crate::solution::part2::e07_worker_pool::run_pool(events, processor, n).await
             }
         }
     });
@@ -146,9 +146,12 @@ macro_rules! part1_routes {
     ($module:path) => {{
         use $module as part1;
         Router::new()
-            .route("/part1/serial", get(part1::serial::serial))
-            .route("/part1/async", get(part1::fire_and_forget::fire_and_forget))
-            .route("/part1/shed", get(part1::load_shedding::shed))
+            .route("/part1/serial", get(part1::e02_serial::serial))
+            .route(
+                "/part1/async",
+                get(part1::e03_fire_and_forget::fire_and_forget),
+            )
+            .route("/part1/shed", get(part1::e04_load_shedding::shed))
     }};
 }
 // ANCHOR_END: part1_routes
@@ -157,7 +160,7 @@ macro_rules! part1_routes {
 macro_rules! part2_routes {
     ($module:path) => {{
         use $module as part2;
-        Router::new().route("/part2/pipeline", get(part2::overload::enqueue))
+        Router::new().route("/part2/pipeline", get(part2::e09_overload::enqueue))
     }};
 }
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 use figures::section1::OverloadHardening;
 use pipeline::mock_resource::MockResource;
 use pipeline::{Demand, Event, OverflowPolicy, PipelineMetrics, Processor, Producer, PushError};
-use section1_pipelines::solution::part2::worker_pool::run_pool;
+use section1_pipelines::solution::part2::e07_worker_pool::run_pool;
 
 fn long() -> bool {
     std::env::var("HARDENING").is_ok_and(|v| v == "long")

@@ -16,12 +16,12 @@ use support::{TestApp, ms, probe, settle};
 use testkit::exercise;
 
 #[exercise(section1_pipelines)]
-mod s1_e1 {
+mod e01_welcome {
     use super::*;
 
     #[tokio::test]
     async fn resource_hold_is_the_mock_resource_default() {
-        let hold = imp::part1::welcome::resource_hold();
+        let hold = imp::part1::e01_welcome::resource_hold();
         assert_eq!(
             hold,
             MockResource::DEFAULT_HOLD,
@@ -34,7 +34,7 @@ mod s1_e1 {
 }
 
 #[exercise(section1_pipelines)]
-mod s1_e2 {
+mod e02_serial {
     use super::*;
 
     #[tokio::test(start_paused = true)]
@@ -127,7 +127,7 @@ mod s1_e2 {
 }
 
 #[exercise(section1_pipelines)]
-mod s1_e3 {
+mod e03_fire_and_forget {
     use super::*;
 
     #[tokio::test(start_paused = true)]
@@ -207,7 +207,7 @@ mod s1_e3 {
 }
 
 #[exercise(section1_pipelines)]
-mod s1_e4 {
+mod e04_load_shedding {
     use super::*;
 
     #[tokio::test(start_paused = true)]

@@ -81,14 +81,14 @@ fn receipts(quantities: &[u32]) -> Vec<String> {
 }
 
 #[exercise(section1_pipelines)]
-mod s1_e5 {
+mod e05_composition {
     use super::*;
 
     #[tokio::test]
     async fn eager_runs_each_stage_over_every_order_first() {
         let steps = Steps::new();
         let quantities = [1, 2, 3];
-        let out = imp::part2::composition::eager(&steps, &quantities);
+        let out = imp::part2::e05_composition::eager(&steps, &quantities);
         assert_eq!(
             out,
             receipts(&quantities),
@@ -108,7 +108,7 @@ mod s1_e5 {
     async fn lazy_does_nothing_until_pulled_then_one_order_at_a_time() {
         let steps = Steps::new();
         let quantities = [4, 5, 6];
-        let mut receipts_iter = imp::part2::composition::lazy(&steps, &quantities);
+        let mut receipts_iter = imp::part2::e05_composition::lazy(&steps, &quantities);
         assert!(
             steps.calls().is_empty(),
             "lazy() already called the steps {:?} before anyone asked for a receipt: return \
@@ -132,7 +132,7 @@ mod s1_e5 {
         let steps = AsyncSteps::new();
         let quantities: Vec<u32> = (1..=20).collect();
         let started = Instant::now();
-        let out = imp::part2::composition::concurrent(&steps, quantities.clone(), 4).await;
+        let out = imp::part2::e05_composition::concurrent(&steps, quantities.clone(), 4).await;
         let elapsed = started.elapsed();
         assert_eq!(
             out,
@@ -162,7 +162,7 @@ mod s1_e5 {
 }
 
 #[exercise(section1_pipelines)]
-mod s1_e6 {
+mod e06_consumers {
     use super::*;
 
     #[tokio::test(start_paused = true)]
@@ -171,7 +171,7 @@ mod s1_e6 {
         rig.push(10).await;
         rig.producer.close();
         let started = Instant::now();
-        let mut consumers = imp::part2::consumers::start_consumers(
+        let mut consumers = imp::part2::e06_consumers::start_consumers(
             &rig.producer,
             rig.processor.clone(),
             1,
@@ -207,7 +207,7 @@ mod s1_e6 {
         rig.push(30).await;
         rig.producer.close();
         let started = Instant::now();
-        let mut consumers = imp::part2::consumers::start_consumers(
+        let mut consumers = imp::part2::e06_consumers::start_consumers(
             &rig.producer,
             rig.processor.clone(),
             3,
@@ -239,7 +239,7 @@ mod s1_e6 {
     #[tokio::test(start_paused = true)]
     async fn consumers_wait_for_events_and_stop_when_closed() {
         let rig = Rig::new(100);
-        let mut consumers = imp::part2::consumers::start_consumers(
+        let mut consumers = imp::part2::e06_consumers::start_consumers(
             &rig.producer,
             rig.processor.clone(),
             3,
@@ -277,7 +277,7 @@ mod s1_e6 {
 }
 
 #[exercise(section1_pipelines)]
-mod s1_e7 {
+mod e07_worker_pool {
     use super::*;
 
     #[tokio::test(start_paused = true)]
@@ -286,7 +286,7 @@ mod s1_e7 {
         rig.push(50).await;
         rig.producer.close();
         let started = Instant::now();
-        imp::part2::worker_pool::run_pool(
+        imp::part2::e07_worker_pool::run_pool(
             rig.producer.subscribe(Demand::default()),
             rig.processor.clone(),
             10,
@@ -354,7 +354,7 @@ mod s1_e7 {
             .unwrap();
         rig.push(2).await;
         rig.producer.close();
-        imp::part2::worker_pool::run_pool(
+        imp::part2::e07_worker_pool::run_pool(
             rig.producer.subscribe(Demand::default()),
             rig.processor.clone(),
             2,
@@ -382,7 +382,7 @@ mod s1_e7 {
 }
 
 #[exercise(section1_pipelines)]
-mod s1_e8 {
+mod e08_supervision {
     use super::*;
 
     #[tokio::test(start_paused = true)]
@@ -395,7 +395,7 @@ mod s1_e8 {
             .unwrap();
         rig.push(6).await;
         rig.producer.close();
-        let outcome = imp::part2::supervision::supervise(
+        let outcome = imp::part2::e08_supervision::supervise(
             rig.producer.subscribe(Demand::default()),
             rig.processor.clone(),
             4,
@@ -448,7 +448,7 @@ mod s1_e8 {
                 .await
                 .unwrap();
         }
-        let outcome = imp::part2::supervision::supervise(
+        let outcome = imp::part2::e08_supervision::supervise(
             rig.producer.subscribe(Demand::default()),
             rig.processor.clone(),
             2,
@@ -494,7 +494,7 @@ mod s1_e8 {
             .unwrap();
         // The producer stays open: the supervisor has room for more workers and no
         // event to start, and must still notice the crash, retry, and fail it.
-        let supervisor = tokio::spawn(imp::part2::supervision::supervise(
+        let supervisor = tokio::spawn(imp::part2::e08_supervision::supervise(
             rig.producer.subscribe(Demand::default()),
             rig.processor.clone(),
             4,
@@ -531,7 +531,7 @@ mod s1_e8 {
             .await
             .unwrap();
         rig.producer.close();
-        let outcome = imp::part2::supervision::supervise(
+        let outcome = imp::part2::e08_supervision::supervise(
             rig.producer.subscribe(Demand::default()),
             rig.processor.clone(),
             1,
@@ -557,7 +557,7 @@ mod s1_e8 {
 }
 
 #[exercise(section1_pipelines)]
-mod s1_e9 {
+mod e09_overload {
     use super::*;
 
     #[tokio::test(start_paused = true)]
@@ -776,13 +776,13 @@ mod s1_e9 {
 }
 
 #[exercise(section1_pipelines)]
-mod s1_e10 {
+mod e10_portal {
     use super::*;
 
     #[tokio::test(start_paused = true)]
     async fn a_thousand_concurrent_requests_make_one_fetch() {
         let upstream = Upstream::default();
-        let cache = Arc::new(imp::part2::portal::PortalCache::new(
+        let cache = Arc::new(imp::part2::e10_portal::PortalCache::new(
             upstream.clone(),
             CACHE_TTL,
         ));
@@ -818,7 +818,7 @@ mod s1_e10 {
     #[tokio::test(start_paused = true)]
     async fn pages_are_kept_30_seconds_then_fetched_again() {
         let upstream = Upstream::default();
-        let cache = imp::part2::portal::PortalCache::new(upstream.clone(), CACHE_TTL);
+        let cache = imp::part2::e10_portal::PortalCache::new(upstream.clone(), CACHE_TTL);
         assert_eq!(cache.get(1).await.unwrap().fetch_number, 1);
         tokio::time::sleep(Duration::from_secs(29)).await;
         assert_eq!(
@@ -844,7 +844,7 @@ mod s1_e10 {
     async fn a_failed_fetch_reaches_every_waiter_and_is_not_cached() {
         let upstream = Upstream::default();
         upstream.set_failing(true);
-        let cache = Arc::new(imp::part2::portal::PortalCache::new(
+        let cache = Arc::new(imp::part2::e10_portal::PortalCache::new(
             upstream.clone(),
             CACHE_TTL,
         ));
@@ -879,7 +879,7 @@ mod s1_e10 {
     #[tokio::test(start_paused = true)]
     async fn different_pages_are_fetched_side_by_side() {
         let upstream = Upstream::default();
-        let cache = Arc::new(imp::part2::portal::PortalCache::new(
+        let cache = Arc::new(imp::part2::e10_portal::PortalCache::new(
             upstream.clone(),
             CACHE_TTL,
         ));

@@ -90,7 +90,7 @@ fn assert_reply(frame: &Frame, status: &str, response: Value, what: &str) {
 }
 
 #[exercise(section2_channels)]
-mod s2_e1 {
+mod e01_ping {
     use super::*;
 
     #[tokio::test]
@@ -225,7 +225,7 @@ fn ids(activities: &Value) -> Vec<i64> {
 }
 
 #[exercise(section2_channels)]
-mod s2_e2 {
+mod e02_feed {
     use super::*;
 
     #[tokio::test]
@@ -371,7 +371,7 @@ mod s2_e2 {
 }
 
 #[exercise(section2_channels)]
-mod s2_e3 {
+mod e03_intercept {
     use super::*;
 
     #[tokio::test]
@@ -467,7 +467,7 @@ fn seconds(times: &[Duration]) -> Vec<f64> {
 }
 
 #[exercise(section2_channels)]
-mod s2_e4 {
+mod e04_reports {
     use super::*;
 
     #[tokio::test]
@@ -516,12 +516,12 @@ mod s2_e4 {
 }
 
 #[exercise(section2_channels)]
-mod s2_e5 {
+mod e05_bounded_reports {
     use super::*;
 
     #[tokio::test]
     async fn at_most_two_reports_build_at_once() {
-        use section2_channels::solution::part1::bounded_reports::MAX_IN_FLIGHT;
+        use section2_channels::solution::part1::e05_bounded_reports::MAX_IN_FLIGHT;
         assert_eq!(
             MAX_IN_FLIGHT, 2,
             "this test expects the provided bound of 2"

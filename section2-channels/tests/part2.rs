@@ -83,7 +83,7 @@ fn activity(who: &str) -> serde_json::Value {
 }
 
 #[exercise(section2_channels)]
-mod s2_e6 {
+mod e06_rate_limit {
     use super::*;
 
     #[tokio::test]
@@ -212,7 +212,7 @@ async fn create_as(client: &mut ChannelClient, who: &str) -> serde_json::Value {
 }
 
 #[exercise(section2_channels)]
-mod s2_e7 {
+mod e07_user_rate_limit {
     use super::*;
 
     #[tokio::test]
@@ -306,10 +306,10 @@ mod s2_e7 {
         }
         let allowed = match IMPLEMENTATION {
             Implementation::Start => {
-                race!(section2_channels::start::part2::user_rate_limit::UserRateLimiter)
+                race!(section2_channels::start::part2::e07_user_rate_limit::UserRateLimiter)
             }
             Implementation::Solution => {
-                race!(section2_channels::solution::part2::user_rate_limit::UserRateLimiter)
+                race!(section2_channels::solution::part2::e07_user_rate_limit::UserRateLimiter)
             }
         };
         assert_eq!(
@@ -320,7 +320,7 @@ mod s2_e7 {
 }
 
 #[exercise(section2_channels)]
-mod s2_e8 {
+mod e08_auth_socket {
     use super::*;
 
     #[tokio::test]
@@ -403,7 +403,7 @@ mod s2_e8 {
 }
 
 #[exercise(section2_channels)]
-mod s2_e9 {
+mod e09_user_channel {
     use super::*;
 
     #[tokio::test]
@@ -435,7 +435,7 @@ mod s2_e9 {
 }
 
 #[exercise(section2_channels)]
-mod s2_e10 {
+mod e10_recurring {
     use super::*;
 
     #[tokio::test]

@@ -42,12 +42,12 @@ impl LatencyFns {
         use crate::{solution, start};
         match implementation {
             Implementation::Start => LatencyFns {
-                stamp: start::part1::delivery_latency::stamp,
-                record: start::part1::delivery_latency::record_delivery,
+                stamp: start::part1::e03_delivery_latency::stamp,
+                record: start::part1::e03_delivery_latency::record_delivery,
             },
             Implementation::Solution => LatencyFns {
-                stamp: solution::part1::delivery_latency::stamp,
-                record: solution::part1::delivery_latency::record_delivery,
+                stamp: solution::part1::e03_delivery_latency::stamp,
+                record: solution::part1::e03_delivery_latency::record_delivery,
             },
         }
     }

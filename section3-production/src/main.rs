@@ -89,7 +89,7 @@ enum Command {
         /// Idle joined connections to open (each needs a file descriptor per side).
         #[arg(long, default_value_t = 10_000)]
         connections: usize,
-        /// Also measure your tuned settings (s3.e5, src/start/part1/conn_cost.rs).
+        /// Also measure your tuned settings (s3.e5, src/start/part1/e05_conn_cost.rs).
         #[arg(long)]
         yours: bool,
         /// Also write the figures into the walkthrough (solutions/section3/part1.md).
@@ -178,7 +178,7 @@ async fn main() -> anyhow::Result<()> {
             walkthrough,
         } => {
             use cluster::latency as lab;
-            use section3_production::solution::part2::redis_pubsub::RedisPubSub;
+            use section3_production::solution::part2::e06_redis_pubsub::RedisPubSub;
 
             let throwaway = match redis {
                 Some(_) => None,
@@ -257,11 +257,11 @@ async fn conn_cost(connections: usize, yours: bool, walkthrough: bool) -> anyhow
         ("tungstenite defaults", untuned.clone()),
         (
             "tuned (reference)",
-            reference::part1::conn_cost::tuned(untuned.clone()),
+            reference::part1::e05_conn_cost::tuned(untuned.clone()),
         ),
     ];
     if yours {
-        configs.push(("tuned (yours)", start::part1::conn_cost::tuned(untuned)));
+        configs.push(("tuned (yours)", start::part1::e05_conn_cost::tuned(untuned)));
     }
     let program = std::env::current_exe()?;
     let mut measured = Vec::new();
@@ -277,7 +277,7 @@ async fn conn_cost(connections: usize, yours: bool, walkthrough: bool) -> anyhow
     }
     // What a grown read buffer keeps: the reference again, each connection having
     // sent one large message before going idle.
-    let config = reference::part1::conn_cost::tuned(SocketConfig::tungstenite_defaults());
+    let config = reference::part1::e05_conn_cost::tuned(SocketConfig::tungstenite_defaults());
     let name = format!(
         "tuned (reference), after one {} KiB message each",
         lab::LARGE_MESSAGE_BYTES / 1024
@@ -313,9 +313,9 @@ async fn run_backend(
     let implementation = Implementation::from_solution_flag(solution).name();
     // The backend runs the same adapter as a web node: s3.e6, yours or the reference.
     let pubsub: Box<dyn channels::PubSub> = if solution {
-        Box::new(reference::part2::redis_pubsub::RedisPubSub::connect(redis, node).await?)
+        Box::new(reference::part2::e06_redis_pubsub::RedisPubSub::connect(redis, node).await?)
     } else {
-        Box::new(start::part2::redis_pubsub::RedisPubSub::connect(redis, node).await?)
+        Box::new(start::part2::e06_redis_pubsub::RedisPubSub::connect(redis, node).await?)
     };
     println!(
         "node {node} ({implementation}, no web server) creating an activity every {every_ms} ms \
@@ -330,9 +330,9 @@ async fn run_backend(
         }
         let new = generator.next_activity();
         let created = if solution {
-            reference::part2::backend::create_activity(&store, pubsub.as_ref(), new).await
+            reference::part2::e07_two_nodes::create_activity(&store, pubsub.as_ref(), new).await
         } else {
-            start::part2::backend::create_activity(&store, pubsub.as_ref(), new).await
+            start::part2::e07_two_nodes::create_activity(&store, pubsub.as_ref(), new).await
         };
         match created {
             Ok(activity) => println!(

@@ -53,10 +53,11 @@ impl Node {
         let pubsub: Arc<dyn PubSub> = match (&config.redis_url, config.implementation) {
             (None, _) => Arc::new(LocalPubSub::named(config.name.clone())),
             (Some(url), Implementation::Start) => Arc::new(
-                crate::start::part2::redis_pubsub::RedisPubSub::connect(url, &config.name).await?,
+                crate::start::part2::e06_redis_pubsub::RedisPubSub::connect(url, &config.name)
+                    .await?,
             ),
             (Some(url), Implementation::Solution) => Arc::new(
-                crate::solution::part2::redis_pubsub::RedisPubSub::connect(url, &config.name)
+                crate::solution::part2::e06_redis_pubsub::RedisPubSub::connect(url, &config.name)
                     .await?,
             ),
         };
@@ -75,14 +76,13 @@ impl Node {
             .build();
         let period = Duration::from_secs(1);
         let poller = match config.implementation {
-            Implementation::Start => tokio::spawn(crate::start::part1::poller::poll_process(
+            Implementation::Start => tokio::spawn(crate::start::part1::e04_poller::poll_process(
                 period,
                 ProcessSample::now,
             )),
-            Implementation::Solution => tokio::spawn(crate::solution::part1::poller::poll_process(
-                period,
-                ProcessSample::now,
-            )),
+            Implementation::Solution => tokio::spawn(
+                crate::solution::part1::e04_poller::poll_process(period, ProcessSample::now),
+            ),
         };
         let queries = match &config.redis_url {
             None => None,
@@ -135,13 +135,13 @@ impl Node {
                 }
                 S3_E1.run(|| match implementation {
                     Implementation::Start => {
-                        use crate::start::part1::measurements as shop;
+                        use crate::start::part1::e01_measurements as shop;
                         shop::order_placed();
                         shop::revenue(cents, payment);
                         shop::open_carts(3 + n % 4);
                     }
                     Implementation::Solution => {
-                        use crate::solution::part1::measurements as shop;
+                        use crate::solution::part1::e01_measurements as shop;
                         shop::order_placed();
                         shop::revenue(cents, payment);
                         shop::open_carts(3 + n % 4);
@@ -210,8 +210,12 @@ impl Node {
 /// reference: a node's HTTP routes do not depend on whether yours is done.
 pub async fn ask(queries: &ClusterQueries, question: &str, limit: Duration) -> Gathered<Value> {
     let mut question = queries.ask(question);
-    crate::solution::part2::scatter_gather::gather(&question.expected, &mut question.replies, limit)
-        .await
+    crate::solution::part2::e08_scatter_gather::gather(
+        &question.expected,
+        &mut question.replies,
+        limit,
+    )
+    .await
 }
 
 fn snapshot(
@@ -295,13 +299,13 @@ static S3_E3: Exercise = Exercise::new("s3.e3");
 fn channel_metrics(implementation: Implementation) -> Arc<dyn TelemetryHandler> {
     match implementation {
         Implementation::Start => {
-            let handler = crate::start::part1::channel_metrics::ChannelMetrics::new();
+            let handler = crate::start::part1::e02_channel_metrics::ChannelMetrics::new();
             Arc::new(move |event: &TelemetryEvent<'_>| {
                 S3_E2.run(|| handler.handle(event));
             })
         }
         Implementation::Solution => {
-            Arc::new(crate::solution::part1::channel_metrics::ChannelMetrics::new())
+            Arc::new(crate::solution::part1::e02_channel_metrics::ChannelMetrics::new())
         }
     }
 }
@@ -310,11 +314,13 @@ fn channel_metrics(implementation: Implementation) -> Arc<dyn TelemetryHandler> 
 fn latency_fns(implementation: Implementation) -> LatencyFns {
     fn stamp(now: SystemTime) -> u64 {
         S3_E3
-            .run(|| crate::start::part1::delivery_latency::stamp(now))
+            .run(|| crate::start::part1::e03_delivery_latency::stamp(now))
             .unwrap_or(0)
     }
     fn record(enqueued_at_us: u64, now: SystemTime) {
-        S3_E3.run(|| crate::start::part1::delivery_latency::record_delivery(enqueued_at_us, now));
+        S3_E3.run(|| {
+            crate::start::part1::e03_delivery_latency::record_delivery(enqueued_at_us, now)
+        });
     }
     match implementation {
         Implementation::Start => LatencyFns { stamp, record },

@@ -32,8 +32,10 @@ pub fn rates(
     top: usize,
 ) -> Rates {
     match implementation {
-        Implementation::Start => crate::start::part2::rates::rates(previous, current, top),
-        Implementation::Solution => crate::solution::part2::rates::rates(previous, current, top),
+        Implementation::Start => crate::start::part2::e09_rates::rates(previous, current, top),
+        Implementation::Solution => {
+            crate::solution::part2::e09_rates::rates(previous, current, top)
+        }
     }
 }
 

@@ -41,7 +41,7 @@ fn snapshot(name: &str, lines: &[String]) {
 }
 
 #[exercise(section3_production)]
-mod s3_e1 {
+mod e01_measurements {
     use super::*;
 
     #[tokio::test]
@@ -49,7 +49,7 @@ mod s3_e1 {
         let mut statsd = StatsdCapture::new().await;
         statsd.record(|| {
             for _ in 0..3 {
-                imp::part1::measurements::order_placed();
+                imp::part1::e01_measurements::order_placed();
             }
         });
         let lines = statsd.lines(3).await;
@@ -67,8 +67,8 @@ mod s3_e1 {
     async fn open_carts_is_a_gauge_that_is_set() {
         let mut statsd = StatsdCapture::new().await;
         statsd.record(|| {
-            imp::part1::measurements::open_carts(12);
-            imp::part1::measurements::open_carts(7);
+            imp::part1::e01_measurements::open_carts(12);
+            imp::part1::e01_measurements::open_carts(7);
         });
         let lines = statsd.lines(2).await;
         assert_eq!(
@@ -86,8 +86,8 @@ mod s3_e1 {
     async fn revenue_is_summed_and_tagged_by_payment() {
         let mut statsd = StatsdCapture::new().await;
         statsd.record(|| {
-            imp::part1::measurements::revenue(1999, "card");
-            imp::part1::measurements::revenue(500, "invoice");
+            imp::part1::e01_measurements::revenue(1999, "card");
+            imp::part1::e01_measurements::revenue(500, "invoice");
         });
         let lines = statsd.lines(2).await;
         assert_eq!(
@@ -184,14 +184,14 @@ async fn until_no_connections(endpoint: &Endpoint) {
 }
 
 #[exercise(section3_production)]
-mod s3_e2 {
+mod e02_channel_metrics {
     use super::*;
 
     #[tokio::test]
     async fn each_framework_event_becomes_its_measurement() {
         let capture = CaptureRecorder::default();
         let _local = metrics::set_default_local_recorder(&capture);
-        let handler = imp::part1::channel_metrics::ChannelMetrics::new();
+        let handler = imp::part1::e02_channel_metrics::ChannelMetrics::new();
         let cases: Vec<(TelemetryEvent<'_>, Vec<&str>)> = vec![
             (
                 TelemetryEvent::SocketConnected,
@@ -265,7 +265,7 @@ mod s3_e2 {
     async fn gauges_follow_what_is_open_and_are_set_never_incremented() {
         let capture = CaptureRecorder::default();
         let _local = metrics::set_default_local_recorder(&capture);
-        let handler = imp::part1::channel_metrics::ChannelMetrics::new();
+        let handler = imp::part1::e02_channel_metrics::ChannelMetrics::new();
         for _ in 0..3 {
             handler.handle(&TelemetryEvent::SocketConnected);
         }
@@ -296,7 +296,7 @@ mod s3_e2 {
     async fn client_chosen_event_names_cannot_explode_the_labels() {
         let capture = CaptureRecorder::default();
         let _local = metrics::set_default_local_recorder(&capture);
-        let handler = imp::part1::channel_metrics::ChannelMetrics::new();
+        let handler = imp::part1::e02_channel_metrics::ChannelMetrics::new();
         for n in 0..500 {
             let event = format!("random_event_{n}");
             handler.handle(&TelemetryEvent::HandleIn {
@@ -312,7 +312,7 @@ mod s3_e2 {
             .filter(|(key, _)| key == "event")
             .map(|(_, value)| value)
             .collect();
-        let limit = imp::part1::channel_metrics::EVENT_LABELS;
+        let limit = imp::part1::e02_channel_metrics::EVENT_LABELS;
         assert!(
             !labels.is_empty() && labels.len() <= limit + 1 && labels.contains("other"),
             "a client pushed 500 different event names; the histogram got {} distinct `event` \
@@ -329,7 +329,9 @@ mod s3_e2 {
         let local = metrics::set_default_local_recorder(&statsd.recorder);
         let endpoint = Endpoint::builder(ChannelRouter::new().channel::<RoomChannel>("room:*"))
             .handler(room_socket)
-            .telemetry(Arc::new(imp::part1::channel_metrics::ChannelMetrics::new()))
+            .telemetry(Arc::new(
+                imp::part1::e02_channel_metrics::ChannelMetrics::new(),
+            ))
             .build();
         let server = Server::bind(0, endpoint.routes("/socket"))
             .await
@@ -411,13 +413,13 @@ mod s3_e2 {
 }
 
 #[exercise(section3_production)]
-mod s3_e3 {
+mod e03_delivery_latency {
     use super::*;
 
     #[tokio::test]
     async fn a_stamp_is_microseconds_since_the_unix_epoch() {
         let now = UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789);
-        let stamp = imp::part1::delivery_latency::stamp(now);
+        let stamp = imp::part1::e03_delivery_latency::stamp(now);
         assert_eq!(
             stamp, 1_700_000_000_123_456,
             "at 1,700,000,000.123456789 s after the epoch the stamp should be \
@@ -426,7 +428,7 @@ mod s3_e3 {
         );
         let before_1970 = UNIX_EPOCH - Duration::from_secs(1);
         assert_eq!(
-            imp::part1::delivery_latency::stamp(before_1970),
+            imp::part1::e03_delivery_latency::stamp(before_1970),
             0,
             "a clock set before 1970 cannot be expressed since the epoch: stamp 0 (no panic)"
         );
@@ -438,15 +440,15 @@ mod s3_e3 {
         let _local = metrics::set_default_local_recorder(&capture);
         let enqueued_us = 1_700_000_000_000_000;
         let enqueued = UNIX_EPOCH + Duration::from_micros(enqueued_us);
-        imp::part1::delivery_latency::record_delivery(
+        imp::part1::e03_delivery_latency::record_delivery(
             enqueued_us,
             enqueued + Duration::from_micros(2500),
         );
-        imp::part1::delivery_latency::record_delivery(
+        imp::part1::e03_delivery_latency::record_delivery(
             enqueued_us,
             enqueued + Duration::from_secs(1),
         );
-        imp::part1::delivery_latency::record_delivery(enqueued_us, enqueued);
+        imp::part1::e03_delivery_latency::record_delivery(enqueued_us, enqueued);
         let recorded: Vec<String> = capture.recorded().iter().map(show).collect();
         assert_eq!(
             recorded,
@@ -468,7 +470,7 @@ mod s3_e3 {
         let enqueued_us = 1_700_000_000_000_000;
         let enqueued = UNIX_EPOCH + Duration::from_micros(enqueued_us);
         // The enqueuing node's clock is 3 ms ahead of this one's.
-        imp::part1::delivery_latency::record_delivery(
+        imp::part1::e03_delivery_latency::record_delivery(
             enqueued_us,
             enqueued - Duration::from_millis(3),
         );
@@ -493,8 +495,8 @@ mod s3_e3 {
         let mut statsd = StatsdCapture::new().await;
         let local = metrics::set_default_local_recorder(&statsd.recorder);
         let fns = LatencyFns {
-            stamp: imp::part1::delivery_latency::stamp,
-            record: imp::part1::delivery_latency::record_delivery,
+            stamp: imp::part1::e03_delivery_latency::stamp,
+            record: imp::part1::e03_delivery_latency::record_delivery,
         };
         let pubsub: Arc<dyn PubSub> = Arc::new(LocalPubSub::new());
         let endpoint = Endpoint::builder(delivery::route(ChannelRouter::new(), fns))
@@ -510,7 +512,7 @@ mod s3_e3 {
             .expect("connect");
         client.set_timeout(Duration::from_secs(2));
         client.join("orders:berlin", json!({})).await;
-        let before = imp::part1::delivery_latency::stamp(SystemTime::now());
+        let before = imp::part1::e03_delivery_latency::stamp(SystemTime::now());
         for sku in ["A-1", "B-2", "C-3"] {
             pipeline
                 .enqueue("berlin", channels::payload(json!({"sku": sku})))
@@ -567,7 +569,7 @@ fn mib(values: &[f64]) -> Vec<f64> {
 }
 
 #[exercise(section3_production)]
-mod s3_e4 {
+mod e04_poller {
     use super::*;
 
     #[tokio::test(start_paused = true)]
@@ -577,7 +579,7 @@ mod s3_e4 {
         // records into this capture too.
         let _local = metrics::set_default_local_recorder(&capture);
         let calls = Arc::new(AtomicU64::new(0));
-        let poller = tokio::spawn(imp::part1::poller::poll_process(
+        let poller = tokio::spawn(imp::part1::e04_poller::poll_process(
             Duration::from_secs(1),
             counting_sampler(calls.clone()),
         ));
@@ -621,7 +623,7 @@ mod s3_e4 {
     async fn a_missing_rss_reading_is_not_reported_as_zero() {
         let capture = CaptureRecorder::default();
         let _local = metrics::set_default_local_recorder(&capture);
-        let poller = tokio::spawn(imp::part1::poller::poll_process(
+        let poller = tokio::spawn(imp::part1::e04_poller::poll_process(
             Duration::from_secs(1),
             || ProcessSample {
                 rss_bytes: None,
@@ -649,7 +651,7 @@ mod s3_e4 {
     async fn reports_this_process_for_real() {
         let capture = CaptureRecorder::default();
         let _local = metrics::set_default_local_recorder(&capture);
-        let poller = tokio::spawn(imp::part1::poller::poll_process(
+        let poller = tokio::spawn(imp::part1::e04_poller::poll_process(
             Duration::from_secs(1),
             ProcessSample::now,
         ));
@@ -716,13 +718,13 @@ fn padded_heartbeat(bytes: usize) -> String {
 }
 
 #[exercise(section3_production)]
-mod s3_e5 {
+mod e05_conn_cost {
     use super::*;
 
     #[tokio::test]
     async fn every_setting_meets_the_gateways_figures() {
         let untuned = SocketConfig::tungstenite_defaults();
-        let tuned = tuned_from_defaults(imp::part1::conn_cost::tuned);
+        let tuned = tuned_from_defaults(imp::part1::e05_conn_cost::tuned);
         let reads = BATCH_ON_THE_WIRE.div_ceil(tuned.read_buffer_size.max(1));
         assert!(
             tuned.read_buffer_size > 0 && reads <= MOST_READS_PER_BATCH,
@@ -793,7 +795,7 @@ mod s3_e5 {
 
     #[tokio::test]
     async fn a_batch_passes_and_a_64_kib_message_closes_with_1009() {
-        let tuned = tuned_from_defaults(imp::part1::conn_cost::tuned);
+        let tuned = tuned_from_defaults(imp::part1::e05_conn_cost::tuned);
         let store = ActivityStore::open("sqlite::memory:").await.unwrap();
         let app = App::with_config("app@127.0.0.1", store, tuned.clone());
         let server = app.serve(0).await.unwrap();
@@ -846,7 +848,7 @@ mod s3_e5 {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_thousand_idle_connections_fit_the_budget() {
-        let tuned = tuned_from_defaults(imp::part1::conn_cost::tuned);
+        let tuned = tuned_from_defaults(imp::part1::e05_conn_cost::tuned);
         if !cfg!(target_os = "linux") {
             eprintln!("skipped the memory measurement: it reads /proc (Linux only)");
             return;

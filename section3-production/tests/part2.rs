@@ -78,21 +78,21 @@ async fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> boo
 const WAIT: Duration = Duration::from_secs(5);
 
 #[exercise(section3_production)]
-mod s3_e6 {
+mod e06_redis_pubsub {
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_broadcast_reaches_every_node_once() {
-        let Some(redis) = RedisServer::start("s3_e6 cross-node delivery") else {
+        let Some(redis) = RedisServer::start("e06_redis_pubsub cross-node delivery") else {
             return;
         };
         let app = Arc::new(
-            imp::part2::redis_pubsub::RedisPubSub::connect(&redis.url(), "app@127.0.0.1")
+            imp::part2::e06_redis_pubsub::RedisPubSub::connect(&redis.url(), "app@127.0.0.1")
                 .await
                 .unwrap(),
         );
         let backend = Arc::new(
-            imp::part2::redis_pubsub::RedisPubSub::connect(&redis.url(), "backend@127.0.0.1")
+            imp::part2::e06_redis_pubsub::RedisPubSub::connect(&redis.url(), "backend@127.0.0.1")
                 .await
                 .unwrap(),
         );
@@ -143,19 +143,19 @@ mod s3_e6 {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn nodes_say_who_sent_and_ignore_what_they_cannot_read() {
-        let Some(redis) = RedisServer::start("s3_e6 envelope on the wire") else {
+        let Some(redis) = RedisServer::start("e06_redis_pubsub envelope on the wire") else {
             return;
         };
         let client = redis::Client::open(redis.url()).unwrap();
         let mut wire = client.get_async_pubsub().await.unwrap();
         wire.subscribe(cluster::DEFAULT_CHANNEL).await.unwrap();
         let app = Arc::new(
-            imp::part2::redis_pubsub::RedisPubSub::connect(&redis.url(), "app@127.0.0.1")
+            imp::part2::e06_redis_pubsub::RedisPubSub::connect(&redis.url(), "app@127.0.0.1")
                 .await
                 .unwrap(),
         );
         let backend = Arc::new(
-            imp::part2::redis_pubsub::RedisPubSub::connect(&redis.url(), "backend@127.0.0.1")
+            imp::part2::e06_redis_pubsub::RedisPubSub::connect(&redis.url(), "backend@127.0.0.1")
                 .await
                 .unwrap(),
         );
@@ -209,16 +209,16 @@ mod s3_e6 {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn survives_a_redis_restart_and_counts_what_was_lost() {
-        let Some(mut redis) = RedisServer::start("s3_e6 Redis restart") else {
+        let Some(mut redis) = RedisServer::start("e06_redis_pubsub Redis restart") else {
             return;
         };
         let app = Arc::new(
-            imp::part2::redis_pubsub::RedisPubSub::connect(&redis.url(), "app@127.0.0.1")
+            imp::part2::e06_redis_pubsub::RedisPubSub::connect(&redis.url(), "app@127.0.0.1")
                 .await
                 .unwrap(),
         );
         let backend = Arc::new(
-            imp::part2::redis_pubsub::RedisPubSub::connect(&redis.url(), "backend@127.0.0.1")
+            imp::part2::e06_redis_pubsub::RedisPubSub::connect(&redis.url(), "backend@127.0.0.1")
                 .await
                 .unwrap(),
         );
@@ -321,7 +321,7 @@ fn answers(
 }
 
 #[exercise(section3_production)]
-mod s3_e8 {
+mod e08_scatter_gather {
     use super::*;
 
     #[tokio::test(start_paused = true)]
@@ -337,7 +337,7 @@ mod s3_e8 {
         );
         let started = tokio::time::Instant::now();
         let gathered =
-            imp::part2::scatter_gather::gather(&expected, &mut replies, Duration::from_secs(5))
+            imp::part2::e08_scatter_gather::gather(&expected, &mut replies, Duration::from_secs(5))
                 .await;
         let took = started.elapsed();
         assert_eq!(
@@ -368,7 +368,7 @@ mod s3_e8 {
         let mut replies = answers(vec![(100, "app@127.0.0.1", 3)], Duration::from_secs(60));
         let started = tokio::time::Instant::now();
         let gathered =
-            imp::part2::scatter_gather::gather(&expected, &mut replies, Duration::from_secs(1))
+            imp::part2::e08_scatter_gather::gather(&expected, &mut replies, Duration::from_secs(1))
                 .await;
         let took = started.elapsed();
         assert_eq!(
@@ -402,7 +402,7 @@ mod s3_e8 {
         );
         let started = tokio::time::Instant::now();
         let gathered =
-            imp::part2::scatter_gather::gather(&expected, &mut replies, Duration::from_secs(1))
+            imp::part2::e08_scatter_gather::gather(&expected, &mut replies, Duration::from_secs(1))
                 .await;
         let took = started.elapsed();
         assert_eq!(
@@ -438,7 +438,7 @@ mod s3_e8 {
         );
         let started = tokio::time::Instant::now();
         let gathered =
-            imp::part2::scatter_gather::gather(&expected, &mut replies, Duration::from_secs(5))
+            imp::part2::e08_scatter_gather::gather(&expected, &mut replies, Duration::from_secs(5))
                 .await;
         let took = started.elapsed();
         assert_eq!(
@@ -492,13 +492,13 @@ mod two_nodes {
 }
 
 #[exercise(section3_production)]
-mod s3_e7 {
+mod e07_two_nodes {
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_activity_created_on_backend_reaches_a_client_on_app() {
         use two_nodes::*;
-        let Some(redis) = RedisServer::start("s3_e7 two-node demo") else {
+        let Some(redis) = RedisServer::start("e07_two_nodes two-node demo") else {
             return;
         };
         let app = app_node(&redis.url()).await;
@@ -509,14 +509,14 @@ mod s3_e7 {
         browser.join("feed", json!({})).await;
 
         // The backend node: no web server, its own store and its own Redis link.
-        let backend = section3_production::solution::part2::redis_pubsub::RedisPubSub::connect(
+        let backend = section3_production::solution::part2::e06_redis_pubsub::RedisPubSub::connect(
             &redis.url(),
             "backend@127.0.0.1",
         )
         .await
         .unwrap();
         let store = ActivityStore::open("sqlite::memory:").await.unwrap();
-        let stored = imp::part2::backend::create_activity(&store, &backend, espresso())
+        let stored = imp::part2::e07_two_nodes::create_activity(&store, &backend, espresso())
             .await
             .expect("a valid activity is created");
 
@@ -547,10 +547,10 @@ mod s3_e7 {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_activity_that_cannot_be_stored_is_not_broadcast() {
         use two_nodes::*;
-        let Some(redis) = RedisServer::start("s3_e7 invalid activity") else {
+        let Some(redis) = RedisServer::start("e07_two_nodes invalid activity") else {
             return;
         };
-        let backend = section3_production::solution::part2::redis_pubsub::RedisPubSub::connect(
+        let backend = section3_production::solution::part2::e06_redis_pubsub::RedisPubSub::connect(
             &redis.url(),
             "backend@127.0.0.1",
         )
@@ -560,7 +560,7 @@ mod s3_e7 {
         let _watching = Subscription::new(Arc::new(backend), "feed", watcher.clone());
         // Build a second handle on the same cluster to broadcast from: the probe sits
         // on the first node, as a browser on another node would.
-        let backend = section3_production::solution::part2::redis_pubsub::RedisPubSub::connect(
+        let backend = section3_production::solution::part2::e06_redis_pubsub::RedisPubSub::connect(
             &redis.url(),
             "backend2@127.0.0.1",
         )
@@ -569,7 +569,7 @@ mod s3_e7 {
         let store = ActivityStore::open("sqlite::memory:").await.unwrap();
         let mut empty = espresso();
         empty.who = "   ".into();
-        let outcome = imp::part2::backend::create_activity(&store, &backend, empty).await;
+        let outcome = imp::part2::e07_two_nodes::create_activity(&store, &backend, empty).await;
         assert!(
             outcome.is_err(),
             "an activity with an empty `who` must be refused by the store, and the error \

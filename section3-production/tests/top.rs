@@ -55,7 +55,7 @@ fn named(list: &[(&str, f64)]) -> Vec<(String, f64)> {
 }
 
 #[exercise(section3_production)]
-mod s3_e9 {
+mod e09_rates {
     use super::*;
 
     #[test]
@@ -70,7 +70,7 @@ mod s3_e9 {
             50,
             &[("feed", 2, 24), ("user:42", 1, 2), ("ops", 1, 5)],
         );
-        let rates = imp::part2::rates::rates(&before, &after, 8);
+        let rates = imp::part2::e09_rates::rates(&before, &after, 8);
         assert_eq!(
             rates.broadcasts_per_sec, 20.0,
             "the node's counter went from 10 to 50 in 2 s (uptime 1000 -> 3000 ms), so 20/s; \
@@ -102,7 +102,7 @@ mod s3_e9 {
                 ("users", 9, 1),
             ],
         );
-        let rates = imp::part2::rates::rates(&before, &after, 3);
+        let rates = imp::part2::e09_rates::rates(&before, &after, 3);
         assert_eq!(
             ranked(&rates),
             named(&[("orders", 9.0), ("sensors:a", 3.0), ("sensors:b", 3.0)]),
@@ -117,7 +117,7 @@ mod s3_e9 {
         // `sensors` is new since the previous look.
         let before = snapshot(5_000, 100, &[("user:42", 1, 40)]);
         let after = snapshot(6_000, 106, &[("user:42", 1, 2), ("sensors", 1, 4)]);
-        let rates = imp::part2::rates::rates(&before, &after, 8);
+        let rates = imp::part2::e09_rates::rates(&before, &after, 8);
         assert_eq!(
             ranked(&rates),
             named(&[("sensors", 4.0), ("user:42", 2.0)]),
@@ -130,7 +130,7 @@ mod s3_e9 {
     fn a_restarted_node_is_measured_from_its_restart() {
         let before = snapshot(60_000, 5_000, &[("feed", 3, 4_000)]);
         let after = snapshot(2_000, 30, &[("feed", 1, 10)]);
-        let rates = imp::part2::rates::rates(&before, &after, 8);
+        let rates = imp::part2::e09_rates::rates(&before, &after, 8);
         assert_eq!(
             rates.broadcasts_per_sec, 15.0,
             "uptime went 60 s -> 2 s: the node restarted, and its 30 broadcasts happened in \
@@ -147,7 +147,7 @@ mod s3_e9 {
     #[test]
     fn no_time_elapsed_gives_no_rate_rather_than_nan() {
         let same = snapshot(4_000, 12, &[("feed", 1, 12)]);
-        let rates = imp::part2::rates::rates(&same, &same, 8);
+        let rates = imp::part2::e09_rates::rates(&same, &same, 8);
         assert!(
             rates.broadcasts_per_sec == 0.0 && rates.busiest.is_empty(),
             "two snapshots at the same uptime say nothing about a rate: expected 0/s and no \

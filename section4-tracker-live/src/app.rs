@@ -19,8 +19,8 @@ pub fn channels(implementation: Implementation, tracker: PresenceTracker) -> Cha
             use crate::$imp::part1;
             ChannelRouter::new()
                 .state(tracker)
-                .channel::<part1::presence_room::RoomChannel>("room:*")
-                .channel::<part1::presence_channel::ChatChannel>("chat:*")
+                .channel::<part1::e01_presence_room::RoomChannel>("room:*")
+                .channel::<part1::e03_presence_channel::ChatChannel>("chat:*")
         }};
     }
     match implementation {
@@ -102,8 +102,8 @@ impl PresenceNode {
 /// becomes one line saying so, not a dead tracker shard.
 fn describe(implementation: Implementation, node: &str, diff: &Diff<UserMeta>) -> Vec<String> {
     let describe = match implementation {
-        Implementation::Start => crate::start::part1::diff_log::describe_diff,
-        Implementation::Solution => crate::solution::part1::diff_log::describe_diff,
+        Implementation::Start => crate::start::part1::e02_handle_diff::describe_diff,
+        Implementation::Solution => crate::solution::part1::e02_handle_diff::describe_diff,
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| describe(node, diff)))
         .unwrap_or_else(|_| vec![format!("{node}: describe_diff panicked (s4.e2 not done)")])
@@ -120,8 +120,8 @@ fn broadcast_presence_diffs(
     diff: &Diff<UserMeta>,
 ) {
     let payload_of = match implementation {
-        Implementation::Start => crate::start::part1::presence_channel::presence_diff,
-        Implementation::Solution => crate::solution::part1::presence_channel::presence_diff,
+        Implementation::Start => crate::start::part1::e03_presence_channel::presence_diff,
+        Implementation::Solution => crate::solution::part1::e03_presence_channel::presence_diff,
     };
     for (topic, changes) in diff {
         if !topic.starts_with(PRESENCE_TOPICS) {

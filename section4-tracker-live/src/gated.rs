@@ -6,7 +6,7 @@ pub use tracker::gated::*;
 
 use crate::Implementation;
 
-/// Which code handles each reading: yours (src/start/part1/gate.rs) or the reference.
+/// Which code handles each reading: yours (src/start/part1/e04_gated_pipeline.rs) or the reference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Handler {
     /// Your `handle_reading`.
@@ -27,8 +27,12 @@ impl From<Implementation> for Handler {
 impl HandleReading for Handler {
     async fn handle(self, stage: &Stage, reading: SensorReading) -> Outcome {
         match self {
-            Handler::Start => crate::start::part1::gate::handle_reading(stage, reading).await,
-            Handler::Solution => crate::solution::part1::gate::handle_reading(stage, reading).await,
+            Handler::Start => {
+                crate::start::part1::e04_gated_pipeline::handle_reading(stage, reading).await
+            }
+            Handler::Solution => {
+                crate::solution::part1::e04_gated_pipeline::handle_reading(stage, reading).await
+            }
         }
     }
 }

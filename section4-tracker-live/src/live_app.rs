@@ -40,12 +40,12 @@ pub fn live_routes(implementation: Implementation, secret_key_base: &str) -> Liv
         ($imp:ident) => {{
             use crate::$imp::part2;
             LiveRoutes::new(secret_key_base)
-                .view::<part2::feed_live::FeedLive>("/feed", "Activity feed")
-                .view::<part2::async_feed::AsyncFeedLive>(
+                .view::<part2::e06_feed_live::FeedLive>("/feed", "Activity feed")
+                .view::<part2::e07_async_load::AsyncFeedLive>(
                     "/feed/async",
                     "Activity feed (async load)",
                 )
-                .view::<part2::presence_live::PresenceLive>("/presence", "Who is online")
+                .view::<part2::e08_presence_live::PresenceLive>("/presence", "Who is online")
         }};
     }
     match implementation {

@@ -6,7 +6,7 @@ use channels::{LocalPubSub, PubSub, Server};
 use clap::{Parser, Subcommand};
 use live::feed::FeedDeps;
 use live::presence::PresenceDeps;
-use section3_reference::part2::redis_pubsub::RedisPubSub;
+use section3_reference::part2::e06_redis_pubsub::RedisPubSub;
 use section4_tracker_live::Implementation;
 use section4_tracker_live::app::PresenceNode;
 use section4_tracker_live::live_app;

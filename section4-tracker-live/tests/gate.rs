@@ -1,7 +1,7 @@
 //! Exercise tests for s4.e4, the tracker-gated pipeline.
 //!
-//! Written once, instantiated for your code (`s4_e4::start::*`, ignored by a plain
-//! `cargo test`, run by `cargo xtask check`) and the reference (`s4_e4::solution::*`).
+//! Written once, instantiated for your code (`e04_gated_pipeline::start::*`, ignored by a plain
+//! `cargo test`, run by `cargo xtask check`) and the reference (`e04_gated_pipeline::solution::*`).
 //! Time is paused: the resource's 500 ms holds and the tracker's heartbeats cost no
 //! real time. Dashboards join `sensor:<id>` through a real channel, in memory.
 
@@ -104,7 +104,7 @@ async fn run(
     assert_eq!(
         counts.failed, 0,
         "{} of {} readings panicked in handle_reading (a `todo!()` left in \
-         src/start/part1/gate.rs?): every reading must end as Delivered or Skipped",
+         src/start/part1/e04_gated_pipeline.rs?): every reading must end as Delivered or Skipped",
         counts.failed, counts.events
     );
     counts
@@ -123,7 +123,7 @@ async fn received_ids(client: &mut ChannelClient) -> Vec<u64> {
 }
 
 #[exercise(section4_tracker_live)]
-mod s4_e4 {
+mod e04_gated_pipeline {
     use super::*;
 
     #[tokio::test]
@@ -190,7 +190,7 @@ mod s4_e4 {
         let (node, _resource) = node();
         let gate = |topic: &'static str| {
             let tracker = node.tracker.clone();
-            async move { imp::part1::gate::should_process(&tracker, topic).await }
+            async move { imp::part1::e04_gated_pipeline::should_process(&tracker, topic).await }
         };
         assert!(
             !gate("sensor:1").await,

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use channels::{LocalPubSub, PubSub, Server};
-use section3_reference::part2::redis_pubsub::RedisPubSub;
+use section3_reference::part2::e06_redis_pubsub::RedisPubSub;
 use section4_tracker_live::Implementation;
 use section4_tracker_live::app::PresenceNode;
 use testkit::redis::RedisServer;

@@ -26,9 +26,11 @@ type L = Lattice<Meta>;
 
 fn merge(implementation: Implementation, mine: &mut L, theirs: &L) -> MergeReport {
     match implementation {
-        Implementation::Start => section4_tracker_live::start::part1::merge::merge(mine, theirs),
+        Implementation::Start => {
+            section4_tracker_live::start::part1::e05_merge::merge(mine, theirs)
+        }
         Implementation::Solution => {
-            section4_tracker_live::solution::part1::merge::merge(mine, theirs)
+            section4_tracker_live::solution::part1::e05_merge::merge(mine, theirs)
         }
     }
 }
@@ -272,7 +274,7 @@ fn holding_bobs_add() -> (L, L) {
 }
 
 #[exercise(section4_tracker_live)]
-mod s4_e5 {
+mod e05_merge {
     use super::*;
 
     #[test]

@@ -146,7 +146,7 @@ fn names(presences: &Value) -> Value {
 }
 
 #[exercise(section4_tracker_live)]
-mod s4_e1 {
+mod e01_presence_room {
     use super::*;
 
     #[tokio::test]
@@ -230,7 +230,7 @@ mod s4_e1 {
 }
 
 #[exercise(section4_tracker_live)]
-mod s4_e2 {
+mod e02_handle_diff {
     use super::*;
 
     #[tokio::test]
@@ -316,7 +316,7 @@ fn names_in(presences: &Value) -> Value {
 }
 
 #[exercise(section4_tracker_live)]
-mod s4_e3 {
+mod e03_presence_channel {
     use super::*;
 
     #[tokio::test]
@@ -411,7 +411,7 @@ mod s4_e3 {
     async fn an_update_is_a_leave_of_the_old_meta_and_a_join_with_phx_ref_prev() {
         use tracker::presence::UserMeta;
         use tracker::{TopicDiff, Tracked};
-        let presence_diff = imp::part1::presence_channel::presence_diff;
+        let presence_diff = imp::part1::e03_presence_channel::presence_diff;
         let meta = |status: &str| UserMeta {
             name: format!("Alice ({status})"),
             online_at: 1_700_000_000,

@@ -182,7 +182,7 @@ async fn click(client: &mut ChannelClient, topic: &str, event: &str) -> (Frame, 
 }
 
 #[exercise(section4_tracker_live)]
-mod s4_e6 {
+mod e06_feed_live {
     use super::*;
 
     #[tokio::test]
@@ -286,7 +286,7 @@ mod s4_e6 {
 }
 
 #[exercise(section4_tracker_live)]
-mod s4_e7 {
+mod e07_async_load {
     use super::*;
 
     #[tokio::test]
@@ -400,7 +400,7 @@ fn apply_users(users: &mut Vec<String>, rendered_list: &Value) {
 }
 
 #[exercise(section4_tracker_live)]
-mod s4_e8 {
+mod e08_presence_live {
     use super::*;
 
     #[tokio::test]

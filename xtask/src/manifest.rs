@@ -76,9 +76,10 @@ impl Exercise {
         format!("{}/tests/{}.rs", self.krate, self.test)
     }
 
-    /// `s1.e2` -> `s1-e2`, the stem of its generated slide pages.
+    /// `s1-e02_serial`: the stem of its generated slide pages (the section, then
+    /// the exercise's one name, so the pages list in course order).
     pub fn page_stem(&self) -> String {
-        self.id.replace('.', "-")
+        format!("{}-{}", self.section, self.filter)
     }
 }
 

@@ -536,6 +536,17 @@ fn manifest_complete(root: &Path, manifest: &Manifest) -> Status {
             if !text.contains("todo!(") {
                 problem(format!("start file {file} has no todo!()"));
             }
+            // The header is the learner's map: where the idea is, where the tests
+            // are, and how to get unstuck, without leaving the file.
+            let hint = format!("cargo xtask hint {}", e.id);
+            let header: String = text.lines().take_while(|l| l.starts_with("//!")).collect();
+            for needed in [e.slide.as_str(), &e.test_file(), &hint] {
+                if !header.contains(needed) {
+                    problem(format!(
+                        "start file {file}'s header does not name `{needed}`"
+                    ));
+                }
+            }
         }
         for file in &e.solutions {
             if !exists(file) {
@@ -568,6 +579,9 @@ fn manifest_complete(root: &Path, manifest: &Manifest) -> Status {
         } else if !defines_module(&read(&test_file), &e.filter) {
             problem(format!("{test_file} has no module {}", e.filter));
         }
+        if let Some(wrong) = misnamed(e) {
+            problem(wrong);
+        }
         for name in &e.snapshots {
             let snap = format!("{}/tests/snapshots/{name}.snap", e.krate);
             if !exists(&snap) {
@@ -586,6 +600,37 @@ fn report(problems: Vec<String>) -> Status {
         println!("{} {problem}", ui::red("✗"));
     }
     Status::Failed(format!("{} problem(s)", problems.len()))
+}
+
+/// One name per exercise, so a learner finds its pieces by name: the start file,
+/// the solution, the slide and the test module are all `eNN_<name>` (two digits,
+/// so a folder lists them in course order), and NN is the exercise's number.
+fn misnamed(e: &Exercise) -> Option<String> {
+    let stem = |path: &str| {
+        Path::new(path)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let number: u32 = e.id.split_once(".e")?.1.parse().ok()?;
+    let name = &e.filter;
+    if !name.starts_with(&format!("e{number:02}_")) {
+        return Some(format!(
+            "test module {name} should be e{number:02}_<name>: the exercise's name with its number"
+        ));
+    }
+    let pieces = e.files.iter().chain(&e.solutions).chain([&e.slide]);
+    let odd: Vec<&String> = pieces.filter(|p| &stem(p) != name).collect();
+    if odd.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "one name per exercise: {} should be named {name}.* like the test module",
+        odd.iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// `sN.eM`.
@@ -662,6 +707,39 @@ fn slides_build(root: &Path, manifest: &Manifest, in_ci: bool) -> Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_name_per_exercise() {
+        let toml = |start: &str, slide: &str, filter: &str| {
+            format!(
+                "[course]\ntitle = \"t\"\n[[exercise]]\nid = \"s1.e2\"\nsection = \"s1\"\n\
+                 part = \"p\"\ntitle = \"t\"\ncrate = \"c\"\ntest = \"part1\"\n\
+                 filter = \"{filter}\"\nfiles = [\"c/src/start/part1/{start}.rs\"]\n\
+                 solutions = [\"solutions/s1/part1/{start}.rs\"]\n\
+                 slide = \"slides/src/s1/{slide}.md\"\nminutes = 5\nkind = \"core\"\n\
+                 hints = [\"a\", \"b\"]\n"
+            )
+        };
+        let check = |start: &str, slide: &str, filter: &str| {
+            let m = Manifest::parse(&toml(start, slide, filter)).unwrap();
+            misnamed(&m.exercises[0])
+        };
+        assert_eq!(check("e02_serial", "e02_serial", "e02_serial"), None);
+        assert!(
+            check("e02_serial", "serial", "e02_serial")
+                .unwrap()
+                .contains("serial.md")
+        );
+        assert!(
+            check("e02_serial", "e02_serial", "s1_e2")
+                .unwrap()
+                .contains("e02_<name>")
+        );
+        assert!(
+            check("e2_serial", "e2_serial", "e2_serial").is_some(),
+            "two digits"
+        );
+    }
 
     #[test]
     fn exercise_ids() {

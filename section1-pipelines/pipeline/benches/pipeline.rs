@@ -22,9 +22,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use figures::section1::PipelineBench;
 use pipeline::{Demand, Event, OverflowPolicy, PipelineMetrics, Processor, Producer};
 
-#[path = "../../../solutions/section1/part2/consumers.rs"]
+#[path = "../../../solutions/section1/part2/e06_consumers.rs"]
 mod consumers;
-#[path = "../../../solutions/section1/part2/worker_pool.rs"]
+#[path = "../../../solutions/section1/part2/e07_worker_pool.rs"]
 mod worker_pool;
 
 /// Buffer bound for both the pipeline and the raw channel.

@@ -84,8 +84,8 @@ pub fn socket_frames(data: &[u8]) {
         .expect("a current-thread runtime");
     runtime.block_on(async move {
         let router = ChannelRouter::new()
-            .channel::<section2_reference::part1::ping::PingChannel>("ping")
-            .channel::<section2_reference::part1::intercept::OpsChannel>("ops");
+            .channel::<section2_reference::part1::e01_ping::PingChannel>("ping")
+            .channel::<section2_reference::part1::e03_intercept::OpsChannel>("ops");
         let (outbox, receiver) = Outbox::new(OUTBOX_CAPACITY);
         let (_stop, shutdown) = watch::channel(false);
         let config = SocketConfig {

@@ -49,12 +49,12 @@ macro_rules! routes {
             channels: |store| {
                 $crate::app::__private::ChannelRouter::new()
                     .state(store)
-                    .channel::<imp::part1::ping::PingChannel>("ping")
-                    .channel::<imp::part1::feed::FeedChannel>("feed")
-                    .channel::<imp::part2::rate_limit::RateLimitedFeedChannel>("feed:limited")
-                    .channel::<imp::part1::intercept::OpsChannel>("ops")
-                    .channel::<imp::part1::reports::ReportsChannel>("reports")
-                    .channel::<imp::part1::bounded_reports::BoundedReportsChannel>(
+                    .channel::<imp::part1::e01_ping::PingChannel>("ping")
+                    .channel::<imp::part1::e02_feed::FeedChannel>("feed")
+                    .channel::<imp::part2::e06_rate_limit::RateLimitedFeedChannel>("feed:limited")
+                    .channel::<imp::part1::e03_intercept::OpsChannel>("ops")
+                    .channel::<imp::part1::e04_reports::ReportsChannel>("reports")
+                    .channel::<imp::part1::e05_bounded_reports::BoundedReportsChannel>(
                         "reports:bounded",
                     )
             },
@@ -64,13 +64,15 @@ macro_rules! routes {
                     .state(store)
                     .state($crate::app::__private::RecurringInterval::default())
                     .state(::std::sync::Arc::new(
-                        imp::part2::user_rate_limit::UserRateLimiter::new(),
+                        imp::part2::e07_user_rate_limit::UserRateLimiter::new(),
                     ))
-                    .channel::<imp::part2::user_channel::UserChannel>("user:*")
-                    .channel::<imp::part2::user_rate_limit::UserLimitedFeedChannel>("feed:limited")
-                    .channel::<imp::part2::recurring::RecurringChannel>("recurring")
+                    .channel::<imp::part2::e09_user_channel::UserChannel>("user:*")
+                    .channel::<imp::part2::e07_user_rate_limit::UserLimitedFeedChannel>(
+                        "feed:limited",
+                    )
+                    .channel::<imp::part2::e10_recurring::RecurringChannel>("recurring")
             },
-            connect: imp::part2::auth_socket::connect,
+            connect: imp::part2::e08_auth_socket::connect,
         }
     }};
 }

@@ -13,7 +13,7 @@
 //! - [`latency`]: how long a broadcast takes from node to node through Redis.
 //!
 //! The adapter that puts them behind section 2's `PubSub` trait is exercise s3.e6
-//! (`section3-production/src/start/part2/redis_pubsub.rs`).
+//! (`section3-production/src/start/part2/e06_redis_pubsub.rs`).
 
 pub mod envelope;
 pub mod latency;

@@ -3,7 +3,7 @@
 //! The reference answers of section 3 are compiled here from `solutions/section3/`
 //! (the very files `cargo xtask solve` copies over yours), with no learner code, so
 //! the crates that build on section 3 (section 4 takes its Redis PubSub adapter,
-//! [`part2::redis_pubsub::RedisPubSub`]) never compile
+//! [`part2::e06_redis_pubsub::RedisPubSub`]) never compile
 //! `section3-production/src/start/`: a half-done exercise there cannot break them.
 //!
 //! The answers build on two provided crates beside this one: `observability`

@@ -6,7 +6,7 @@
 //! pubsub, counters), the worker pool (bounded queue, at most N readings in flight, as
 //! section 1's pipeline), the `sensor:*` channel that tracks whoever watches, and a node
 //! putting them together. The decision and the processing are the exercise's
-//! (`section4-tracker-live/src/start/part1/gate.rs`): the pool runs whatever
+//! (`section4-tracker-live/src/start/part1/e04_gated_pipeline.rs`): the pool runs whatever
 //! [`HandleReading`] it is given.
 
 use std::future::Future;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use channels::PubSub;
-use section3_reference::part2::redis_pubsub::RedisPubSub;
+use section3_reference::part2::e06_redis_pubsub::RedisPubSub;
 use testkit::redis::RedisServer;
 use tokio::time::{Instant, sleep};
 use tracker::pubsub_transport::PubSubTransport;

@@ -1,7 +1,7 @@
 //! Part 1: channels, replies, broadcasts, intercepts, and replying from another task.
 
-pub mod bounded_reports;
-pub mod feed;
-pub mod intercept;
-pub mod ping;
-pub mod reports;
+pub mod e01_ping;
+pub mod e02_feed;
+pub mod e03_intercept;
+pub mod e04_reports;
+pub mod e05_bounded_reports;

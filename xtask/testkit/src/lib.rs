@@ -159,12 +159,24 @@ mod tests {
             "redis-server is not installed",
             "sudo apt-get install redis-server",
         );
-        let first = record_skip(&dir, "s3_e6::start::x", "the cluster test", &missing).unwrap();
-        let second = record_skip(&dir, "s3_e6::start::y", "the cluster test", &missing).unwrap();
+        let first = record_skip(
+            &dir,
+            "e06_redis_pubsub::start::x",
+            "the cluster test",
+            &missing,
+        )
+        .unwrap();
+        let second = record_skip(
+            &dir,
+            "e06_redis_pubsub::start::y",
+            "the cluster test",
+            &missing,
+        )
+        .unwrap();
         assert_ne!(first, second, "one file per skip");
         let record: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&first).unwrap()).unwrap();
-        assert_eq!(record["test"], "s3_e6::start::x");
+        assert_eq!(record["test"], "e06_redis_pubsub::start::x");
         assert_eq!(record["what"], "the cluster test");
         assert_eq!(record["tool"], "redis-server");
         assert_eq!(record["reason"], "redis-server is not installed");

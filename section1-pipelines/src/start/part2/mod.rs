@@ -1,8 +1,8 @@
 //! Part 2: a back-pressured pipeline, supervision, and a coalescing cache.
 
-pub mod composition;
-pub mod consumers;
-pub mod overload;
-pub mod portal;
-pub mod supervision;
-pub mod worker_pool;
+pub mod e05_composition;
+pub mod e06_consumers;
+pub mod e07_worker_pool;
+pub mod e08_supervision;
+pub mod e09_overload;
+pub mod e10_portal;

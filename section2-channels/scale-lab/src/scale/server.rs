@@ -160,8 +160,8 @@ pub async fn start(
 ) -> anyhow::Result<(SocketAddr, Arc<dyn Publisher>, KeepAlive)> {
     match kind {
         Kind::Ours => {
-            let router =
-                ChannelRouter::new().channel::<section2_reference::part1::ping::PingChannel>(TOPIC);
+            let router = ChannelRouter::new()
+                .channel::<section2_reference::part1::e01_ping::PingChannel>(TOPIC);
             let endpoint = Endpoint::builder(router).config(config).build();
             let server = Server::bind(0, endpoint.routes("/socket")).await?;
             let addr = server.addr();

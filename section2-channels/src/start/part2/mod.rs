@@ -1,7 +1,7 @@
 //! Part 2: per-connection state, timers, and authentication.
 
-pub mod auth_socket;
-pub mod rate_limit;
-pub mod recurring;
-pub mod user_channel;
-pub mod user_rate_limit;
+pub mod e06_rate_limit;
+pub mod e07_user_rate_limit;
+pub mod e08_auth_socket;
+pub mod e09_user_channel;
+pub mod e10_recurring;

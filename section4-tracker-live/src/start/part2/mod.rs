@@ -1,7 +1,7 @@
 //! Part 2: live views. Server-rendered pages that stay connected.
 
-pub mod feed_live;
+pub mod e06_feed_live;
 
-pub mod async_feed;
+pub mod e07_async_load;
 
-pub mod presence_live;
+pub mod e08_presence_live;

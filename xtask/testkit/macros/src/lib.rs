@@ -18,19 +18,19 @@ const IGNORE_REASON: &str = "exercise: run cargo xtask check";
 ///
 /// ```ignore
 /// #[testkit::exercise(section1_pipelines)]
-/// mod s1_e1 {
+/// mod e01_welcome {
 ///     use super::*;
 ///
 ///     #[tokio::test]
 ///     async fn resource_hold_is_the_default() {
-///         assert_eq!(imp::part1::welcome::resource_hold(), MockResource::DEFAULT_HOLD);
+///         assert_eq!(imp::part1::e01_welcome::resource_hold(), MockResource::DEFAULT_HOLD);
 ///     }
 /// }
 /// ```
 ///
-/// expands to `mod s1_e1 { mod start { ... } mod solution { ... } }`, each holding a
-/// copy of the module's items, so the tests are named `s1_e1::start::<test>` and
-/// `s1_e1::solution::<test>`. Inside each copy:
+/// expands to `mod e01_welcome { mod start { ... } mod solution { ... } }`, each holding a
+/// copy of the module's items, so the tests are named `e01_welcome::start::<test>` and
+/// `e01_welcome::solution::<test>`. Inside each copy:
 /// - `imp` is the implementation's module (`section1_pipelines::start` or
 ///   `section1_pipelines::solution`);
 /// - `IMPLEMENTATION` is the matching `testkit::Implementation`;
@@ -127,13 +127,13 @@ fn expand(args: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     let module: ItemMod = syn::parse2(item.clone()).map_err(|_| {
         syn::Error::new_spanned(
             &item,
-            "#[exercise] goes on an inline module of tests: `mod s1_e1 { use super::*; ... }`",
+            "#[exercise] goes on an inline module of tests: `mod e01_welcome { use super::*; ... }`",
         )
     })?;
     let Some((_, items)) = &module.content else {
         return Err(syn::Error::new_spanned(
             &module,
-            "#[exercise] needs the tests inline: `mod s1_e1 { ... }`, not `mod s1_e1;`",
+            "#[exercise] needs the tests inline: `mod e01_welcome { ... }`, not `mod e01_welcome;`",
         ));
     };
 
@@ -300,7 +300,7 @@ mod tests {
         let text = expanded(
             quote!(section1_pipelines),
             quote! {
-                mod s1_e2 {
+                mod e02_serial {
                     use super::*;
                     #[tokio::test(start_paused = true)]
                     async fn waits() {}
@@ -327,7 +327,7 @@ mod tests {
         let text = expanded(
             quote!(krate),
             quote! {
-                mod s1_e1 {
+                mod e01_welcome {
                     #[test]
                     #[ignore = "slow"]
                     fn slow() {}
@@ -343,7 +343,7 @@ mod tests {
         let text = expanded(
             quote!(krate),
             quote! {
-                mod s1_e1 {
+                mod e01_welcome {
                     mod inner {
                         #[test]
                         fn deep() {}
@@ -361,7 +361,7 @@ mod tests {
         let text = expanded(
             quote!(krate, start = krate::start::part1, solution = other::part1,),
             quote!(
-                mod s1_e1 {
+                mod e01_welcome {
                     #[test]
                     fn t() {}
                 }
@@ -378,7 +378,7 @@ mod tests {
     #[test]
     fn misuse_is_explained() {
         let module = quote!(
-            mod s1_e1 {
+            mod e01_welcome {
                 #[test]
                 fn t() {}
             }
@@ -399,7 +399,7 @@ mod tests {
             error(
                 quote!(krate),
                 quote!(
-                    mod s1_e1;
+                    mod e01_welcome;
                 )
             )
             .contains("tests inline")
@@ -408,7 +408,7 @@ mod tests {
             error(
                 quote!(krate),
                 quote!(
-                    mod s1_e1 {
+                    mod e01_welcome {
                         fn helper() {}
                     }
                 )
@@ -416,7 +416,7 @@ mod tests {
             .contains("has no test")
         );
         let clash = quote!(
-            mod s1_e1 {
+            mod e01_welcome {
                 const IMPLEMENTATION: u8 = 0;
                 #[test]
                 fn t() {}
