@@ -17,6 +17,7 @@ mod hint;
 mod libtest;
 mod manifest;
 mod runner;
+mod setup;
 mod skips;
 mod slides;
 mod standalone;
@@ -55,6 +56,10 @@ learner commands:
   solve ID            put the reference over your file (your code is backed up first)
   reset ID            put the start code back (your code is backed up first)
   watch [SCOPE]       re-run check every time you save a file
+  setup               install what the course uses, once per machine: dependencies,
+                      mdbook, npm packages and, as root with apt-get, Chromium,
+                      redis-server, wrk, ab and PostgreSQL (else it prints the
+                      commands); writes target/course-env to source
   doctor              check this machine before the training day
   slides [--build]    regenerate the exercise pages and serve the slides on port 3000
   bench [--quick] [--only NAME] [--render]
@@ -82,6 +87,7 @@ fn main() -> ExitCode {
         "solve" => backup::solve_command(args),
         "reset" => backup::reset_command(args),
         "watch" => watch::command(args),
+        "setup" => setup::command(args),
         "doctor" => doctor::command(args),
         "slides" => slides::command(args),
         "bench" => bench::command(args),
