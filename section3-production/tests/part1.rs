@@ -255,7 +255,7 @@ mod e02_channel_metrics {
                 got, expected,
                 "the event {event:?} should be measured as {expected:?} (shown as `kind name \
                  [labels] value`), but the handler recorded {got:?}. See the table at the top \
-                 of channel_metrics.rs: names, label keys and their order, and values \
+                 of e02_channel_metrics.rs: names, label keys and their order, and values \
                  (durations in milliseconds, with fractions: `as_secs_f64() * 1000.0`)."
             );
         }

@@ -16,6 +16,7 @@ mod git;
 mod hint;
 mod libtest;
 mod manifest;
+mod presenter;
 mod runner;
 mod setup;
 mod skips;

@@ -1,9 +1,16 @@
-//! The slides: generated exercise pages, and the checks `verify` runs on the book.
+//! The slides: generated exercise pages, the agenda, and the checks `verify` runs
+//! on the book.
 //!
 //! Exercise pages and the footers the concept slides include are generated from
 //! `course.toml`, so an exercise's title, minutes, files and hints are written
 //! once. The generated files are committed (the book must build from a fresh
 //! clone without running the xtask), and `verify` fails when they are stale.
+//!
+//! Every hand-written page says how long it takes on a line near its top,
+//! `> minutes: N`, or `> minutes: N · extra` for a page that is not on the two-day
+//! core path (a deep dive, a hard mode's slide, measured results). The agenda
+//! ([`agenda`], `slides/src/agenda.md`) adds those minutes to the exercises' and
+//! lays the core out on two days; generating fails when a day does not fit.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -11,8 +18,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::args::{Args, usage_error};
-use crate::manifest::{Exercise, Manifest};
+use crate::manifest::{Exercise, Kind, Manifest};
 use crate::{exit, ui, workspace};
+
+pub mod agenda;
 
 pub const BOOK_DIR: &str = "slides";
 pub const SRC_DIR: &str = "slides/src";
@@ -38,14 +47,14 @@ pub fn command(mut args: Args) -> u8 {
         }
     };
     match write_pages(&root, &manifest) {
-        Ok(changed) if changed.is_empty() => println!("exercise pages are up to date"),
+        Ok(changed) if changed.is_empty() => println!("generated pages are up to date"),
         Ok(changed) => {
             for path in changed {
                 println!("wrote {path}");
             }
         }
         Err(e) => {
-            eprintln!("error: could not write the exercise pages: {e}");
+            eprintln!("error: could not write the generated pages:\n{e}");
             return exit::PENDING;
         }
     }
@@ -74,9 +83,20 @@ pub fn command(mut args: Args) -> u8 {
     }
 }
 
-/// Every generated file: (path relative to the workspace root, content).
-pub fn generate(manifest: &Manifest) -> Vec<(String, String)> {
-    let mut files = vec![(format!("{EXERCISES_DIR}/README.md"), index_page(manifest))];
+/// Every generated file: (path relative to the workspace root, content). Fails when
+/// the agenda cannot be built: a page without its minutes line, or a day that does
+/// not fit.
+pub fn generate(root: &Path, manifest: &Manifest) -> Result<Vec<(String, String)>, String> {
+    let slides = read_slides(root)?;
+    let plan = agenda::plan(manifest, &slides, agenda::DAYS, agenda::DAY_MINUTES)
+        .map_err(|problems| format!("{}: {problems}", agenda::PAGE))?;
+    let mut files = vec![
+        (
+            agenda::PAGE.to_string(),
+            agenda::render(manifest, &plan, agenda::DAY_MINUTES),
+        ),
+        (format!("{EXERCISES_DIR}/README.md"), index_page(manifest)),
+    ];
     for exercise in &manifest.exercises {
         let stem = exercise.page_stem();
         files.push((
@@ -88,31 +108,78 @@ pub fn generate(manifest: &Manifest) -> Vec<(String, String)> {
             footer(exercise),
         ));
     }
-    files
+    Ok(files)
+}
+
+/// The slide pages of `SUMMARY.md` with their minutes, in book order. Generated
+/// pages (exercise pages, the agenda) have no minutes and are left out; a
+/// hand-written page without a minutes line is an error.
+pub fn read_slides(root: &Path) -> Result<Vec<agenda::Slide>, String> {
+    let summary = root.join(SRC_DIR).join("SUMMARY.md");
+    let text =
+        fs::read_to_string(&summary).map_err(|_| format!("{SRC_DIR}/SUMMARY.md is missing"))?;
+    let mut slides = Vec::new();
+    let mut problems = Vec::new();
+    let generated = relative_link(SRC_DIR, agenda::PAGE);
+    let exercises = format!("{}/", relative_link(SRC_DIR, EXERCISES_DIR));
+    for entry in agenda::summary_entries(&text) {
+        if entry.link == generated || entry.link.starts_with(&exercises) {
+            continue;
+        }
+        // A missing page is the lint's to report (and mdBook's).
+        let Ok(page) = fs::read_to_string(root.join(SRC_DIR).join(&entry.link)) else {
+            continue;
+        };
+        if page.starts_with(GENERATED) {
+            continue;
+        }
+        match agenda::page_minutes(&page) {
+            Some(Ok(minutes)) => slides.push(agenda::Slide {
+                title: entry.title,
+                link: entry.link,
+                heading: entry.heading,
+                group: entry.group,
+                minutes: minutes.minutes,
+                extra: minutes.extra,
+            }),
+            Some(Err(problem)) => problems.push(format!("{SRC_DIR}/{}: {problem}", entry.link)),
+            None => problems.push(format!(
+                "{SRC_DIR}/{} has no `> minutes: N` line near its top (`> minutes: N · {}` \
+                 for a page off the two-day core path)",
+                entry.link,
+                agenda::EXTRA
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(slides)
+    } else {
+        Err(problems.join("\n"))
+    }
 }
 
 /// Writes the generated files that changed and removes generated files of
 /// exercises that left the manifest. Returns what changed.
-pub fn write_pages(root: &Path, manifest: &Manifest) -> std::io::Result<Vec<String>> {
+pub fn write_pages(root: &Path, manifest: &Manifest) -> Result<Vec<String>, String> {
+    let files = generate(root, manifest)?;
     let mut changed = Vec::new();
-    for (path, content) in generate(manifest) {
-        if workspace::write_if_changed(&root.join(&path), &content)? {
-            changed.push(path);
+    for (path, content) in &files {
+        let written = workspace::write_if_changed(&root.join(path), content)
+            .map_err(|e| format!("{path}: {e}"))?;
+        if written {
+            changed.push(path.clone());
         }
     }
-    for path in stale_pages(root, manifest) {
-        fs::remove_file(root.join(&path))?;
+    for path in stale_pages(root, &files) {
+        fs::remove_file(root.join(&path)).map_err(|e| format!("{path}: {e}"))?;
         changed.push(format!("{path} (removed)"));
     }
     Ok(changed)
 }
 
-/// Generated files on disk that the manifest no longer produces.
-pub fn stale_pages(root: &Path, manifest: &Manifest) -> Vec<String> {
-    let wanted: BTreeSet<String> = generate(manifest)
-        .into_iter()
-        .map(|(path, _)| path)
-        .collect();
+/// Generated exercise pages on disk that are no longer among `files`.
+fn stale_pages(root: &Path, files: &[(String, String)]) -> Vec<String> {
+    let wanted: BTreeSet<&String> = files.iter().map(|(path, _)| path).collect();
     workspace::walk_files(&root.join(EXERCISES_DIR))
         .into_iter()
         .map(|path| workspace::display(root, &path))
@@ -123,17 +190,27 @@ pub fn stale_pages(root: &Path, manifest: &Manifest) -> Vec<String> {
         .collect()
 }
 
-/// Generated files that are missing or differ from what the manifest says.
-pub fn outdated_pages(root: &Path, manifest: &Manifest) -> Vec<String> {
-    let mut outdated: Vec<String> = generate(manifest)
-        .into_iter()
+/// Generated files that are missing or differ from what the manifest and the
+/// slides say. Fails when they cannot be generated at all.
+pub fn outdated_pages(root: &Path, manifest: &Manifest) -> Result<Vec<String>, String> {
+    let files = generate(root, manifest)?;
+    let mut outdated: Vec<String> = files
+        .iter()
         .filter(|(path, content)| {
             fs::read_to_string(root.join(path)).ok().as_ref() != Some(content)
         })
-        .map(|(path, _)| path)
+        .map(|(path, _)| path.clone())
         .collect();
-    outdated.extend(stale_pages(root, manifest));
-    outdated
+    outdated.extend(stale_pages(root, &files));
+    Ok(outdated)
+}
+
+/// ` · extra` after an extra exercise's minutes; nothing for a core one.
+fn extra_mark(e: &Exercise) -> &'static str {
+    match e.kind {
+        Kind::Core => "",
+        Kind::Extra => " · extra",
+    }
 }
 
 fn section_title<'a>(manifest: &'a Manifest, exercise: &'a Exercise) -> &'a str {
@@ -148,13 +225,17 @@ fn exercise_page(manifest: &Manifest, e: &Exercise) -> String {
     let mut page = format!(
         "{GENERATED}\n\n\
          # Exercise {id}: {title}\n\n\
-         *{section} · {part} · about {minutes} minutes*\n\n\
+         *{section} · {part} · about {minutes} minutes{extra}*\n\n\
          The idea behind it is on [its slide]({slide}).\n\n\
          ## What to edit\n\n",
         title = e.title,
         section = section_title(manifest, e),
         part = e.part,
         minutes = e.minutes,
+        extra = match e.kind {
+            Kind::Core => "",
+            Kind::Extra => " · extra: not on the two-day agenda, for self-study and teams",
+        },
     );
     for file in &e.files {
         page.push_str(&format!(
@@ -201,12 +282,13 @@ fn footer(e: &Exercise) -> String {
     let files: Vec<String> = e.files.iter().map(|f| format!("`{f}`")).collect();
     format!(
         "{GENERATED}\n\n\
-         > **Exercise {id}** · {title} · {minutes} min\n\
+         > **Exercise {id}** · {title} · {minutes} min{extra}\n\
          >\n\
          > Edit {files}, then run `cargo xtask check {id}`.\n\
          > Stuck? `cargo xtask hint {id}` · [the exercise page]({page})\n",
         title = e.title,
         minutes = e.minutes,
+        extra = extra_mark(e),
         files = files.join(", "),
     )
 }
@@ -217,7 +299,8 @@ fn index_page(manifest: &Manifest) -> String {
          # Exercises\n\n\
          Every exercise of *{}*, in order. Each one is a `todo!()` in the start code \
          with a `TODO(<id>)` comment beside it; `cargo xtask check` tells you which one is \
-         next.\n",
+         next. Those marked *extra* (hard modes and deep dives) are not on the \
+         [two-day agenda](../agenda.md): for self-study, for teams, or when you run ahead.\n",
         manifest.course.title
     );
     for section in &manifest.sections {
@@ -244,15 +327,26 @@ fn index_page(manifest: &Manifest) -> String {
                 ));
             }
             page.push_str(&format!(
-                "| {} | [{}]({}.md) | {} |\n",
+                "| {} | [{}]({}.md) | {}{} |\n",
                 e.id,
                 e.title,
                 e.page_stem(),
-                e.minutes
+                e.minutes,
+                extra_mark(e)
             ));
         }
-        let minutes: u32 = exercises.iter().map(|e| e.minutes).sum();
-        page.push_str(&format!("\nAbout {minutes} minutes of exercises in all.\n"));
+        let minutes = |kind: Kind| -> u32 {
+            exercises
+                .iter()
+                .filter(|e| e.kind == kind)
+                .map(|e| e.minutes)
+                .sum()
+        };
+        page.push_str(&format!(
+            "\nAbout {} minutes of core exercises, and {} of extras.\n",
+            minutes(Kind::Core),
+            minutes(Kind::Extra)
+        ));
     }
     page
 }
@@ -452,10 +546,15 @@ pub fn summary_links(root: &Path) -> Result<Vec<String>, String> {
 /// Everything wrong with the slides' sources, one message per problem.
 pub fn lint(root: &Path, manifest: &Manifest) -> Vec<String> {
     let mut problems = Vec::new();
-    for path in outdated_pages(root, manifest) {
-        problems.push(format!(
-            "{path} is out of date: run `cargo xtask slides --build`"
-        ));
+    match outdated_pages(root, manifest) {
+        Ok(outdated) => {
+            for path in outdated {
+                problems.push(format!(
+                    "{path} is out of date: run `cargo xtask slides --build`"
+                ));
+            }
+        }
+        Err(cannot) => problems.extend(cannot.lines().map(str::to_string)),
     }
     let src = root.join(SRC_DIR);
     for page in workspace::walk_files(&src) {
@@ -490,7 +589,10 @@ pub fn lint(root: &Path, manifest: &Manifest) -> Vec<String> {
             ));
         }
     }
-    let mut must_be_linked = vec![format!("{EXERCISES_DIR}/README.md")];
+    let mut must_be_linked = vec![
+        format!("{EXERCISES_DIR}/README.md"),
+        agenda::PAGE.to_string(),
+    ];
     for e in &manifest.exercises {
         must_be_linked.push(format!("{EXERCISES_DIR}/{}.md", e.page_stem()));
         must_be_linked.push(e.slide.clone());
@@ -513,6 +615,7 @@ pub fn lint(root: &Path, manifest: &Manifest) -> Vec<String> {
             }
         }
     }
+    problems.extend(crate::presenter::lint(root));
     problems
 }
 
@@ -611,7 +714,7 @@ mod tests {
             title = "Serial"
             crate = "c"
             test = "part1"
-            filter = "s1_e2"
+            filter = "e02_serial"
             files = ["c/src/start/serial.rs"]
             solutions = ["solutions/serial.rs"]
             slide = "slides/src/section1/part1/serial.md"
@@ -624,19 +727,29 @@ mod tests {
     fn footer_links_from_the_slide_folder() {
         let manifest = Manifest::parse(ONE_EXERCISE).unwrap();
         let e = &manifest.exercises[0];
-        assert!(footer(e).contains("[the exercise page](../../exercises/s1-e2.md)"));
+        assert!(footer(e).contains("[the exercise page](../../exercises/s1-e02_serial.md)"));
         assert_eq!(
             footer_include(e),
-            "{{#include ../../exercises/s1-e2-footer.md}}"
+            "{{#include ../../exercises/s1-e02_serial-footer.md}}"
         );
         let page = exercise_page(&manifest, e);
         assert!(page.starts_with(GENERATED));
         assert!(page.contains("# Exercise s1.e2: Serial"));
         assert!(page.contains("[its slide](../section1/part1/serial.md)"));
         assert!(page.contains("<summary>Hint 2</summary>\n\ntwo\n\n</details>"));
-        assert!(index_page(&manifest).contains("| s1.e2 | [Serial](s1-e2.md) | 15 |"));
-        // Deterministic: generating twice gives the same files.
-        assert_eq!(generate(&manifest), generate(&manifest));
+        assert!(index_page(&manifest).contains("| s1.e2 | [Serial](s1-e02_serial.md) | 15 |"));
+        assert!(!footer(e).contains("extra"));
+        let extra = Manifest::parse(&ONE_EXERCISE.replace("\"core\"", "\"extra\"")).unwrap();
+        let e = &extra.exercises[0];
+        assert!(footer(e).contains("· Serial · 15 min · extra\n"));
+        assert!(exercise_page(&extra, e).contains("about 15 minutes · extra: not on the two-day"));
+        assert!(index_page(&extra).contains("| [Serial](s1-e02_serial.md) | 15 · extra |"));
+        assert!(
+            index_page(&extra).contains("About 0 minutes of core exercises, and 15 of extras.")
+        );
+        // Deterministic: generating twice gives the same pages.
+        assert_eq!(index_page(&manifest), index_page(&manifest));
+        assert_eq!(exercise_page(&manifest, e), exercise_page(&manifest, e));
     }
 
     #[test]
@@ -653,32 +766,66 @@ mod tests {
             "solutions/serial.rs",
             "// ANCHOR: serial\nfn s() {}\n// ANCHOR_END: serial\n",
         );
+        let slide = |minutes: &str| {
+            format!(
+                "# Serial\n\n{minutes}\n\n```rust\n\
+                 {{{{#include ../../../../solutions/serial.rs:serial}}}}\n```\n\n\
+                 {{{{#include ../../exercises/s1-e02_serial-footer.md}}}}\n"
+            )
+        };
         write(
             "slides/src/section1/part1/serial.md",
-            "# Serial\n\n```rust\n{{#include ../../../../solutions/serial.rs:serial}}\n```\n\n\
-             {{#include ../../exercises/s1-e2-footer.md}}\n",
+            &slide("> minutes: 5"),
         );
         write(
             "slides/src/SUMMARY.md",
-            "# Summary\n\n- [Serial](section1/part1/serial.md)\n- [Exercises](exercises/README.md)\n\
-             \x20 - [s1.e2](exercises/s1-e2.md)\n",
+            "# Summary\n\n[Agenda](agenda.md)\n\n# Section 1\n\n\
+             - [Serial](section1/part1/serial.md)\n- [Exercises](exercises/README.md)\n\
+             \x20 - [s1.e2](exercises/s1-e02_serial.md)\n",
         );
         // Before generating: the pages are missing, so they are outdated and unlinkable.
         let before = lint(&root, &manifest);
         assert!(
-            before.iter().any(|p| p.contains("s1-e2.md is out of date")),
+            before
+                .iter()
+                .any(|p| p.contains("s1-e02_serial.md is out of date")),
             "{before:#?}"
         );
 
         write_pages(&root, &manifest).unwrap();
         assert_eq!(lint(&root, &manifest), Vec::<String>::new());
+        let agenda = fs::read_to_string(root.join(agenda::PAGE)).unwrap();
+        assert!(agenda.contains("| [Day 1](#day-1) | Section 1: pipes | 5 min | 15 min |"));
+
+        // A page without its minutes, then a day that does not fit: the agenda
+        // cannot be built, and the lint says why.
+        write(
+            "slides/src/section1/part1/serial.md",
+            &slide("Minutes: five"),
+        );
+        let no_minutes = lint(&root, &manifest);
+        assert!(
+            no_minutes[0].contains("serial.md has no `> minutes: N` line"),
+            "{no_minutes:#?}"
+        );
+        write(
+            "slides/src/section1/part1/serial.md",
+            &slide("> minutes: 380"),
+        );
+        let too_long = lint(&root, &manifest);
+        assert!(
+            too_long[0].contains("day 1 (Section 1: pipes) does not fit")
+                && too_long[0].contains("5 min more than the 390 min"),
+            "{too_long:#?}"
+        );
+        assert!(write_pages(&root, &manifest).is_err());
 
         // A stale generated page of a removed exercise, a broken anchor, a dead link.
         write("slides/src/exercises/s1-e9.md", &format!("{GENERATED}\n"));
         write(
             "slides/src/section1/part1/serial.md",
-            "{{#include ../../../../solutions/serial.rs:parallel}}\n[gone](gone.md)\n\
-             {{#include ../../exercises/s1-e2-footer.md}}\n",
+            "{{#include ../../../../solutions/serial.rs:parallel}}\n> minutes: 5\n[gone](gone.md)\n\
+             {{#include ../../exercises/s1-e02_serial-footer.md}}\n",
         );
         let after = lint(&root, &manifest);
         assert_eq!(after.len(), 3, "{after:#?}");

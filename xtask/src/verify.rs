@@ -187,7 +187,9 @@ pub fn command(mut args: Args) -> u8 {
             failed += 1;
             println!(
                 "{}",
-                ui::red("✗ in CI nothing may be skipped: `cargo xtask setup` must install the tools above")
+                ui::red(
+                    "✗ in CI nothing may be skipped: `cargo xtask setup` must install the tools above"
+                )
             );
         }
     }
@@ -857,6 +859,7 @@ fn slides_build(root: &Path, manifest: &Manifest, in_ci: bool) -> Status {
             .args(["build", slides::BOOK_DIR, "-d"])
             .arg(&dest);
         let status = status_of(run_visible(command), "mdbook build failed (see above)");
+        let status = crate::presenter::after_build(root, &dest, in_ci, status);
         let _ = fs::remove_dir_all(&dest);
         status
     };
