@@ -754,7 +754,70 @@ fn manifest_complete(root: &Path, manifest: &Manifest, answers: &Answers) -> Sta
             }
         }
     }
+    problems.extend(minutes_tables(root, manifest));
     report(problems)
+}
+
+/// The hand-written tables of exercises (section READMEs, the slides' part pages)
+/// repeat each exercise's minutes: they must agree with course.toml, extras marked.
+fn minutes_tables(root: &Path, manifest: &Manifest) -> Vec<String> {
+    let mut pages: Vec<std::path::PathBuf> = workspace::walk_files(&root.join(slides::SRC_DIR))
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "README.md"))
+        .collect();
+    pages.extend(
+        manifest
+            .sections
+            .iter()
+            .filter_map(|s| s.readme.as_deref())
+            .map(|r| root.join(r)),
+    );
+    let mut problems = Vec::new();
+    for page in pages {
+        let Ok(text) = fs::read_to_string(&page) else {
+            continue;
+        };
+        let mut column = None;
+        for line in text.lines() {
+            if !line.starts_with('|') {
+                column = None;
+                continue;
+            }
+            let cells: Vec<&str> = line
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(str::trim)
+                .collect();
+            if let Some(at) = cells.iter().position(|c| *c == "minutes") {
+                column = Some(at);
+                continue;
+            }
+            let (Some(at), Some(first)) = (column, cells.first()) else {
+                continue;
+            };
+            let Some(e) = manifest
+                .exercises
+                .iter()
+                .find(|e| first.trim_matches('`') == e.id)
+            else {
+                continue;
+            };
+            let want = match e.kind {
+                crate::manifest::Kind::Core => e.minutes.to_string(),
+                crate::manifest::Kind::Extra => format!("{} · extra", e.minutes),
+            };
+            if cells.get(at) != Some(&want.as_str()) {
+                problems.push(format!(
+                    "{}: the row of {} says {:?} minutes, course.toml says \"{want}\"",
+                    workspace::display(root, &page),
+                    e.id,
+                    cells.get(at).copied().unwrap_or("")
+                ));
+            }
+        }
+    }
+    problems
 }
 
 fn report(problems: Vec<String>) -> Status {
