@@ -152,7 +152,8 @@ mod e03_fire_and_forget {
             app.resource.current(),
             1,
             "the endpoint answered, but 10 ms later nobody is using the resource. The work \
-             must still happen after the answer: spawn a task that calls `use_resource()`."
+             must still happen after the answer: spawn a task that calls `use_resource()`.{}",
+            app.task_panics()
         );
         tokio::time::sleep(app.hold()).await;
         assert_eq!(
@@ -162,7 +163,8 @@ mod e03_fire_and_forget {
                 peak: 1,
                 total: 1
             },
-            "the spawned work should have finished one use of the resource by now"
+            "the spawned work should have finished one use of the resource by now{}",
+            app.task_panics()
         );
     }
 

@@ -285,23 +285,38 @@ mod e07_user_rate_limit {
     #[tokio::test]
     async fn the_limiter_checks_and_sets_in_one_step() {
         use std::sync::Arc;
+        // 8 threads call `try_acquire` for the same user at once. Each thread's result
+        // is kept whole: a thread that panicked gives back its panic's payload, whose
+        // text (a `todo!()` still in place, say) the failure message must show.
         macro_rules! race {
             ($limiter:ty) => {{
                 let limiter = Arc::new(<$limiter>::new());
-                let allowed: usize = std::thread::scope(|scope| {
+                let results: Vec<std::thread::Result<bool>> = std::thread::scope(|scope| {
                     let handles: Vec<_> = (0..8)
                         .map(|_| {
                             let limiter = limiter.clone();
                             scope.spawn(move || {
-                                usize::from(
-                                    limiter.try_acquire(USER, Duration::from_secs(60)).is_ok(),
-                                )
+                                limiter.try_acquire(USER, Duration::from_secs(60)).is_ok()
                             })
                         })
                         .collect();
-                    handles.into_iter().map(|h| h.join().unwrap()).sum()
+                    handles.into_iter().map(|h| h.join()).collect()
                 });
-                allowed
+                let panicked = results.iter().filter(|r| r.is_err()).count();
+                if let Some(Err(payload)) = results.iter().find(|r| r.is_err()) {
+                    panic!(
+                        "UserRateLimiter::try_acquire panicked on {panicked} of 8 threads instead \
+                         of answering: {}\n    Expected: for 8 simultaneous calls for the same \
+                         user, exactly one Ok(()) and seven Err(Limited). Change try_acquire in \
+                         section2-channels/src/start/part2/e07_user_rate_limit.rs: under one \
+                         lock, look up the user's last create and either refuse or record now.",
+                        testkit::panics::message(&**payload)
+                    );
+                }
+                results
+                    .into_iter()
+                    .filter(|r| matches!(r, Ok(true)))
+                    .count()
             }};
         }
         let allowed = match IMPLEMENTATION {
@@ -316,6 +331,44 @@ mod e07_user_rate_limit {
             allowed, 1,
             "8 tabs creating at the same instant: exactly one may pass, {allowed} did"
         );
+    }
+}
+
+/// Why `token` got `got` over HTTP instead of a 403, found by asking the same
+/// `connect` in memory, where a panic comes back as a payload. Over HTTP a panic in
+/// `connect` runs on one of the server's tasks: the server just drops the connection
+/// mid-handshake, and the client only sees "Handshake not finished".
+fn why_not_403(app: &App, token: &str, got: &str) -> String {
+    let asked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        app.auth_endpoint.connect_in_memory(&[("token", token)])
+    }));
+    match asked {
+        Err(payload) => {
+            let message = testkit::panics::message(&*payload);
+            let change = if message.starts_with("not yet implemented") {
+                "That is the todo!() in `connect` (section2-channels/src/start/part2/\
+                 e08_auth_socket.rs), still in place: replace it with your code."
+            } else {
+                "Fix the panic in `connect` (section2-channels/src/start/part2/\
+                 e08_auth_socket.rs): a bad token is an answer, not a crash."
+            };
+            format!(
+                "token {token:?}: the server closed the connection during the WebSocket \
+                 handshake ({got}) instead of answering 403, because `connect` panicked: \
+                 {message}\n    Expected: a missing or invalid token is refused with \
+                 Err(Refused(..)), which the endpoint answers with 403. {change}"
+            )
+        }
+        Ok(Ok(_)) => format!(
+            "token {token:?}: expected 403, got {got}. `connect` accepts this token: a missing \
+             or invalid one must be refused with Err(Refused(\"token missing\" | \
+             \"token invalid\"))."
+        ),
+        Ok(Err(Refused(reason))) => format!(
+            "token {token:?}: expected 403, got {got}, although `connect` refuses this token \
+             ({reason:?}). The refusal should reach HTTP as 403: if you only changed \
+             `connect`, this is a course bug; please report it."
+        ),
     }
 }
 
@@ -389,8 +442,12 @@ mod e08_auth_socket {
         for token in ["", "garbage"] {
             match ChannelClient::connect(&url(token)).await {
                 Err(ConnectError::Status(403)) => {}
-                Err(e) => panic!("token {token:?}: expected 403, got {e}"),
-                Ok(_) => panic!("token {token:?}: expected 403, the socket was accepted"),
+                Err(e) => panic!("{}", why_not_403(&app, token, &e.to_string())),
+                Ok(_) => panic!(
+                    "token {token:?}: expected 403, the socket was accepted. `connect` must \
+                     refuse a missing or invalid token with Err(Refused(..)), which the \
+                     endpoint answers with 403."
+                ),
             }
         }
         let token = app.signer.sign(&USER).unwrap();

@@ -100,7 +100,7 @@ pub fn generated_section(reports: &[Report], machine: &Machine) -> String {
         let ms = |us: f64| format!("{:.1} ms", us / 1000.0);
         let (peak, rss, tasks) = match &report.server {
             Some(s) => (
-                s.resource_peak.to_string(),
+                s.resource_peak_text(),
                 s.rss_max_bytes
                     .map_or("-".into(), |b| format!("{:.1} MiB", b as f64 / 1048576.0)),
                 s.live_tasks_max.to_string(),
@@ -359,7 +359,7 @@ fn generated_part2(
             ms(report.latency.p99_us as f64),
             report.completed,
             report.errors.get("503").copied().unwrap_or(0),
-            server.map_or("-".into(), |s| s.resource_peak.to_string()),
+            server.map_or("-".into(), |s| s.resource_peak_text()),
             server
                 .and_then(|s| s.queue_depth_max)
                 .map_or("-".into(), |q| q.to_string()),

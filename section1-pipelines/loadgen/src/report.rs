@@ -251,8 +251,9 @@ impl Report {
         )?;
         writeln!(
             out,
-            "  resource    {} users at most (sampled), server peak {}",
-            server.resource_max_sampled, server.resource_peak
+            "  resource    {} users at most (sampled), {}",
+            server.resource_max_sampled,
+            server.resource_peak_sentence()
         )?;
         writeln!(
             out,

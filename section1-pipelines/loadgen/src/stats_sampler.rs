@@ -30,7 +30,8 @@ pub struct StatsSample {
     pub at_ms: u64,
     /// Resource users at that moment.
     pub current: u64,
-    /// The server's all-time peak of resource users.
+    /// The server's peak counter of resource users: the most at once since the server
+    /// started (or reset it), so it can hold an earlier run's figure.
     pub peak: u64,
     /// Resident memory of the server process, when it knows it.
     pub rss_bytes: Option<u64>,
@@ -124,8 +125,15 @@ pub struct ServerSummary {
     pub samples: usize,
     /// The most resource users seen in any sample.
     pub resource_max_sampled: u64,
-    /// The server's own peak counter at the end (exact, but counts since the server started).
-    pub resource_peak: u64,
+    /// The most resource users at once during this run, exactly: the server's peak
+    /// counter at the end, when it rose during the run. `None` when it did not: the
+    /// counter counts since the server started, so it still held an earlier run's
+    /// higher peak, and this run's own peak lies between `resource_max_sampled` and
+    /// `resource_peak_before`.
+    pub resource_peak: Option<u64>,
+    /// The server's peak counter before the load started (the first sample is taken
+    /// before any request is sent): what an earlier run, or anything else, left there.
+    pub resource_peak_before: u64,
     /// The largest RSS sampled.
     pub rss_max_bytes: Option<u64>,
     /// RSS in the last sample.
@@ -138,17 +146,100 @@ pub struct ServerSummary {
 }
 
 impl ServerSummary {
-    /// Summarises samples; `None` when there are none.
+    /// Summarises samples, the first taken before the load started; `None` when there
+    /// are none.
+    ///
+    /// The server's peak counter is all-time: read at the end alone, it would report
+    /// the previous run's peak against a server that is not restarted between runs.
+    /// Compared with its value before the load, it is exact when it moved, and an
+    /// upper bound (with the sampled maximum as the lower one) when it did not.
     pub fn from_samples(samples: &[StatsSample]) -> Option<ServerSummary> {
+        let first = samples.first()?;
         let last = samples.last()?;
+        let peak_end = samples.iter().map(|s| s.peak).max().unwrap_or(0);
         Some(ServerSummary {
             samples: samples.len(),
             resource_max_sampled: samples.iter().map(|s| s.current).max().unwrap_or(0),
-            resource_peak: samples.iter().map(|s| s.peak).max().unwrap_or(0),
+            resource_peak: (peak_end > first.peak).then_some(peak_end),
+            resource_peak_before: first.peak,
             rss_max_bytes: samples.iter().filter_map(|s| s.rss_bytes).max(),
             rss_end_bytes: last.rss_bytes,
             live_tasks_max: samples.iter().map(|s| s.live_tasks).max().unwrap_or(0),
             queue_depth_max: samples.iter().filter_map(|s| s.queue_depth).max(),
         })
+    }
+
+    /// This run's resource peak for a table cell: the exact figure, or the sampled
+    /// maximum marked as such when the server's counter was not moved by this run.
+    pub fn resource_peak_text(&self) -> String {
+        match self.resource_peak {
+            Some(peak) => peak.to_string(),
+            None => format!("{} (sampled)", self.resource_max_sampled),
+        }
+    }
+
+    /// The report's sentence about the peak, for the `resource` line.
+    pub fn resource_peak_sentence(&self) -> String {
+        match self.resource_peak {
+            Some(peak) => format!("server peak {peak} during this run"),
+            None => format!(
+                "server peak not above {} (the server's counter held that from before this \
+                 run; restart the server for an exact figure)",
+                self.resource_peak_before
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(at_ms: u64, current: u64, peak: u64) -> StatsSample {
+        StatsSample {
+            at_ms,
+            current,
+            peak,
+            rss_bytes: None,
+            live_tasks: 1,
+            queue_depth: None,
+        }
+    }
+
+    #[test]
+    fn a_peak_reached_during_the_run_is_exact() {
+        // The server had seen 3 users at once before; this run took it to 7.
+        let summary =
+            ServerSummary::from_samples(&[sample(0, 0, 3), sample(100, 6, 6), sample(200, 2, 7)])
+                .unwrap();
+        assert_eq!(summary.resource_peak, Some(7));
+        assert_eq!(summary.resource_peak_before, 3);
+        assert_eq!(summary.resource_max_sampled, 6);
+        assert_eq!(summary.resource_peak_text(), "7");
+        assert_eq!(
+            summary.resource_peak_sentence(),
+            "server peak 7 during this run"
+        );
+    }
+
+    #[test]
+    fn an_earlier_runs_peak_is_not_reported_as_this_ones() {
+        // An earlier run left 50 in the counter; this one never went above 5.
+        let summary = ServerSummary::from_samples(&[
+            sample(0, 0, 50),
+            sample(100, 5, 50),
+            sample(200, 0, 50),
+        ])
+        .unwrap();
+        assert_eq!(summary.resource_peak, None, "50 belongs to an earlier run");
+        assert_eq!(summary.resource_peak_before, 50);
+        assert_eq!(summary.resource_peak_text(), "5 (sampled)");
+        assert!(
+            summary
+                .resource_peak_sentence()
+                .starts_with("server peak not above 50"),
+            "{}",
+            summary.resource_peak_sentence()
+        );
     }
 }

@@ -5,6 +5,30 @@
 //! the last 11 samples to the page over Server-Sent Events. SSE is plain HTTP, one
 //! way (server to browser), reconnects by itself, and needs no JavaScript library:
 //! exactly what a gauge needs. Section 2 uses WebSockets where the browser talks back.
+//!
+//! # The streams
+//!
+//! | route | event | one message is | read by |
+//! |---|---|---|---|
+//! | `GET /part1/usage` | `usage` | a [`Sample`] of the resource | the `/part1` page (`dashboard.html`) |
+//! | `GET /part2/usage` | `pipeline` | a [`PipelineSample`] of the pipeline and the resource | the `/part2` page (`dashboard_part2.html`) |
+//!
+//! Both answer `content-type: text/event-stream` and send one message every
+//! [`SAMPLE_EVERY`] (20 ms) for as long as the client stays connected; a client that
+//! reads too slowly skips samples rather than receiving a backlog. A message is an
+//! `event:` line with the event name and a `data:` line with one JSON object:
+//!
+//! ```text
+//! event: usage
+//! data: {"average":1.5,"current":2,"peak":50,"total":3000,"implementation":"solution"}
+//! ```
+//!
+//! Averages are over the last [`WINDOW`] samples (220 ms) of *this* connection: each
+//! client gets its own stream, whose window starts when it connects. `peak`, `total`
+//! and the pipeline's counters are since the server started, as in `/stats`. Between
+//! messages axum's keep-alive comment (`:` every 15 s) keeps proxies from closing an
+//! idle stream. Any SSE client can read them, not only the pages:
+//! `curl -N http://127.0.0.1:4000/part1/usage` prints the raw stream.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -89,6 +113,9 @@ pub struct PipelineSample {
     pub implementation: &'static str,
 }
 
+/// `GET /part2/usage`: the pipeline as Server-Sent Events, for the `/part2` page. One
+/// `pipeline` event every [`SAMPLE_EVERY`] (20 ms), its data a [`PipelineSample`] as
+/// JSON; see the module docs.
 async fn pipeline_stream(
     State(state): State<DashboardState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
@@ -176,6 +203,10 @@ pub struct Sample {
     pub implementation: &'static str,
 }
 
+/// `GET /part1/usage`: the resource's users as Server-Sent Events, for the `/part1`
+/// gauge. One `usage` event every [`SAMPLE_EVERY`] (20 ms), its data a [`Sample`] as
+/// JSON (`average` over this connection's last [`WINDOW`] samples, `current`, `peak`
+/// and `total` since the server started, `implementation`); see the module docs.
 async fn usage_stream(
     State(state): State<DashboardState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {

@@ -8,6 +8,9 @@
 //! - Helpers for tests that need a tool from outside Rust: [`redis::RedisServer`],
 //!   [`node`] suites and scripts, a [`browser`] (playwright-core + Chromium), and the
 //!   [`postgres`] switch.
+//! - [`panics`]: the text of a panic payload (`Any { .. }` is never a message), and
+//!   a hook that remembers panics no payload reached the test for (a spawned task,
+//!   a server's connection, a layer that answers 500).
 //!
 //! A test that needs a missing tool follows one rule, in [`skip_or_fail`]: on a
 //! laptop it says so and returns early; in CI (`CI` set) it fails, because there a
@@ -22,6 +25,7 @@
 
 pub mod browser;
 pub mod node;
+pub mod panics;
 pub mod postgres;
 pub mod redis;
 
