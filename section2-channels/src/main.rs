@@ -1,7 +1,9 @@
 //! `section2-channels`: serve the section's channels over WebSocket.
 //!
 //! The scale lab (memory per connection, broadcast, fan-out, connect rate) and the
-//! walkthrough's experiment measure the reference: `cargo run -p scale-lab --release`.
+//! walkthroughs' experiments measure the reference: `cargo run -p scale-lab --release
+//! -- experiment part1` (or `part2`) rewrites the figures of solutions/section2/part1.md
+//! (or part2.md).
 
 use clap::{Parser, Subcommand};
 use section2_channels::app::{self, Implementation};

@@ -1,4 +1,7 @@
-//! `section4-tracker-live`: serve the presence channels on one or more nodes.
+//! `section4-tracker-live`: serve the presence channels on one or more nodes, and
+//! measure what the walkthroughs quote (`experiment part1`, `experiment part2`).
+
+mod experiment;
 
 use std::sync::Arc;
 
@@ -53,6 +56,13 @@ enum Command {
 
 #[derive(Subcommand)]
 enum Experiment {
+    /// Regenerate the figures of solutions/section4/part1.md (the tracker converging,
+    /// on the hub and through Redis; the gate's savings; the tracker's costs), between
+    /// its `experiment:part1` markers. About half a minute, loopback only.
+    Part1,
+    /// Regenerate the figures of solutions/section4/part2.md (a live view's bytes and
+    /// render costs), between its `experiment:part2` markers. A few seconds.
+    Part2,
     /// s4.e4: resource calls made and skipped by the tracker-gated pipeline, per share
     /// of watched topics (runs on tokio's paused clock: seconds of real time).
     Gated {
@@ -105,6 +115,16 @@ fn gated_experiment(
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Each builds the runtimes it needs (paused and real time).
+    match cli.command {
+        Command::Experiment {
+            experiment: Experiment::Part1,
+        } => return experiment::run(experiment::Part::Part1),
+        Command::Experiment {
+            experiment: Experiment::Part2,
+        } => return experiment::run(experiment::Part::Part2),
+        _ => {}
+    }
     if let Command::Experiment {
         experiment:
             Experiment::Gated {

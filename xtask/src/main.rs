@@ -24,6 +24,7 @@ mod slides;
 mod standalone;
 mod ui;
 mod verify;
+mod walkthroughs;
 mod watch;
 mod workspace;
 
@@ -49,9 +50,12 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [arguments]
 
 learner commands:
-  check [SCOPE] [--solution] [--verbose]
+  check [SCOPE] [--all] [--solution] [--verbose]
                       run the exercises' tests against your code, in course order.
-                      SCOPE is a section (s1) or an exercise (s1.e2); default: all.
+                      SCOPE is a section (s1) or an exercise (s1.e2); default: the
+                      course, section by section, up to the first one with core
+                      exercises left. Extras are optional and do not count;
+                      --all counts them and checks every section in scope.
                       --solution runs the reference instead of your code.
   hint ID [--level N] show the hints for an exercise, up to level N (default 1)
   solve ID            put the reference over your file (your code is backed up first)

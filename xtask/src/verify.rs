@@ -755,6 +755,8 @@ fn manifest_complete(root: &Path, manifest: &Manifest, answers: &Answers) -> Sta
         }
     }
     problems.extend(minutes_tables(root, manifest));
+    // Walkthroughs quote measured figures only between generated markers.
+    problems.extend(crate::walkthroughs::problems(root));
     report(problems)
 }
 

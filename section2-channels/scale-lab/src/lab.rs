@@ -254,6 +254,9 @@ impl ServerChild {
             .args(args)
             .args(WsFlags::from_config(config).to_args())
             .env("RUST_LOG", "warn")
+            // A pipe kept open as long as the child lives: a server that reads
+            // commands from stdin (`server --kind raw`) must not see it end.
+            .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -381,11 +384,13 @@ pub fn print(m: &IdleMeasurement, topic: &str) {
     );
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+/// A client connection of the lab.
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
 /// Opens client number `i` (from its source address of the rotation, so ports do
-/// not run short) and joins `topic`.
-async fn open_joined(
+/// not run short) and joins `topic`; with `message_bytes`, also sends one padded
+/// heartbeat of that size and waits for its reply.
+pub async fn open_joined(
     server: std::net::SocketAddr,
     url: &str,
     i: usize,

@@ -11,8 +11,10 @@
 //!    server every measurement starts;
 //! 2. [`scale`]: the scenarios `cargo xtask bench` runs (`idle`, `broadcast`,
 //!    `fanout`, `connect`), each printing one JSON result;
-//! 3. [`experiment`]: the figures of section 2's walkthrough, regenerated.
+//! 3. [`experiment`]: the figures of section 2's walkthroughs, regenerated, and
+//!    [`heap`], the counting allocator behind its heap profile.
 
 pub mod experiment;
+pub mod heap;
 pub mod lab;
 pub mod scale;

@@ -2,10 +2,17 @@
 //! broadcast latency, fan-out, connect rate) and the walkthrough's figures.
 
 /// With `--features mimalloc`, the binary (server and lab alike) allocates with
-/// mimalloc; the library never chooses an allocator for its users.
+/// mimalloc; the library never chooses an allocator for its users. Either way the
+/// allocator is wrapped in `heap::Counting`, which counts nothing unless the
+/// hidden `heap-serve` command turns it on (one relaxed load per call otherwise).
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: scale_lab::heap::Counting<mimalloc::MiMalloc> =
+    scale_lab::heap::Counting(mimalloc::MiMalloc);
+#[cfg(not(feature = "mimalloc"))]
+#[global_allocator]
+static GLOBAL: scale_lab::heap::Counting<std::alloc::System> =
+    scale_lab::heap::Counting(std::alloc::System);
 
 use channels::SocketConfig;
 use clap::{Parser, Subcommand};
@@ -30,8 +37,13 @@ enum Command {
     /// Serve section 2's reference app: the server under test of `measure-idle`,
     /// `idle` and `connect` (started as a child process).
     Serve(ServeArgs),
-    /// Regenerate the walkthrough's measured figures (solutions/section2/part1.md).
-    Experiment,
+    /// Regenerate a walkthrough's measured figures (solutions/section2/part1.md or
+    /// part2.md, between its `experiment:` markers); loopback only, about a minute.
+    Experiment {
+        /// Which walkthrough.
+        #[arg(value_enum)]
+        part: scale_lab::experiment::Part,
+    },
     /// Measure the server's memory per idle joined connection (starts its own server).
     MeasureIdle {
         /// How many idle connections to open (each needs a file descriptor per side).
@@ -82,6 +94,10 @@ enum Command {
     Broadcast(scale_lab::scale::broadcast::BroadcastArgs),
     /// Scenario 3: sustained fan-out, ours beside a raw tokio-tungstenite server.
     Fanout(scale_lab::scale::fanout::FanoutArgs),
+    /// `serve` with its live heap counted by allocation size: a line `heap` on stdin
+    /// is answered with `heap <JSON>` on stdout (the experiment's heap profile).
+    #[command(hide = true)]
+    HeapServe(ServeArgs),
     /// The server child the broadcast scenarios drive (commands on stdin).
     #[command(hide = true)]
     Server {
@@ -121,9 +137,17 @@ async fn main() -> anyhow::Result<()> {
             let m = scale_lab::lab::measure_idle(connections, &topic, read_buffer).await?;
             scale_lab::lab::print(&m, &topic);
         }
-        Command::Experiment => {
-            scale_lab::experiment::run(&scale_lab::experiment::walkthrough_dir()).await?
+        Command::HeapServe(args) => {
+            scale_lab::heap::enable();
+            tokio::spawn(scale_lab::heap::answer_on_stdin());
+            section2_reference::serve::serve(
+                section2_reference::reference_routes(),
+                args,
+                "reference",
+            )
+            .await?
         }
+        Command::Experiment { part } => scale_lab::experiment::run(part).await?,
         Command::Idle {
             steps,
             ws,

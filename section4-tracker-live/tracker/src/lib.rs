@@ -15,8 +15,11 @@
 //! Then what section 4 builds on it:
 //! - [`presence`]: what the presence channels track per user, and its wire shape;
 //! - [`gated`]: a pipeline that makes its expensive call only for topics someone watches.
+//!
+//! And what it costs, measured: [`costs`] (the bench's and the walkthrough's loops).
 
 pub mod clock;
+pub mod costs;
 pub mod delta_generation;
 pub mod gated;
 pub mod hub;

@@ -14,7 +14,9 @@
 //! 2. [`write`] and [`read`] (and [`write_as`], [`read_as`] for shapes written
 //!    under several names, like the scale lab's [`section2::Scenario`]);
 //! 3. the shapes themselves, one module per section: [`section1`], [`section2`],
-//!    [`section3`], [`section4`] (each with its hardening test's, `*Hardening`).
+//!    [`section3`], [`section4`] (each with its hardening test's, `*Hardening`);
+//! 4. for the walkthroughs, which quote figures only between markers that a command
+//!    rewrites: [`machine::Machine`] (the machine line) and [`walkthrough::rewrite`].
 //!
 //! The directory is `$COURSE_FIGURES_DIR` (the xtask sets it), else
 //! `$CARGO_TARGET_DIR/figures`, else the workspace's `target/figures`.
@@ -25,10 +27,12 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+pub mod machine;
 pub mod section1;
 pub mod section2;
 pub mod section3;
 pub mod section4;
+pub mod walkthrough;
 
 /// The environment variable naming the directory the figures go to.
 pub const DIR_ENV: &str = "COURSE_FIGURES_DIR";
@@ -110,10 +114,18 @@ pub fn dir() -> PathBuf {
     if let Some(target) = std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(target).join("figures");
     }
+    workspace().join("target/figures")
+}
+
+/// The workspace's root folder (where this crate was built from).
+pub fn workspace() -> PathBuf {
     // This crate sits at xtask/figures in the workspace.
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let workspace = manifest.ancestors().nth(2).unwrap_or(manifest);
-    workspace.join("target/figures")
+    manifest
+        .ancestors()
+        .nth(2)
+        .unwrap_or(manifest)
+        .to_path_buf()
 }
 
 /// The file of the figures called `name` in `dir`.
