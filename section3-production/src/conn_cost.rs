@@ -236,31 +236,6 @@ pub fn write_walkthrough(generated: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// The machine, for the figures: CPU, cores, kernel, memory, and the load when the
-/// measurement started (the machine may be shared).
-pub fn describe_machine() -> String {
-    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
-    let cpu = read("/proc/cpuinfo")
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split(':').nth(1))
-        .map_or_else(|| "unknown CPU".to_owned(), |m| m.trim().to_owned());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let kernel = read("/proc/sys/kernel/osrelease").trim().to_owned();
-    let memory = read("/proc/meminfo")
-        .lines()
-        .find(|l| l.starts_with("MemTotal:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kib| kib.parse::<u64>().ok())
-        .map_or_else(|| "unknown memory".to_owned(), |kib| bytes(kib * 1024));
-    let load = read("/proc/loadavg")
-        .split_whitespace()
-        .next()
-        .unwrap_or("?")
-        .to_owned();
-    format!("{cpu}, {cores} cores, {memory} RAM, Linux {kernel}, load average {load} at the start")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

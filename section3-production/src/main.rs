@@ -251,7 +251,7 @@ async fn conn_cost(connections: usize, yours: bool, walkthrough: bool) -> anyhow
     use section3_production::conn_cost::{self as lab, Measured};
     use section3_production::{solution as reference, start};
 
-    let machine = lab::describe_machine();
+    let machine = figures::machine::Machine::describe().to_string();
     let untuned = SocketConfig::tungstenite_defaults();
     let mut configs = vec![
         ("tungstenite defaults", untuned.clone()),

@@ -21,8 +21,8 @@ mod fixture;
 
 use std::process::{Command, Stdio};
 
+use figures::machine::Machine;
 use figures::section1::{LoadgenVsWrk, MeanLatency, Throughput};
-use loadgen::machine::Machine;
 use pipeline::mock_resource::MockResource;
 
 /// This crate's binary, built with the bench (release) profile.
@@ -86,8 +86,8 @@ fn main() {
     }
 
     // The same figures for the results page (`cargo xtask bench` reads the file).
-    let path = figures::write(&figures, serde_json::to_value(&machine).ok())
-        .expect("write the bench's figures");
+    let path =
+        figures::write(&figures, Some(machine.to_json())).expect("write the bench's figures");
     eprintln!("figures: {}", path.display());
 }
 

@@ -16,11 +16,11 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::time::Instant;
 
+use figures::machine::Machine;
 use pipeline::stats::Stats;
 
 use crate::client::{Connection, encode_request};
 use crate::commands::{label, write_chart};
-use crate::machine::Machine;
 use crate::progress::Progress;
 use crate::report::{Report, summary_table};
 use crate::runner::{LoadConfig, run};

@@ -13,8 +13,8 @@
 //! - [`histogram`], [`report`], [`chart`]: the figures, as text, JSON and SVG;
 //! - [`stats_sampler`], [`progress`]: what runs beside the load;
 //! - [`args`], [`commands`]: the command line of `load` and `compare`;
-//! - [`experiment`], [`machine`]: section 1's walkthrough figures, and the machine
-//!   they were measured on.
+//! - [`experiment`]: section 1's walkthrough figures, with the machine they were
+//!   measured on (`figures::machine::Machine`, one description for every producer).
 
 pub mod args;
 pub mod chart;
@@ -22,7 +22,6 @@ pub mod client;
 pub mod commands;
 pub mod experiment;
 pub mod histogram;
-pub mod machine;
 pub mod progress;
 pub mod report;
 pub mod runner;

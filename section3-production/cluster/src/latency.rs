@@ -161,12 +161,9 @@ pub fn replace_generated(text: &str, generated: &str) -> anyhow::Result<String> 
     ))
 }
 
-/// A one-line description of this machine: cores, kernel, Redis version.
+/// A one-line description of where the figures were measured: the machine (the
+/// `figures` crate's one description), the Redis version, and loopback.
 pub fn describe_machine() -> String {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|_| "unknown kernel".into());
     let redis = Command::new("redis-server")
         .arg("--version")
         .output()
@@ -178,7 +175,10 @@ pub fn describe_machine() -> String {
                 .map(|w| w.trim_start_matches("v=").to_owned())
         })
         .unwrap_or_else(|| "unknown".into());
-    format!("{cores} cores, Linux {kernel}, redis-server {redis}, loopback")
+    format!(
+        "{}, redis-server {redis}, loopback",
+        figures::machine::Machine::describe()
+    )
 }
 
 #[cfg(test)]

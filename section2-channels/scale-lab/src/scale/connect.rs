@@ -281,9 +281,7 @@ async fn ramp_against(
             outcome.cpu.server_us(),
             outcome.cpu.generator_us(),
             outcome.cpu.system_pct(),
-            crate::scale::load_average(
-                &std::fs::read_to_string("/proc/loadavg").unwrap_or_default()
-            )[0],
+            figures::machine::load_average()[0],
         );
         let sustained = outcome.sustained();
         outcomes.push(outcome);

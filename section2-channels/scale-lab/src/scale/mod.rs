@@ -8,13 +8,14 @@
 //! loopback, bounded in count and time: a [`Watchdog`] kills the child if a
 //! scenario overruns, and dropping the child kills it too.
 //!
-//! What lives here is shared by the scenarios: the [`Machine`] description, the
-//! JSON shape, the child server, and [`source_addr`], which spreads connections
+//! What lives here is shared by the scenarios: the JSON shape (the machine in it is
+//! the `figures` crate's one description, [`Machine`]), the child server, and [`source_addr`], which spreads connections
 //! over several loopback source addresses (each has its own 28k ephemeral ports).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+pub use figures::machine::Machine;
 use figures::section2::Scenario;
 use serde::{Deserialize, Serialize};
 
@@ -30,91 +31,6 @@ pub mod idle;
 pub mod raw_server;
 pub mod server;
 pub mod subscribers;
-
-/// CPU, cores, kernel, open-file limit, load and compiler of this machine: figures
-/// without them are not figures (other builds on the same cores halve a rate).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Machine {
-    /// The CPU model name.
-    pub cpu: String,
-    /// Cores this process may use.
-    pub cores: usize,
-    /// The kernel release.
-    pub kernel: String,
-    /// The soft limit on open files (`RLIMIT_NOFILE`) of this process.
-    pub open_files: u64,
-    /// The 1, 5 and 15 minute load averages when the description was taken.
-    pub load_average: [f64; 3],
-    /// `rustc --version`, or "unknown".
-    pub rustc: String,
-}
-
-impl Machine {
-    /// Reads the description of the machine this process runs on (Linux files;
-    /// "unknown" or zeros elsewhere).
-    pub fn describe() -> Machine {
-        let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
-        let cpu = read("/proc/cpuinfo")
-            .lines()
-            .find(|l| l.starts_with("model name"))
-            .and_then(|l| l.split(':').nth(1))
-            .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
-            .unwrap_or_else(|| "unknown CPU".to_string());
-        let kernel = read("/proc/sys/kernel/osrelease").trim().to_string();
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: getrlimit only writes the struct we pass.
-        let open_files = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-            limit.rlim_cur
-        } else {
-            0
-        };
-        let rustc = std::process::Command::new("rustc")
-            .arg("--version")
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "unknown".into());
-        Machine {
-            cpu,
-            cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
-            kernel: if kernel.is_empty() {
-                "unknown".into()
-            } else {
-                kernel
-            },
-            open_files,
-            load_average: load_average(&read("/proc/loadavg")),
-            rustc,
-        }
-    }
-}
-
-impl std::fmt::Display for Machine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let [one, five, fifteen] = self.load_average;
-        write!(
-            f,
-            "{}, {} cores, Linux {}, open-file limit {}, load average {one:.2} {five:.2} \
-             {fifteen:.2}, {}",
-            self.cpu, self.cores, self.kernel, self.open_files, self.rustc
-        )
-    }
-}
-
-/// The three load averages of `/proc/loadavg`'s text (zeros if unreadable).
-pub fn load_average(loadavg: &str) -> [f64; 3] {
-    let mut words = loadavg.split_whitespace().map(|w| w.parse().unwrap_or(0.0));
-    [
-        words.next().unwrap_or(0.0),
-        words.next().unwrap_or(0.0),
-        words.next().unwrap_or(0.0),
-    ]
-}
 
 /// What one scenario found, and where: the results page's [`Scenario`] (one
 /// definition, in the `figures` crate) with this machine beside it. Its fields are
@@ -165,7 +81,7 @@ impl ScenarioResult {
         let path = figures::write_as(
             &self.scenario,
             &Scenario::command(&self.scenario, &args),
-            Some(serde_json::to_value(&self.machine)?),
+            Some(self.machine.to_json()),
             &self.result,
         )?;
         eprintln!("figures: {}", path.display());
@@ -298,8 +214,9 @@ mod tests {
             machine: Machine {
                 cpu: "AMD EPYC".into(),
                 cores: 2,
+                memory_bytes: 8 << 30,
                 kernel: "6.18.0".into(),
-                open_files: 20_000,
+                open_files: "20000".into(),
                 load_average: [1.5, 2.0, 2.5],
                 rustc: "rustc 1.90.0".into(),
             },
@@ -322,7 +239,8 @@ mod tests {
             serde_json::json!({
                 "scenario": "idle",
                 "machine": {
-                    "cpu": "AMD EPYC", "cores": 2, "kernel": "6.18.0", "open_files": 20000,
+                    "cpu": "AMD EPYC", "cores": 2, "memory_bytes": 8u64 << 30,
+                    "kernel": "6.18.0", "open_files": "20000",
                     "load_average": [1.5, 2.0, 2.5], "rustc": "rustc 1.90.0"
                 },
                 "params": {"connections": 19000},
@@ -347,12 +265,7 @@ mod tests {
     }
 
     #[test]
-    fn load_average_and_quantiles() {
-        assert_eq!(
-            load_average("0.50 1.25 2.00 1/234 5678\n"),
-            [0.5, 1.25, 2.0]
-        );
-        assert_eq!(load_average(""), [0.0; 3]);
+    fn quantiles_are_nearest_rank() {
         let values: Vec<f64> = (1..=100).map(f64::from).collect();
         assert_eq!(quantile(&values, 0.5), 50.0);
         assert_eq!(quantile(&values, 0.99), 99.0);
