@@ -6,8 +6,11 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -16,7 +19,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::StreamExt;
 use serde_json::Value;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
@@ -269,7 +273,7 @@ impl Endpoint {
             conn = inner.next_connection.fetch_add(1, Ordering::Relaxed),
         );
         let (outbox, rx) = Outbox::new(inner.config.outbound_capacity);
-        let writer = tokio::spawn(write_loop(sink, rx, inner.config.close_timeout));
+        let writer = tokio::spawn(write_loop(sink, rx, inner.config.clone()));
         let connection = Connection::new(
             inner.config.clone(),
             inner.router.clone(),
@@ -363,6 +367,7 @@ fn classify(error: axum::Error) -> Inbound {
     let error = error.into_inner();
     match error.downcast_ref::<WsError>() {
         Some(WsError::Capacity(_)) => Inbound::TooBig,
+        Some(WsError::Utf8(_)) => Inbound::InvalidUtf8,
         Some(WsError::ConnectionClosed | WsError::AlreadyClosed) => Inbound::Closed,
         _ => Inbound::Error(error.to_string()),
     }
@@ -389,6 +394,109 @@ pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
+/// How long a closed connection keeps reading, and throwing away, what its client
+/// still sends (see [`Lingering`]).
+pub const LINGER: Duration = Duration::from_secs(1);
+
+/// A TCP connection that, once dropped, closes the way RFC 6455 (section 7.1.1) asks
+/// and HTTP servers' "lingering close" does: it shuts down its sending side (all that
+/// was written, then FIN) and reads and discards what the client still sends, until
+/// the client closes too, or for [`LINGER`] at most.
+///
+/// Why: a socket closed while the client's data is still arriving is reset, not
+/// closed. The kernel sends RST and throws away what it had not sent yet, the close
+/// frame included, and the client's reads fail. A client that was still sending when
+/// the server closed it (too big a message, a flood) saw 1006, "connection lost",
+/// instead of the close frame with 1009 or 1008 and its reason.
+///
+/// The WebSocket owns the stream and drops it when the connection ends, so `Drop`
+/// is the one place that sees the end; the lingering runs in a task of its own.
+struct Lingering(Option<TcpStream>);
+
+impl Drop for Lingering {
+    fn drop(&mut self) {
+        // Without a runtime (it is shutting down) nobody is left to linger for.
+        if let (Some(stream), Ok(runtime)) = (self.0.take(), tokio::runtime::Handle::try_current())
+        {
+            runtime.spawn(linger(stream));
+        }
+    }
+}
+
+async fn linger(mut stream: TcpStream) {
+    // An error means the connection is gone already; reading then fails at once.
+    let _ = stream.shutdown().await;
+    let mut discard = [0; 512];
+    let _ = tokio::time::timeout(LINGER, async {
+        // Until the client closes its side (a read of 0 bytes) or the connection fails.
+        while let Ok(1..) = stream.read(&mut discard).await {}
+    })
+    .await;
+}
+
+impl Lingering {
+    fn stream(self: Pin<&mut Self>) -> Pin<&mut TcpStream> {
+        Pin::new(self.get_mut().0.as_mut().expect("taken only when dropped"))
+    }
+}
+
+impl AsyncRead for Lingering {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        self.stream().poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Lingering {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.stream().poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        self.stream().poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.as_ref().is_some_and(|s| s.is_write_vectored())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.stream().poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.stream().poll_shutdown(cx)
+    }
+}
+
+/// The listener a [`Server`] serves: a [`TcpListener`] whose connections linger.
+struct LingeringListener(TcpListener);
+
+impl axum::serve::Listener for LingeringListener {
+    type Io = Lingering;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Lingering, SocketAddr) {
+        let (stream, addr) = axum::serve::Listener::accept(&mut self.0).await;
+        (Lingering(Some(stream)), addr)
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+}
+
 /// A running server: its address, and how to stop it.
 pub struct Server {
     addr: SocketAddr,
@@ -397,12 +505,13 @@ pub struct Server {
 }
 
 impl Server {
-    /// Serves `app` on `listener` in the background.
+    /// Serves `app` on `listener` in the background. Its connections end with a
+    /// lingering close (see [`LINGER`]), so a client sees why it was closed.
     pub fn spawn(listener: TcpListener, app: axum::Router) -> std::io::Result<Server> {
         let addr = listener.local_addr()?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
+            axum::serve(LingeringListener(listener), app)
                 .with_graceful_shutdown(async {
                     let _ = rx.await;
                 })

@@ -2,15 +2,28 @@
 //!
 //! Everything bound for a client (replies, pushes, broadcasts, from the socket, its
 //! channels, spawned tasks and the pubsub) goes through one [`Outbox`], so frames keep
-//! their order. The queue is bounded and never waited on: when it is full the client is
-//! not reading fast enough, and the connection is closed with that reason instead of
-//! growing the server's memory.
+//! their order. The queue is bounded and senders never wait on it.
+//!
+//! Two marks, two different jobs:
+//!
+//! - the **high-water mark** (half the capacity) is back-pressure: while the queue is at
+//!   or above it, the socket stops reading the client's frames
+//!   ([`Outbox::below_high_water`]), so a client that sends requests faster than it
+//!   reads the replies is slowed down by TCP, not blamed. Its own requests cannot fill
+//!   the queue;
+//! - the **capacity** is the memory bound: what fills the rest is what the server sends
+//!   on its own (broadcasts, pushes, replies its channels still owe). A client that lets
+//!   the queue fill cannot keep up, and the connection is closed with that reason
+//!   instead of growing the server's memory.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use std::task::Poll;
+
 use axum::extract::ws::Utf8Bytes;
+use futures::task::AtomicWaker;
 use tokio::sync::Notify;
 
 use crate::protocol::Frame;
@@ -24,6 +37,8 @@ pub mod close_code {
     pub const PROTOCOL_ERROR: u16 = 1002;
     /// Data the server does not accept (binary garbage).
     pub const UNSUPPORTED_DATA: u16 = 1003;
+    /// A text message that is not valid UTF-8 (RFC 6455, section 8.1).
+    pub const INVALID_PAYLOAD: u16 = 1007;
     /// The client did not keep up with what it was sent.
     pub const POLICY_VIOLATION: u16 = 1008;
     /// A message above the configured maximum size.
@@ -119,8 +134,14 @@ impl Closer {
 struct Shared {
     queue: Mutex<VecDeque<Utf8Bytes>>,
     capacity: usize,
+    /// Half the capacity: the socket reads the client's frames only below it.
+    high_water: usize,
     /// Wakes the writer: the queue went from empty to not empty, or closing began.
     ready: Notify,
+    /// Wakes the socket's reader, the one task that waits for it: the writer took the
+    /// queue below the high-water mark. (A waker slot, not a `Notify`: waiting for it
+    /// then costs the socket's future no state.)
+    drained: AtomicWaker,
     closer: Closer,
     /// Set when the writer is dropped: nothing queued would be sent any more.
     writer_gone: AtomicBool,
@@ -150,9 +171,12 @@ pub struct Outbox {
 
 impl Outbox {
     /// An outbox holding at most `capacity` frames, and the receiving end for the writer.
+    /// Its high-water mark is half the capacity.
     pub fn new(capacity: usize) -> (Outbox, OutboxReceiver) {
+        let capacity = capacity.max(1);
         let shared = Arc::new(Shared {
-            capacity: capacity.max(1),
+            capacity,
+            high_water: capacity.div_ceil(2),
             ..Shared::default()
         });
         (
@@ -230,6 +254,29 @@ impl Outbox {
     pub fn queued(&self) -> usize {
         self.shared.lock().len()
     }
+
+    /// Whether fewer frames than the high-water mark (half the capacity) are waiting:
+    /// the socket reads its client's next frame only then. Also `true` once the writer
+    /// is gone: nothing will drain the queue any more, and waiting would be forever.
+    pub fn below_high_water(&self) -> bool {
+        let shared = &*self.shared;
+        shared.lock().len() < shared.high_water || shared.writer_gone.load(Ordering::Acquire)
+    }
+
+    /// Waits until the writer has taken the queue below the high-water mark (at once if
+    /// it is below already). One task at a time may wait: the connection's.
+    pub fn drained(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(|cx| {
+            // Registered before looking, so a drain between the look and the wait
+            // still wakes this task.
+            self.shared.drained.register(cx.waker());
+            if self.below_high_water() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+    }
 }
 
 /// What the writer takes from the outbox at once (see [`OutboxReceiver::next_batch`]).
@@ -290,17 +337,24 @@ impl OutboxReceiver {
             }
             {
                 let mut queue = self.shared.lock();
-                if queue.len() > max {
+                let queued = queue.len();
+                if queued > max {
                     batch.extend(queue.drain(..max));
-                    return Batch::Frames;
-                }
-                if !queue.is_empty() {
+                } else if queued > 0 {
                     std::mem::swap(&mut *queue, batch);
-                    return Batch::Frames;
-                }
-                if queue.capacity() > KEEP_SLOTS {
+                } else if queue.capacity() > KEEP_SLOTS {
                     // A burst grew it; an idle connection should not keep that memory.
                     queue.shrink_to(4);
+                }
+                if queued > 0 {
+                    let high_water = self.shared.high_water;
+                    let crossed = queued >= high_water && queue.len() < high_water;
+                    drop(queue);
+                    if crossed {
+                        // The socket stopped reading at the mark: it may read again.
+                        self.shared.drained.wake();
+                    }
+                    return Batch::Frames;
                 }
             }
             if batch.capacity() > KEEP_SLOTS {
@@ -335,5 +389,7 @@ impl OutboxReceiver {
 impl Drop for OutboxReceiver {
     fn drop(&mut self) {
         self.shared.writer_gone.store(true, Ordering::Release);
+        // A socket waiting for the queue to drain would wait forever.
+        self.shared.drained.wake();
     }
 }

@@ -12,6 +12,16 @@
 //! duplicate join closes the old channel (`phx_close` with the old join ref) and joins
 //! again; a leave is answered ok and followed by `phx_close`; a crashed channel becomes
 //! `phx_error`; a push carrying an outdated join ref is ignored.
+//!
+//! Two promises beyond the frame-by-frame answers:
+//!
+//! - **back-pressure, not blame**: while the outbox holds half its capacity, the socket
+//!   reads nothing more from its client; TCP then slows the client down. A client is
+//!   disconnected as slow only when its socket takes nothing for `write_timeout`, or
+//!   when what the server sends on its own (broadcasts) fills the outbox;
+//! - **frames in order, per topic**: a leave is answered (by the channel, after what
+//!   its mailbox still holds) before the next frame for that topic is handled, so a
+//!   join right after a leave is a fresh join, not a duplicate.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,8 +67,11 @@ pub struct SocketConfig {
     /// several frames). Checked on the frame's header, before its bytes arrive: the
     /// WebSocket reserves room for a frame as soon as it is announced.
     pub max_frame_size: usize,
-    /// Frames queued for a client; a client that lets this many pile up is too slow
-    /// and is disconnected (1008).
+    /// Frames queued for a client, at most. While half of them are queued the socket
+    /// reads nothing more from the client (TCP slows it down), so a client's own
+    /// requests never fill the queue; what fills it is what the server sends on its own
+    /// (broadcasts, pushes, replies its channels still owe). A client that lets it
+    /// fill cannot keep up and is disconnected (1008).
     pub outbound_capacity: usize,
     /// Channels one connection may join at once.
     pub max_channels: usize,
@@ -67,6 +80,11 @@ pub struct SocketConfig {
     pub mailbox_capacity: usize,
     /// A connection with no frame from its client for this long is closed (1001).
     pub idle_timeout: Duration,
+    /// A client whose socket takes nothing for this long is disconnected (1008): once a
+    /// write to it waits, the batch it belongs to (at most [`WRITE_BATCH`] frames) must
+    /// be taken within this time. It is what ends a client that stops reading while the
+    /// socket has stopped reading it, so its queue never fills.
+    pub write_timeout: Duration,
     /// How long the writer waits on a client while closing.
     pub close_timeout: Duration,
 }
@@ -98,6 +116,10 @@ impl Default for SocketConfig {
             max_channels: 100,
             mailbox_capacity: 64,
             idle_timeout: Duration::from_secs(60),
+            // A third of phoenix.js's heartbeat period (30 s): a client whose socket
+            // takes nothing for this long has stopped reading, or is gone (a peer that
+            // vanished leaves TCP retrying for many minutes).
+            write_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(1),
         }
     }
@@ -149,6 +171,8 @@ pub enum Inbound {
     Closed,
     /// A message above the size limit.
     TooBig,
+    /// A text message that is not valid UTF-8.
+    InvalidUtf8,
     /// The transport failed.
     Error(String),
 }
@@ -180,7 +204,24 @@ struct JoinedChannel {
     /// The route's pattern, and who to tell when the channel goes.
     route: Arc<str>,
     telemetry: Telemetry,
+    /// Set once the client asked to leave: the channel answers the leave after what its
+    /// mailbox still holds, then ends. Until its end is handled, frames for its topic
+    /// wait (see `Connection::finish_leaving`). Boxed: every joined channel carries the
+    /// field, only one on its way out fills it.
+    leaving: Option<Box<Leaving>>,
 }
+
+/// A leave handed to its channel.
+struct Leaving {
+    /// The leave's ref, for the answer the socket gives if the channel cannot.
+    msg_ref: Option<String>,
+}
+
+/// How long the socket waits for a leaving channel to finish what its mailbox holds
+/// and answer the leave, when a frame for its topic arrives (Phoenix gives a channel
+/// replaced by a duplicate join 5 s to shut down). Past it the channel is stopped and
+/// the socket answers the leave.
+pub const LEAVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Drop for JoinedChannel {
     /// Every way a joined channel ends (left, stopped, crashed, replaced, its
@@ -204,6 +245,15 @@ struct JoinedChannels(Vec<(String, JoinedChannel)>);
 impl JoinedChannels {
     fn get(&self, topic: &str) -> Option<&JoinedChannel> {
         self.0.iter().find(|(t, _)| t == topic).map(|(_, c)| c)
+    }
+
+    fn get_mut(&mut self, topic: &str) -> Option<&mut JoinedChannel> {
+        self.0.iter_mut().find(|(t, _)| t == topic).map(|(_, c)| c)
+    }
+
+    /// Whether the channel of `topic` was asked to leave and has not ended yet.
+    fn is_leaving(&self, topic: &str) -> bool {
+        self.get(topic).is_some_and(|c| c.leaving.is_some())
     }
 
     fn remove(&mut self, topic: &str) -> Option<JoinedChannel> {
@@ -283,6 +333,11 @@ impl Connection {
         let exits = self.exits.clone();
         let mut shutdown = self.shutdown.clone();
         let reason = loop {
+            // Back-pressure: with half the outbox queued, read nothing more until the
+            // writer has taken it below that. The client's frames wait in its socket,
+            // then TCP stops the client; reading on would only queue replies faster
+            // than they leave, until the full outbox looked like a client's fault.
+            let reading = outbox.below_high_water();
             // The select only says what happened; the work is done after it, once its
             // futures are dropped. Awaiting `on_inbound` inside a branch would keep
             // every branch's future alive beside it, and an idle connection's task
@@ -292,8 +347,10 @@ impl Connection {
                 reason = outbox.closed() => Event::Closed(reason),
                 ended = exits.next() => Event::Exits(ended),
                 true = async { shutdown.wait_for(|stop| *stop).await.is_ok() } => Event::Shutdown,
-                message = inbound.next() => Event::Inbound(message),
-                () = &mut idle => Event::Idle,
+                message = inbound.next(), if reading => Event::Inbound(message),
+                () = outbox.drained(), if !reading => Event::Drained,
+                // A client held back is not idle: its frames are waiting to be read.
+                () = &mut idle, if reading => Event::Idle,
             };
             match event {
                 Event::Closed(reason) => break reason,
@@ -311,6 +368,9 @@ impl Connection {
                         .reset(tokio::time::Instant::now() + self.config.idle_timeout);
                     self.on_inbound(message).await;
                 }
+                Event::Drained => idle
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + self.config.idle_timeout),
                 Event::Idle => self.outbox.close(CloseReason::new(
                     close_code::GOING_AWAY,
                     format!(
@@ -343,6 +403,10 @@ impl Connection {
             Some(Inbound::TooBig) => self.outbox.close(CloseReason::new(
                 close_code::MESSAGE_TOO_BIG,
                 format!("message larger than {} bytes", self.config.max_message_size),
+            )),
+            Some(Inbound::InvalidUtf8) => self.outbox.close(CloseReason::new(
+                close_code::INVALID_PAYLOAD,
+                "text frame is not valid UTF-8",
             )),
             Some(Inbound::Error(e)) => self
                 .outbox
@@ -402,6 +466,14 @@ impl Connection {
         if topic == protocol::PHOENIX_TOPIC && event == protocol::HEARTBEAT {
             self.reply(None, msg_ref.as_deref(), &topic, Status::Ok, json!({}));
             return;
+        }
+        // Frames in order, per topic: a leave is answered before the next frame for
+        // its topic is handled. Otherwise a join right after a leave would find the
+        // channel still there, take itself for a duplicate join, and stop the channel
+        // before it answered the leave.
+        if self.channels.is_leaving(&topic) {
+            // Boxed, like the join: rare, and it would grow every connection's future.
+            Box::pin(self.finish_leaving(&topic)).await;
         }
         match event.as_str() {
             // Boxed: joins are rare, and inline they would make every connection's
@@ -501,6 +573,7 @@ impl Connection {
                         abort: started.abort,
                         route: pattern,
                         telemetry: telemetry.clone(),
+                        leaving: None,
                     },
                 );
             }
@@ -521,28 +594,17 @@ impl Connection {
     fn leave(&mut self, join_ref: Option<String>, msg_ref: Option<String>, topic: String) {
         match self.current(&topic, join_ref.as_deref()) {
             Current::Joined => {
-                let channel = self.channels.get(&topic).expect("joined");
+                let channel = self.channels.get_mut(&topic).expect("joined");
                 match channel.inbox.try_send(ClientMail::Leave {
                     msg_ref: msg_ref.clone(),
                 }) {
-                    Ok(()) => {}
+                    // The channel answers it, then ends; its end (handled in `on_exit`)
+                    // sends `phx_close`.
+                    Ok(()) => channel.leaving = Some(Box::new(Leaving { msg_ref })),
                     Err(_) => {
                         // The channel cannot take it: leave without its help.
                         let channel = self.channels.remove(&topic).expect("joined");
-                        channel.abort.abort();
-                        self.reply(
-                            join_ref.as_deref(),
-                            msg_ref.as_deref(),
-                            &topic,
-                            Status::Ok,
-                            json!({}),
-                        );
-                        self.outbox.send(&Frame::lifecycle(
-                            &channel.join_ref,
-                            &topic,
-                            protocol::CLOSE,
-                            json!({}),
-                        ));
+                        self.leave_for(channel, &topic, msg_ref.as_deref());
                     }
                 }
             }
@@ -557,6 +619,49 @@ impl Connection {
                 );
             }
         }
+    }
+
+    /// Waits until the channel leaving `topic` has ended, handling every channel's end
+    /// reported meanwhile (so its `phx_close` goes out before anything that follows);
+    /// after [`LEAVE_TIMEOUT`], stops it and answers its leave for it.
+    async fn finish_leaving(&mut self, topic: &str) {
+        let exits = self.exits.clone();
+        let ended = tokio::time::timeout(LEAVE_TIMEOUT, async {
+            while self.channels.is_leaving(topic) {
+                for exit in exits.next().await {
+                    self.on_exit(exit);
+                }
+            }
+        })
+        .await;
+        if ended.is_err() {
+            tracing::warn!(
+                topic,
+                "the channel did not answer its leave in time: stopped"
+            );
+            let mut channel = self.channels.remove(topic).expect("still leaving");
+            let msg_ref = channel.leaving.take().and_then(|leaving| leaving.msg_ref);
+            self.leave_for(channel, topic, msg_ref.as_deref());
+        }
+    }
+
+    /// Stops a channel and answers the leave `msg_ref` in its name: ok, then
+    /// `phx_close`, as the channel itself would have.
+    fn leave_for(&self, channel: JoinedChannel, topic: &str, msg_ref: Option<&str>) {
+        channel.abort.abort();
+        self.reply(
+            Some(&channel.join_ref),
+            msg_ref,
+            topic,
+            Status::Ok,
+            json!({}),
+        );
+        self.outbox.send(&Frame::lifecycle(
+            &channel.join_ref,
+            topic,
+            protocol::CLOSE,
+            json!({}),
+        ));
     }
 
     fn push(
@@ -663,6 +768,8 @@ enum Event {
     Exits(Vec<Exit>),
     Shutdown,
     Inbound(Option<Inbound>),
+    /// The outbox fell below its high-water mark: read again.
+    Drained,
     Idle,
 }
 
@@ -680,12 +787,13 @@ pub const WRITE_BATCH: usize = 64;
 
 /// Writes what the outbox holds to the client until the connection closes; then
 /// sends what is still queued (unless the client was too slow to read it) and a
-/// close frame, each within `close_timeout`.
+/// close frame, within `config.close_timeout`.
 ///
 /// Frames already queued are written together and flushed once (at most
 /// [`WRITE_BATCH`]): flushing after every frame was the largest cost of a
-/// broadcast to many connections.
-pub async fn write_loop<S>(mut sink: S, rx: OutboxReceiver, close_timeout: Duration)
+/// broadcast to many connections. A batch the client's socket does not take within
+/// `config.write_timeout` closes the connection as a slow client (1008).
+pub async fn write_loop<S>(mut sink: S, rx: OutboxReceiver, config: Arc<SocketConfig>)
 where
     S: Sink<Outbound> + Unpin,
 {
@@ -693,6 +801,11 @@ where
     // kept here (not inside the write) so a close in the middle of a batch still
     // sends the rest of it.
     let mut batch = std::collections::VecDeque::new();
+    // The clock of `write_timeout`: made the first time a write waits, then reset for
+    // each write that waits (moving a deadline later is an atomic store, not a trip
+    // through the timer wheel). Boxed, and made only then: an idle connection's writer
+    // should not carry a timer.
+    let mut clock: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
     let reason = loop {
         if let Batch::Close(reason) = rx.next_batch(&mut batch, WRITE_BATCH).await {
             break reason;
@@ -703,18 +816,41 @@ where
             }
             sink.flush().await
         };
-        tokio::select! {
-            // The write first: it usually completes at once, and then the close
-            // switch is not even looked at.
+        let written = tokio::select! {
+            // The write first: it usually completes at once, and then neither the
+            // close switch nor the clock is even looked at.
             biased;
-            sent = write => if sent.is_err() {
-                rx.close(CloseReason::new(1000, "client gone"));
-                return;
-            },
+            sent = write => sent.is_ok(),
             // A client that does not read can hold this write forever.
             reason = rx.closed() => break reason,
+            // Reached only once the write above has had to wait: the clock starts then.
+            () = async {
+                let deadline = tokio::time::Instant::now() + config.write_timeout;
+                let clock = match &mut clock {
+                    Some(clock) => {
+                        clock.as_mut().reset(deadline);
+                        clock
+                    }
+                    None => clock.insert(Box::pin(tokio::time::sleep_until(deadline))),
+                };
+                clock.await;
+            } => {
+                // Its bytes are not moving: the only client the server calls slow
+                // without a full outbox (the socket stopped reading it long ago).
+                let reason = CloseReason::new(
+                    close_code::POLICY_VIOLATION,
+                    format!("slow client: nothing read for {:?}", config.write_timeout),
+                );
+                rx.close(reason.clone());
+                break reason;
+            }
+        };
+        if !written {
+            rx.close(CloseReason::new(1000, "client gone"));
+            return;
         }
     };
+    let close_timeout = config.close_timeout;
     let drain = async {
         if reason.code != close_code::POLICY_VIOLATION {
             let queued = std::iter::from_fn(|| rx.try_recv());
@@ -779,7 +915,7 @@ mod write_loop_tests {
         }
         outbox.close(CloseReason::new(close_code::GOING_AWAY, "done"));
         let mut recorder = Recorder::default();
-        write_loop(&mut recorder, rx, Duration::from_secs(1)).await;
+        write_loop(&mut recorder, rx, Arc::default()).await;
         let expected: Vec<String> = (0..frames)
             .map(|i| format!("frame {i}"))
             .chain(["close 1001".to_string()])
@@ -795,7 +931,7 @@ mod write_loop_tests {
             outbox.send_text(format!("frame {i}").into());
         }
         let mut recorder = Recorder::default();
-        let writer = write_loop(&mut recorder, rx, Duration::from_secs(1));
+        let writer = write_loop(&mut recorder, rx, Arc::default());
         let closing = async {
             tokio::task::yield_now().await;
             outbox.close(CloseReason::new(close_code::GOING_AWAY, "done"));
@@ -806,6 +942,47 @@ mod write_loop_tests {
             recorder.flushes[..2],
             [WRITE_BATCH, 6],
             "a backlog is flushed once per batch of WRITE_BATCH frames, not per frame"
+        );
+    }
+
+    /// A client whose socket takes nothing: every write waits forever.
+    struct Stuck;
+
+    impl Sink<Outbound> for Stuck {
+        type Error = ();
+        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            Poll::Pending
+        }
+        fn start_send(self: Pin<&mut Self>, _: Outbound) -> Result<(), ()> {
+            Ok(())
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            Poll::Pending
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            Poll::Pending
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_socket_that_takes_nothing_is_closed_as_slow_after_write_timeout() {
+        let config = Arc::new(SocketConfig::default());
+        let (outbox, rx) = Outbox::new(256);
+        assert!(outbox.send_text("frame".into()));
+        let started = tokio::time::Instant::now();
+        write_loop(Stuck, rx, config.clone()).await;
+        assert_eq!(
+            outbox.close_reason(),
+            Some(CloseReason::new(
+                close_code::POLICY_VIOLATION,
+                "slow client: nothing read for 10s"
+            )),
+            "one frame queued, far below the capacity: only the clock can call it slow"
+        );
+        // The write timeout, then the close frame's own (it cannot be written either).
+        assert_eq!(
+            started.elapsed(),
+            config.write_timeout + config.close_timeout
         );
     }
 }

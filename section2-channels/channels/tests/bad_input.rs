@@ -219,6 +219,41 @@ async fn an_oversized_frame_closes_with_1009() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn a_text_frame_that_is_not_utf8_closes_with_1007() {
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame as WsFrame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+
+    let (endpoint, server) = serve(SocketConfig::default()).await;
+    let url = server.socket_url("/socket", &[("user", "ada")]);
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    // `[` then two bytes that are never UTF-8: a text frame the client library would
+    // not build, so it is written as a raw frame.
+    let bytes = vec![b'[', 0xff, 0xfe, b']'];
+    ws.send(Message::Frame(WsFrame::message(
+        bytes,
+        OpCode::Data(Data::Text),
+        true,
+    )))
+    .await
+    .unwrap();
+    let closed = loop {
+        match ws.next().await {
+            Some(Ok(Message::Close(close))) => break close,
+            Some(Ok(_)) => {}
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    let closed = closed.expect("a close frame with a code");
+    assert_eq!(
+        (u16::from(closed.code), closed.reason.as_str()),
+        (1007, "text frame is not valid UTF-8"),
+        "RFC 6455 (7.4.1): 1007 is for data inconsistent with the message type"
+    );
+    bystander_is_served(&endpoint).await;
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_is_disconnected_over_tcp() {
     let (endpoint, server) = serve(SocketConfig {

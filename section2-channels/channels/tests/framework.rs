@@ -8,7 +8,8 @@ mod support;
 use std::time::Duration;
 
 use channels::client::Received;
-use channels::{SocketConfig, payload};
+use channels::socket::LEAVE_TIMEOUT;
+use channels::{Frame, SocketConfig, payload};
 use serde_json::json;
 use support::*;
 
@@ -315,6 +316,83 @@ async fn intercepted_broadcasts_go_through_handle_out_per_client() {
         frame(&mut bob).await.encode(),
         r#"["1",null,"orders:berlin","order.priced",{"seen_by":"1","total":12}]"#
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_join_right_after_a_leave_waits_for_the_leave_and_is_a_fresh_join() {
+    let endpoint = endpoint();
+    let mut client = client(&endpoint, "ada");
+    client.join("orders:berlin", json!({})).await;
+    client.call("orders:berlin", "count", json!({})).await;
+    // Leave and join again without waiting for the leave's reply.
+    let leave = client.push("orders:berlin", "phx_leave", json!({})).await;
+    client
+        .send_text(r#"["4","4","orders:berlin","phx_join",{}]"#)
+        .await;
+    let frames: Vec<String> = [
+        frame(&mut client).await,
+        frame(&mut client).await,
+        frame(&mut client).await,
+    ]
+    .iter()
+    .map(Frame::encode)
+    .collect();
+    assert_eq!(
+        frames,
+        [
+            format!(r#"["1","{leave}","orders:berlin","phx_reply",{{"response":{{}},"status":"ok"}}]"#),
+            r#"["1","1","orders:berlin","phx_close",{}]"#.to_string(),
+            r#"["4","4","orders:berlin","phx_reply",{"response":{"store":"orders:berlin"},"status":"ok"}]"#.to_string(),
+        ],
+        "the leave is answered and its channel closed before the join is handled"
+    );
+    // A fresh channel: its count starts again.
+    client
+        .send_text(r#"["4","5","orders:berlin","count",{}]"#)
+        .await;
+    assert_reply(&frame(&mut client).await, "ok", json!({"handled": 1}));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_channel_that_does_not_answer_its_leave_in_time_is_stopped_and_the_socket_answers() {
+    let endpoint = endpoint();
+    let mut client = client(&endpoint, "ada");
+    client.set_timeout(Duration::from_secs(30));
+    client.join("orders:berlin", json!({})).await;
+    // Ten requests of 1 s each are ahead of the leave: longer than LEAVE_TIMEOUT.
+    let mut slow = Vec::new();
+    for _ in 0..10 {
+        slow.push(client.push("orders:berlin", "slow", json!({})).await);
+    }
+    let leave = client.push("orders:berlin", "phx_leave", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = tokio::time::Instant::now();
+    let joined = client.join("orders:berlin", json!({})).await;
+    assert_eq!(
+        started.elapsed(),
+        LEAVE_TIMEOUT,
+        "the join waits for the leaving channel, LEAVE_TIMEOUT at most"
+    );
+    assert_reply(&joined, "ok", json!({"store": "orders:berlin"}));
+    // What came before the join's reply: the five requests handled in time, then the
+    // leave answered by the socket and the old channel's close.
+    let mut before = Vec::new();
+    while let Some(Received::Frame(frame)) = client.next().await {
+        before.push((frame.event, frame.msg_ref.unwrap_or_default()));
+        if before.len() == 7 {
+            break;
+        }
+    }
+    let expected: Vec<(String, String)> = slow[..5]
+        .iter()
+        .map(|r| ("phx_reply".to_string(), r.clone()))
+        .chain([
+            ("phx_reply".to_string(), leave),
+            ("phx_close".to_string(), "1".to_string()),
+        ])
+        .collect();
+    assert_eq!(before, expected);
+    assert_silent(&mut client, Duration::from_secs(10)).await;
 }
 
 #[tokio::test(start_paused = true)]

@@ -141,6 +141,37 @@ test("a duplicate join closes the old channel; the client drops that close as ou
   s.disconnect();
 });
 
+test("1,000 pushes without awaiting, five rounds: every one is answered and the socket stays open", async () => {
+  const s = socket("/socket");
+  await connected(s);
+  const ping = s.channel("ping", {});
+  assert.equal((await join(ping)).status, "ok");
+  let closes = 0;
+  s.onClose(() => { closes += 1; });
+  for (let round = 1; round <= 5; round++) {
+    // As a page pushing in a loop does: nothing awaited until all 1,000 are sent. The
+    // channel's mailbox (64) overflows, so some answers are `channel busy`; the server
+    // reads no faster than its replies leave, so none may time out.
+    const answers = [];
+    for (let i = 0; i < 1000; i++) {
+      answers.push(new Promise((resolve) => {
+        ping.push("ping", {}, 10000)
+          .receive("ok", () => resolve("ok"))
+          .receive("error", (r) => resolve(String(r.reason).startsWith("channel busy") ? "busy" : `error ${JSON.stringify(r)}`))
+          .receive("timeout", () => resolve("timeout"));
+      }));
+    }
+    const counts = {};
+    for (const answer of await within(15000, `round ${round}: 1,000 answers`, (resolve) => Promise.all(answers).then(resolve))) {
+      counts[answer] = (counts[answer] ?? 0) + 1;
+    }
+    assert.equal((counts.ok ?? 0) + (counts.busy ?? 0), 1000, `round ${round}: every push answered ok or busy, got ${JSON.stringify(counts)}`);
+    assert.equal(s.isConnected(), true, `round ${round}: the socket is still open`);
+  }
+  assert.equal(closes, 0, "the server never closed the socket");
+  s.disconnect();
+});
+
 test("heartbeats are answered", async () => {
   const s = socket("/socket", { heartbeatIntervalMs: 100 });
   const replies = [];

@@ -7,11 +7,17 @@
 //!
 //! The socket knows who connected (s2.e8). A channel decides who may join *it*:
 //! `user:42` is for user 42's notifications, and anyone else gets `unauthorized`.
+//! One user has one topic: the id is written in canonical decimal form only
+//! (`user:42`, never `user:042` or `user:+42`).
 
 use serde_json::json;
 
 use channels::auth::UserId;
 use channels::{Channel, ChannelContext, HandleIn, Join, Payload};
+
+/// The refusal of a topic whose id is not written as `user:<id>` in decimal.
+pub const INVALID_TOPIC: &str =
+    "invalid topic: user:<id> takes a decimal id without sign or leading zeros";
 
 /// The channel on topics `user:<id>`.
 pub struct UserChannel {
@@ -23,8 +29,11 @@ impl Channel for UserChannel {
 
     async fn join(topic: &str, _payload: Payload, ctx: &mut ChannelContext<Self>) -> Join<Self> {
         // TODO(s2.e9): join only when the topic's id ("user:<id>") is the socket's own
-        // user (`ctx.assign::<UserId>()`); anyone else, and any topic whose id is not
-        // a number, gets an error reply {"reason": "unauthorized"}.
+        // user (`ctx.assign::<UserId>()`); anyone else gets an error reply
+        // {"reason": "unauthorized"}. The id must be in canonical decimal form, the one
+        // way `i64` prints it: "user:7", never "user:07" or "user:+7" (`parse` reads
+        // all three as 7, and one user would hold many aliases of one topic). Any
+        // other id, a number or not, gets {"reason": INVALID_TOPIC}.
         todo!("s2.e9: let only the socket's own user join user:<id>")
     }
 
