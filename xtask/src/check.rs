@@ -4,6 +4,11 @@
 //! reference with `--solution`), prints where the learner stands, and explains the
 //! first exercise that does not pass yet. No progress file: the tests are the truth.
 //!
+//! Without a scope it goes section by section, building only that section's test
+//! targets (cargo's progress showing), and stops after the first section with core
+//! work left: a fresh clone's first result waits for one section's build, not four.
+//! Extra exercises are shown but optional; `--all` counts them and checks every section.
+//!
 //! A test that needs a tool this machine lacks (redis-server, node packages,
 //! Chromium) skips and would look passed; its exercise shows as "can't check here"
 //! with the command that installs the tool, and never counts as done.
@@ -14,12 +19,12 @@ use std::path::Path;
 
 use crate::args::{Args, usage_error};
 use crate::libtest::Outcome;
-use crate::manifest::{Exercise, Manifest, Scope, Side};
-use crate::runner::{self, Diagnostic, RunResult, TestRun};
+use crate::manifest::{Exercise, Kind, Manifest, Scope, Side};
+use crate::runner::{self, BuildResult, Diagnostic, RunResult, TestRun};
 use crate::skips::{self, Skip};
 use crate::{exit, git, ui, workspace};
 
-const USAGE: &str = "cargo xtask check [s1 | s1.e2] [--solution] [--verbose]";
+const USAGE: &str = "cargo xtask check [s1 | s1.e2] [--all] [--solution] [--verbose]";
 
 /// How many compiler errors to show: the first ones are the ones to fix first,
 /// and later ones are often caused by them.
@@ -28,6 +33,9 @@ const MAX_ERRORS: usize = 3;
 pub struct Options {
     pub side: Side,
     pub verbose: bool,
+    /// Count the extras like the core exercises, and check every section in scope
+    /// instead of stopping after the first one with work left.
+    pub all: bool,
 }
 
 pub fn command(mut args: Args) -> u8 {
@@ -37,6 +45,7 @@ pub fn command(mut args: Args) -> u8 {
         Side::Start
     };
     let verbose = args.flag("--verbose") | args.flag("-v");
+    let all = args.flag("--all");
     let scope = args.next_positional();
     if let Err(message) = args.finish() {
         return usage_error(&message, USAGE);
@@ -53,7 +62,7 @@ pub fn command(mut args: Args) -> u8 {
         &root,
         &manifest,
         &Scope::parse(scope.as_deref()),
-        &Options { side, verbose },
+        &Options { side, verbose, all },
     )
 }
 
@@ -212,44 +221,196 @@ pub fn run(root: &Path, manifest: &Manifest, scope: &Scope, options: &Options) -
             return exit::USAGE;
         }
     };
-    let against = match options.side {
-        Side::Start => "your code",
-        Side::Solution => "the reference solutions",
-    };
-    println!(
-        "checking {} against {against}...",
-        describe_scope(manifest, scope, &exercises)
-    );
+    println!("{}", describe_scope(manifest, scope, &exercises, options));
     warn_if_tests_edited(root, &exercises);
 
-    let results = match run_exercises(root, &exercises, options.side, options.verbose) {
-        Ok(results) => results,
-        Err(stopped) => {
-            explain_stop(manifest, &exercises, stopped);
-            return exit::PENDING;
+    let counting = Counting::new(scope, options);
+    let sections = by_section(&exercises);
+    let mut table = Table::default();
+    let mut results: Vec<ExerciseResult> = Vec::new();
+    let mut stopped_in = None;
+    for (index, section) in sections.iter().enumerate() {
+        let checked = match check_section(root, manifest, section, options) {
+            Ok(checked) => checked,
+            Err(stopped) => {
+                println!();
+                explain_stop(manifest, section, stopped);
+                print_not_checked(manifest, &sections[index + 1..], section);
+                return exit::PENDING;
+            }
+        };
+        table.print(root, manifest, &checked, &counting);
+        results.extend(checked);
+        let core_left = results
+            .iter()
+            .any(|r| counting.counts(r.exercise) && r.pending());
+        if core_left && counting.stops_early() && index + 1 < sections.len() {
+            print_not_checked(manifest, &sections[index + 1..], section);
+            stopped_in = Some(short_title(section_title(manifest, &section[0].section)));
+            break;
         }
-    };
+    }
+    summarize(root, scope, options, &counting, &results, stopped_in)
+}
 
-    print_table(root, manifest, &results);
-    let done = results.iter().filter(|r| r.done()).count();
-    let left: u32 = results
-        .iter()
-        .filter(|r| !r.done())
-        .map(|r| r.exercise.minutes)
-        .sum();
-    let progress = format!("{done}/{} exercises done", results.len());
-    if done == results.len() {
+/// Which exercises decide the outcome: the core ones, unless `--all` (or naming the
+/// exercise) asks for an extra too. Extras are shown either way.
+struct Counting {
+    extras: bool,
+    every_section: bool,
+}
+
+impl Counting {
+    fn new(scope: &Scope, options: &Options) -> Counting {
+        Counting {
+            extras: options.all || matches!(scope, Scope::Exercise(_)),
+            every_section: options.all || !matches!(scope, Scope::All),
+        }
+    }
+
+    fn counts(&self, exercise: &Exercise) -> bool {
+        self.extras || exercise.kind == Kind::Core
+    }
+
+    /// Without a scope, a section is checked once the ones before it are done: the
+    /// first result comes after one section's build, not the whole course's.
+    fn stops_early(&self) -> bool {
+        !self.every_section
+    }
+
+    /// "core exercises", or "exercises" when the extras count too.
+    fn noun(&self) -> &'static str {
+        if self.extras {
+            "exercises"
+        } else {
+            "core exercises"
+        }
+    }
+}
+
+/// The exercises grouped by section, in course order.
+fn by_section<'a>(exercises: &[&'a Exercise]) -> Vec<Vec<&'a Exercise>> {
+    let mut sections: Vec<Vec<&Exercise>> = Vec::new();
+    for e in exercises {
+        match sections.last_mut() {
+            Some(last) if last[0].section == e.section => last.push(e),
+            _ => sections.push(vec![e]),
+        }
+    }
+    sections
+}
+
+/// Builds one section's test targets (cargo's progress showing), then runs them.
+fn check_section<'a>(
+    root: &Path,
+    manifest: &Manifest,
+    exercises: &[&'a Exercise],
+    options: &Options,
+) -> Result<Vec<ExerciseResult<'a>>, Stopped> {
+    let title = section_title(manifest, &exercises[0].section);
+    for (krate, tests) in targets_by_crate(exercises) {
+        let why = if runner::built_before(root, krate) {
+            String::new()
+        } else {
+            // The wait the learner is most likely to give up on: say it is expected.
+            " (the first build compiles the dependencies too, tokio and axum among them: \
+             a few minutes; later checks take seconds)"
+                .to_string()
+        };
+        println!(
+            "{}",
+            ui::dim(&format!("building {}'s tests{why}", short_title(title)))
+        );
+        let target = format!("{krate} (tests {})", tests.join(", "));
+        match runner::build_tests(root, krate, &tests, options.verbose) {
+            Ok(BuildResult::Built) => {}
+            Ok(BuildResult::Failed { errors }) => {
+                return Err(Stopped::BuildFailed { errors, target });
+            }
+            Err(e) => return Err(Stopped::Io(format!("could not run cargo: {e}"))),
+        }
+    }
+    run_exercises(root, exercises, options.side, options.verbose)
+}
+
+/// Each crate of `exercises` with its test targets, in course order.
+fn targets_by_crate<'a>(exercises: &[&'a Exercise]) -> Vec<(&'a str, Vec<&'a str>)> {
+    let mut crates: Vec<(&str, Vec<&str>)> = Vec::new();
+    for e in exercises {
+        let index = match crates.iter().position(|(krate, _)| *krate == e.krate) {
+            Some(index) => index,
+            None => {
+                crates.push((&e.krate, Vec::new()));
+                crates.len() - 1
+            }
+        };
+        if !crates[index].1.contains(&e.test.as_str()) {
+            crates[index].1.push(&e.test);
+        }
+    }
+    crates
+}
+
+/// The sections left unchecked after `stopped_at`, and how to check one anyway.
+fn print_not_checked(manifest: &Manifest, later: &[Vec<&Exercise>], stopped_at: &[&Exercise]) {
+    let Some(first) = later.first() else { return };
+    println!();
+    for section in later {
+        let id = &section[0].section;
+        println!(
+            "{}  {}",
+            ui::bold(section_title(manifest, id)),
+            ui::dim("· not checked yet")
+        );
+    }
+    println!(
+        "{}",
+        ui::dim(&format!(
+            "(finish {} first, or check one now: `cargo xtask check {}`)",
+            short_title(section_title(manifest, &stopped_at[0].section)),
+            first[0].section
+        ))
+    );
+}
+
+/// The progress count, then the current exercise or the congratulations; the exit code.
+fn summarize(
+    root: &Path,
+    scope: &Scope,
+    options: &Options,
+    counting: &Counting,
+    results: &[ExerciseResult],
+    stopped_in: Option<&str>,
+) -> u8 {
+    let (counted, extras): (Vec<&ExerciseResult>, Vec<&ExerciseResult>) =
+        results.iter().partition(|r| counting.counts(r.exercise));
+    let done = counted.iter().filter(|r| r.done()).count();
+    let cant_check: Vec<&ExerciseResult> =
+        counted.iter().copied().filter(|r| r.cant_check()).collect();
+    let mut progress = progress_line(done, counted.len(), cant_check.len(), counting.noun());
+    if !extras.is_empty() {
+        let extras_done = extras.iter().filter(|r| r.done()).count();
+        progress.push_str(&format!(
+            "; extras (optional): {extras_done}/{} done",
+            extras.len()
+        ));
+    }
+    if done == counted.len() {
         println!("\n{}", ui::green(&ui::bold(&progress)));
-        congratulate(options.side, &results);
+        congratulate(options.side, &counted, &extras);
         return exit::OK;
     }
-    let cant_check: Vec<&ExerciseResult> = results.iter().filter(|r| r.cant_check()).collect();
+    let left: u32 = (counted.iter().filter(|r| !r.done()))
+        .map(|r| r.exercise.minutes)
+        .sum();
+    let work = if counting.extras { "work" } else { "core work" };
+    let place = stopped_in.map_or(String::new(), |title| format!(" in {title}"));
     println!(
         "\n{}  {}",
-        ui::bold(&progress_line(done, results.len(), cant_check.len())),
-        ui::dim(&format!("(about {left} min of work left)"))
+        ui::bold(&progress),
+        ui::dim(&format!("(about {left} min of {work} left{place})"))
     );
-    let current = results.iter().find(|r| r.pending());
+    let current = counted.iter().find(|r| r.pending());
     if let Some(current) = current {
         explain_current(root, current, options.side);
     }
@@ -264,9 +425,9 @@ pub fn run(root: &Path, manifest: &Manifest, scope: &Scope, options: &Options) -
     }
 }
 
-/// "7/9 exercises done" and, when some skipped, "2 can't be checked here".
-fn progress_line(done: usize, total: usize, cant_check: usize) -> String {
-    let progress = format!("{done}/{total} exercises done");
+/// "7/9 core exercises done" and, when some skipped, "2 can't be checked here".
+fn progress_line(done: usize, total: usize, cant_check: usize, noun: &str) -> String {
+    let progress = format!("{done}/{total} {noun} done");
     match cant_check {
         0 => progress,
         1 => format!("{progress}, 1 can't be checked here"),
@@ -329,17 +490,38 @@ fn explain_cant_check(root: &Path, results: &[&ExerciseResult], scope: &Scope, s
     );
 }
 
-fn describe_scope(manifest: &Manifest, scope: &Scope, exercises: &[&Exercise]) -> String {
+/// The first line: what is checked, against what.
+fn describe_scope(
+    manifest: &Manifest,
+    scope: &Scope,
+    exercises: &[&Exercise],
+    options: &Options,
+) -> String {
+    let against = match options.side {
+        Side::Start => "your code",
+        Side::Solution => "the reference solutions",
+    };
     match scope {
-        Scope::Exercise(id) => format!("exercise {id}"),
-        Scope::Section(id) => {
-            let title = manifest
-                .section(id)
-                .map_or(id.as_str(), |s| s.title.as_str());
-            format!("{} exercises of {}", exercises.len(), short_title(title))
-        }
-        Scope::All => format!("all {} exercises", exercises.len()),
+        Scope::Exercise(id) => format!("checking exercise {id} against {against}..."),
+        Scope::Section(id) => format!(
+            "checking the {} exercises of {} against {against}...",
+            exercises.len(),
+            short_title(section_title(manifest, id))
+        ),
+        Scope::All if options.all => format!(
+            "checking all {} exercises, extras included, against {against}...",
+            exercises.len()
+        ),
+        Scope::All => format!(
+            "checking {against} section by section (the next section once this one's core \
+             exercises pass)..."
+        ),
     }
+}
+
+/// A section's title from the manifest, or its id if the manifest lacks it.
+fn section_title<'a>(manifest: &'a Manifest, id: &'a str) -> &'a str {
+    manifest.section(id).map_or(id, |s| s.title.as_str())
 }
 
 /// "Section 1: pipelines and back-pressure" -> "Section 1".
@@ -380,51 +562,64 @@ fn warn_if_tests_edited(root: &Path, exercises: &[&Exercise]) {
     }
 }
 
-fn print_table(root: &Path, manifest: &Manifest, results: &[ExerciseResult]) {
-    let width = results
-        .iter()
-        .map(|r| r.exercise.title.chars().count())
-        .max()
-        .unwrap_or(0);
-    let current = results.iter().position(|r| r.pending());
-    let (mut section, mut part) = ("", "");
-    for (index, result) in results.iter().enumerate() {
-        let e = result.exercise;
-        if e.section != section {
-            section = &e.section;
-            let title = manifest
-                .section(section)
-                .map_or(section, |s| s.title.as_str());
-            println!("\n{}", ui::bold(title));
+/// The table of results, printed a section at a time as each is checked.
+#[derive(Default)]
+struct Table {
+    /// Whether the current exercise (the first pending one that counts) was shown.
+    current_shown: bool,
+}
+
+impl Table {
+    fn print(
+        &mut self,
+        root: &Path,
+        manifest: &Manifest,
+        results: &[ExerciseResult],
+        counting: &Counting,
+    ) {
+        let width = (results.iter())
+            .map(|r| r.exercise.title.chars().count())
+            .max()
+            .unwrap_or(0);
+        let (mut section, mut part) = ("", "");
+        for result in results {
+            let e = result.exercise;
+            if e.section != section {
+                section = &e.section;
+                println!("\n{}", ui::bold(section_title(manifest, section)));
+            }
+            if e.part != part {
+                part = &e.part;
+                println!("  {}", ui::dim(part));
+            }
+            let counts = counting.counts(e);
+            let status = if result.done() {
+                ui::green("✓ done   ")
+            } else if result.cant_check() {
+                ui::yellow("- no tool")
+            } else if counts && !self.current_shown {
+                self.current_shown = true;
+                ui::red("✗ current")
+            } else {
+                ui::dim("· not yet")
+            };
+            let minutes = format!("{:>3} min", e.minutes);
+            let mut note = String::new();
+            if e.kind == Kind::Extra {
+                let extra = if counts { "extra" } else { "extra (optional)" };
+                note = format!("  {}", ui::dim(extra));
+            }
+            if result.cant_check() {
+                let text = skips::cant_check_text(&result.skips, root);
+                note.push_str(&format!("  {}", ui::yellow(&text)));
+            }
+            println!(
+                "    {status}  {:<6} {}  {}{note}",
+                e.id,
+                ui::pad(&e.title, width),
+                ui::dim(&minutes)
+            );
         }
-        if e.part != part {
-            part = &e.part;
-            println!("  {}", ui::dim(part));
-        }
-        let status = if result.done() {
-            ui::green("✓ done   ")
-        } else if result.cant_check() {
-            ui::yellow("- no tool")
-        } else if Some(index) == current {
-            ui::red("✗ current")
-        } else {
-            ui::dim("· not yet")
-        };
-        let minutes = format!("{:>3} min", e.minutes);
-        let note = if result.cant_check() {
-            format!(
-                "  {}",
-                ui::yellow(&skips::cant_check_text(&result.skips, root))
-            )
-        } else {
-            String::new()
-        };
-        println!(
-            "    {status}  {:<6} {}  {}{note}",
-            e.id,
-            ui::pad(&e.title, width),
-            ui::dim(&minutes)
-        );
     }
 }
 
@@ -479,6 +674,7 @@ fn explain_current(root: &Path, current: &ExerciseResult, side: Side) {
                     .map_or(file.clone(), |line| format!("{file}:{line}"));
                 println!("{}   {}", ui::bold("edit "), ui::cyan(&at));
             }
+            println!("{}   {}", ui::bold("tests"), tests_at(root, e));
             println!("{}   {}", ui::bold("slide"), e.slide);
             println!(
                 "{}  {}   {}",
@@ -497,6 +693,30 @@ fn explain_current(root: &Path, current: &ExerciseResult, side: Side) {
     }
 }
 
+/// Where the exercise's tests are, to read what they expect:
+/// `section1-pipelines/tests/part1.rs:19 (mod e01_welcome)`.
+fn tests_at(root: &Path, e: &Exercise) -> String {
+    let file = e.test_file();
+    // The filter names the module (its last segment, if it is a path).
+    let module = e.filter.rsplit("::").next().unwrap_or(&e.filter);
+    let line = fs::read_to_string(root.join(&file))
+        .ok()
+        .and_then(|text| text.lines().position(|l| declares(l, module)))
+        .map(|index| index + 1);
+    let at = line.map_or(file.clone(), |line| format!("{file}:{line}"));
+    format!("{} (mod {module})", ui::cyan(&at))
+}
+
+/// Whether `line` declares `mod module` (not `mod module_two`).
+fn declares(line: &str, module: &str) -> bool {
+    let line = line.trim_start();
+    let line = line.strip_prefix("pub ").unwrap_or(line);
+    (line
+        .strip_prefix("mod ")
+        .and_then(|rest| rest.strip_prefix(module)))
+    .is_some_and(|rest| !rest.starts_with(|c: char| c == '_' || c.is_alphanumeric()))
+}
+
 /// The 1-based line of `marker` in `path` (or of the `todo!(` if the marker is gone).
 pub fn marker_line(path: &Path, marker: &str) -> Option<usize> {
     let text = fs::read_to_string(path).ok()?;
@@ -504,19 +724,29 @@ pub fn marker_line(path: &Path, marker: &str) -> Option<usize> {
     find(marker).or_else(|| find("todo!("))
 }
 
-fn congratulate(side: Side, results: &[ExerciseResult]) {
+fn congratulate(side: Side, counted: &[&ExerciseResult], extras: &[&ExerciseResult]) {
     if side == Side::Solution {
         println!("The reference passes every exercise in scope.");
         return;
     }
-    let what = if results.len() == 1 {
-        "This exercise passes"
-    } else {
-        "Every exercise here passes"
+    let what = match (counted.len(), extras.is_empty()) {
+        (1, _) => "This exercise passes",
+        (_, true) => "Every exercise here passes",
+        (_, false) => "Every core exercise here passes",
     };
     println!("{what}. Well done!");
+    let open: Vec<&str> = (extras.iter().filter(|r| !r.done()))
+        .map(|r| r.exercise.id.as_str())
+        .collect();
+    if let Some(first) = open.first() {
+        println!(
+            "The extras are optional, for when you want more: {} (`cargo xtask check {first}` \
+             checks one, `--all` counts them all).",
+            open.join(", ")
+        );
+    }
     println!("Now compare your code with the reference (one good answer, not the only one):");
-    for result in results {
+    for result in counted.iter().chain(extras).filter(|r| r.done()) {
         let e = result.exercise;
         for (mine, reference) in e.files.iter().zip(&e.solutions) {
             println!("  {}  {mine}  <->  {}", e.id, ui::cyan(reference));
@@ -730,15 +960,90 @@ mod tests {
 
     #[test]
     fn progress_counts_what_cannot_be_checked() {
-        assert_eq!(progress_line(7, 9, 0), "7/9 exercises done");
+        assert_eq!(progress_line(7, 9, 0, "exercises"), "7/9 exercises done");
         assert_eq!(
-            progress_line(7, 9, 1),
-            "7/9 exercises done, 1 can't be checked here"
+            progress_line(7, 9, 1, "core exercises"),
+            "7/9 core exercises done, 1 can't be checked here"
         );
         assert_eq!(
-            progress_line(5, 9, 2),
+            progress_line(5, 9, 2, "exercises"),
             "5/9 exercises done, 2 can't be checked here"
         );
+    }
+
+    fn options(all: bool) -> Options {
+        Options {
+            side: Side::Start,
+            verbose: false,
+            all,
+        }
+    }
+
+    #[test]
+    fn extras_count_only_when_asked_for() {
+        let text = TWO.replacen(
+            "kind = \"core\"\n        hints",
+            "kind = \"extra\"\n        hints",
+            1,
+        );
+        let manifest = Manifest::parse(&text).unwrap();
+        let (extra, core) = (&manifest.exercises[0], &manifest.exercises[1]);
+        assert_eq!(extra.kind, Kind::Extra);
+
+        let plain = Counting::new(&Scope::All, &options(false));
+        assert!(!plain.counts(extra) && plain.counts(core));
+        assert!(plain.stops_early());
+        assert_eq!(plain.noun(), "core exercises");
+
+        let all = Counting::new(&Scope::All, &options(true));
+        assert!(all.counts(extra) && !all.stops_early());
+
+        // Naming an extra asks for it; naming a section checks just that section.
+        let named = Counting::new(&Scope::parse(Some("s3.e6")), &options(false));
+        assert!(named.counts(extra) && !named.stops_early());
+        let section = Counting::new(&Scope::parse(Some("s3")), &options(false));
+        assert!(!section.counts(extra) && !section.stops_early());
+    }
+
+    #[test]
+    fn sections_and_targets_keep_course_order() {
+        let text = format!(
+            "{TWO}{}",
+            r#"
+        [[exercise]]
+        id = "s4.e1"
+        section = "s4"
+        part = "Part 1"
+        title = "Later"
+        crate = "section4"
+        test = "gate"
+        filter = "e01_later"
+        files = ["e.rs"]
+        solutions = ["f.rs"]
+        slide = "z.md"
+        minutes = 5
+        kind = "core"
+        hints = ["one", "two"]
+        "#
+        );
+        let manifest = Manifest::parse(&text).unwrap();
+        let all: Vec<&Exercise> = manifest.exercises.iter().collect();
+        let sections = by_section(&all);
+        assert_eq!(sections.len(), 2);
+        assert_eq!(sections[0].len(), 2);
+        assert_eq!(
+            targets_by_crate(&sections[0]),
+            vec![("section3", vec!["part2"])]
+        );
+        assert_eq!(targets_by_crate(&all).len(), 2);
+    }
+
+    #[test]
+    fn finds_the_test_module_declaration() {
+        assert!(declares("mod e01_welcome {", "e01_welcome"));
+        assert!(declares("    pub mod e01_welcome{", "e01_welcome"));
+        assert!(!declares("mod e01_welcome_two {", "e01_welcome"));
+        assert!(!declares("// mod e01_welcome", "e01_welcome"));
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! Runs cargo: the exercises' tests (one invocation per test target), and the
-//! pass-through commands.
+//! Runs cargo: builds a section's test targets (showing cargo's progress), runs the
+//! exercises' tests (one invocation per test target), and the pass-through commands.
 
-use std::io;
-use std::path::Path;
+use std::io::{self, BufRead, BufReader, IsTerminal, Read};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::thread;
 
 use crate::libtest::{self, Report};
 use crate::skips::{self, Skip, SkipDir};
@@ -18,6 +19,16 @@ pub enum RunResult {
     BuildFailed { errors: Vec<Diagnostic> },
     /// The binary started but never printed its summary (an abort, a stack overflow).
     Crashed { output: String },
+}
+
+/// What building one crate's test targets produced.
+pub enum BuildResult {
+    Built,
+    /// The code did not compile: rustc's errors (none when cargo itself failed
+    /// before compiling; its message was shown as it came).
+    Failed {
+        errors: Vec<Diagnostic>,
+    },
 }
 
 /// One compiler error, as cargo rendered it, and where it points.
@@ -89,6 +100,211 @@ pub fn run_tests(run: &TestRun) -> io::Result<RunResult> {
     Ok(RunResult::Crashed {
         output: format!("{stdout}\n{stderr}").trim().to_string(),
     })
+}
+
+/// Builds test targets `tests` of `krate` without running them, so the learner sees
+/// the build happen: cargo's own progress bar on a terminal, a line per crate
+/// compiled otherwise. rustc's messages arrive as JSON on stdout: warnings stay quiet
+/// (start code is full of unused arguments on purpose) and errors come back.
+pub fn build_tests(
+    root: &Path,
+    krate: &str,
+    tests: &[&str],
+    verbose: bool,
+) -> io::Result<BuildResult> {
+    let terminal = io::stderr().is_terminal();
+    let mut command = build_command(root, krate, tests, verbose, terminal);
+    command.stdin(Stdio::null());
+    if verbose {
+        eprintln!("{}", ui::dim(&format!("$ {}", describe(&command))));
+        let built = command.status()?.success();
+        return Ok(build_result(built, Vec::new()));
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let forwarding = thread::spawn(move || forward_progress(stderr, terminal));
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let errors: Vec<Diagnostic> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|line| json_error(&line))
+        .collect();
+    let built = child.wait()?.success();
+    let _ = forwarding.join();
+    Ok(build_result(built, errors))
+}
+
+fn build_result(built: bool, errors: Vec<Diagnostic>) -> BuildResult {
+    if built {
+        BuildResult::Built
+    } else {
+        BuildResult::Failed { errors }
+    }
+}
+
+/// `cargo test --no-run` of the given targets, with the same `-p`/`--test` scoping
+/// as the runs that follow, so those find everything built.
+fn build_command(
+    root: &Path,
+    krate: &str,
+    tests: &[&str],
+    verbose: bool,
+    terminal: bool,
+) -> Command {
+    let mut command = cargo_command(root);
+    command.args(["test", "--no-run", "-p", krate]);
+    for test in tests {
+        command.args(["--test", test]);
+    }
+    if verbose {
+        return command;
+    }
+    let format = if ui::color_enabled() {
+        "json-diagnostic-rendered-ansi"
+    } else {
+        "json"
+    };
+    command.args(["--message-format", format]);
+    if terminal {
+        // cargo draws its progress bar only on a terminal, and it writes to our pipe:
+        // ask for the bar anyway, and redraw it on ours.
+        command
+            .env("CARGO_TERM_PROGRESS_WHEN", "always")
+            .env("CARGO_TERM_PROGRESS_WIDTH", progress_width().to_string());
+    }
+    command
+}
+
+/// Room for cargo's progress line: the terminal's width when the shell exports it,
+/// else 72 (a longer line would wrap and could no longer be redrawn in place).
+fn progress_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .map_or(72, |c| c.saturating_sub(1).clamp(40, 120))
+}
+
+/// Shows cargo's stderr as it comes: on a terminal, its progress bar redrawn on one
+/// line; elsewhere (CI logs, pipes) its `Compiling` lines. Its other messages (a
+/// lock being waited for, a download, a manifest error) are printed as they are;
+/// the noise of a successful build (`Finished`, `Executable`) is not.
+fn forward_progress(stderr: impl Read, terminal: bool) {
+    let mut live = false;
+    for piece in pieces(stderr) {
+        let plain = ui::strip_ansi(&piece);
+        match shown(&plain, terminal) {
+            Shown::Hidden => {}
+            Shown::Live => {
+                eprint!("\r\x1b[K{}", plain.trim_end());
+                live = true;
+            }
+            Shown::Line => {
+                if live {
+                    eprint!("\r\x1b[K");
+                    live = false;
+                }
+                eprintln!("{}", piece.trim_end());
+            }
+        }
+    }
+    if live {
+        eprint!("\r\x1b[K");
+    }
+}
+
+/// cargo's stderr cut at `\n` and at the `\r` its progress bar redraws with.
+fn pieces(stderr: impl Read) -> impl Iterator<Item = String> {
+    let mut reader = BufReader::new(stderr);
+    std::iter::from_fn(move || {
+        let mut piece = Vec::new();
+        loop {
+            let mut byte = [0u8];
+            match reader.read(&mut byte) {
+                Ok(1) if byte[0] == b'\n' || byte[0] == b'\r' => {
+                    return Some(String::from_utf8_lossy(&piece).into_owned());
+                }
+                Ok(1) => piece.push(byte[0]),
+                _ if piece.is_empty() => return None,
+                _ => {
+                    return Some(String::from_utf8_lossy(&std::mem::take(&mut piece)).into_owned());
+                }
+            }
+        }
+    })
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Shown {
+    Hidden,
+    /// Redrawn in place on a terminal.
+    Live,
+    Line,
+}
+
+/// How one piece of cargo's stderr (colours stripped) is shown.
+fn shown(plain: &str, terminal: bool) -> Shown {
+    let text = plain.trim();
+    let verb = text.split(' ').next().unwrap_or("");
+    let noise = text.is_empty()
+        || matches!(verb, "Finished" | "Executable" | "Fresh" | "Running")
+        // Said better by check's own summary of the errors.
+        || text.starts_with("error: could not compile")
+        || text.starts_with("warning: build failed, waiting for other jobs")
+        || (text.starts_with("warning: `") && text.contains(" generated "));
+    match verb {
+        _ if noise => Shown::Hidden,
+        "Building" if text.contains('[') && terminal => Shown::Live,
+        "Building" if text.contains('[') => Shown::Hidden,
+        // A line per crate in a log; on a terminal the bar already names them.
+        "Compiling" | "Checking" if terminal => Shown::Hidden,
+        _ => Shown::Line,
+    }
+}
+
+/// The error in one line of cargo's JSON output, if it holds one (warnings, notes,
+/// the "aborting due to" summary and build artifacts are not errors to show).
+fn json_error(line: &str) -> Option<Diagnostic> {
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    if value["reason"] != "compiler-message" {
+        return None;
+    }
+    let message = &value["message"];
+    let summary = message["message"].as_str().unwrap_or("");
+    if message["level"] != "error" || summary.starts_with("aborting due to") {
+        return None;
+    }
+    let text = message["rendered"].as_str()?.trim_end().to_string();
+    let location = message["spans"].as_array().and_then(|spans| {
+        let primary = spans.iter().find(|s| s["is_primary"] == true)?;
+        // rustc prints native separators; the manifest uses `/`.
+        let path = primary["file_name"].as_str()?.replace('\\', "/");
+        let line = u32::try_from(primary["line_start"].as_u64()?).ok()?;
+        Some((path, line))
+    });
+    Some(Diagnostic { text, location })
+}
+
+/// Whether cargo has built `krate` in this target directory before. The first build
+/// compiles every dependency and takes minutes: the learner is told why it waits.
+pub fn built_before(root: &Path, krate: &str) -> bool {
+    let prefix = format!("{krate}-");
+    let fingerprints = target_dir(root).join("debug").join(".fingerprint");
+    std::fs::read_dir(fingerprints).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
+    })
+}
+
+/// Where cargo builds: `CARGO_TARGET_DIR` if set, else the workspace's `target/`.
+fn target_dir(root: &Path) -> PathBuf {
+    ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"]
+        .iter()
+        .find_map(|name| std::env::var_os(name).filter(|dir| !dir.is_empty()))
+        .map_or_else(|| root.join("target"), |dir| root.join(dir))
 }
 
 /// The `cargo test` of one test target. `-p` and `--test` name exactly what the scope
@@ -234,6 +450,82 @@ error: could not compile `section1-pipelines` (lib) due to 2 previous errors
                  s3_e1::solution::"
             )
         );
+    }
+
+    #[test]
+    fn builds_the_targets_in_scope_with_json_messages() {
+        let command = build_command(
+            Path::new("."),
+            "section1-pipelines",
+            &["part1", "part2"],
+            false,
+            false,
+        );
+        let args = describe(&command);
+        assert!(
+            args.contains("test --no-run -p section1-pipelines --test part1 --test part2"),
+            "{args}"
+        );
+        assert!(args.contains("--message-format json"), "{args}");
+    }
+
+    #[test]
+    fn shows_progress_and_hides_the_noise() {
+        let bar = "    Building [=====>    ] 57/172: tokio, axum";
+        assert_eq!(shown(bar, true), Shown::Live);
+        assert_eq!(shown(bar, false), Shown::Hidden);
+        let compiling = "   Compiling tokio v1.54.1";
+        assert_eq!(shown(compiling, true), Shown::Hidden);
+        assert_eq!(shown(compiling, false), Shown::Line);
+        let lock = "    Blocking waiting for file lock on build directory";
+        assert_eq!(shown(lock, true), Shown::Line);
+        for noise in [
+            "    Finished `test` profile [unoptimized] target(s) in 3.2s",
+            "  Executable tests/part1.rs (target/debug/deps/part1-1234)",
+            "error: could not compile `section1-pipelines` (lib) due to 1 previous error",
+            "warning: `section1-pipelines` (lib) generated 2 warnings",
+            "   ",
+        ] {
+            assert_eq!(shown(noise, false), Shown::Hidden, "{noise}");
+        }
+        assert_eq!(shown("error: failed to parse manifest", true), Shown::Line);
+    }
+
+    #[test]
+    fn cuts_cargo_stderr_at_returns_and_newlines() {
+        let stderr = "   Compiling a\n    Building [>] 1/2: a\r    Building [=>] 2/2\rtail";
+        let pieces: Vec<String> = pieces(stderr.as_bytes()).collect();
+        assert_eq!(
+            pieces,
+            [
+                "   Compiling a",
+                "    Building [>] 1/2: a",
+                "    Building [=>] 2/2",
+                "tail"
+            ]
+        );
+    }
+
+    #[test]
+    fn reads_errors_from_json_messages() {
+        let error = r#"{"reason":"compiler-message","message":{"message":"mismatched types","level":"error","spans":[{"file_name":"section1-pipelines/src/start/part1/e02_serial.rs","line_start":12,"is_primary":true}],"rendered":"error[E0308]: mismatched types\n  --> here\n"}}"#;
+        let diagnostic = json_error(error).expect("an error");
+        assert_eq!(
+            diagnostic.text,
+            "error[E0308]: mismatched types\n  --> here"
+        );
+        assert_eq!(
+            diagnostic.location,
+            Some((
+                "section1-pipelines/src/start/part1/e02_serial.rs".to_string(),
+                12
+            ))
+        );
+        let warning = error.replace(r#""level":"error""#, r#""level":"warning""#);
+        assert!(json_error(&warning).is_none());
+        let abort = r#"{"reason":"compiler-message","message":{"message":"aborting due to 2 previous errors","level":"error","spans":[],"rendered":"error: aborting due to 2 previous errors"}}"#;
+        assert!(json_error(abort).is_none());
+        assert!(json_error(r#"{"reason":"build-finished","success":false}"#).is_none());
     }
 
     #[test]

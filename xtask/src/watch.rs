@@ -16,7 +16,7 @@ use crate::check::{self, Options};
 use crate::manifest::{Manifest, Scope, Side};
 use crate::{exit, ui, workspace};
 
-const USAGE: &str = "cargo xtask watch [s1 | s1.e2] [--solution] [--verbose]";
+const USAGE: &str = "cargo xtask watch [s1 | s1.e2] [--all] [--solution] [--verbose]";
 const POLL: Duration = Duration::from_millis(300);
 
 enum Event {
@@ -35,12 +35,13 @@ pub fn command(mut args: Args) -> u8 {
         Side::Start
     };
     let verbose = args.flag("--verbose") | args.flag("-v");
+    let all = args.flag("--all");
     let scope = Scope::parse(args.next_positional().as_deref());
     if let Err(message) = args.finish() {
         return usage_error(&message, USAGE);
     }
     let root = workspace::root();
-    let options = Options { side, verbose };
+    let options = Options { side, verbose, all };
     // Validate the scope once up front, so a typo fails now rather than on every save.
     match Manifest::load(&root).and_then(|m| m.select(&scope).map(|_| ())) {
         Ok(()) => {}
