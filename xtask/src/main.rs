@@ -60,7 +60,8 @@ learner commands:
   hint ID [--level N] show the hints for an exercise, up to level N (default 1)
   solve ID            put the reference over your file (your code is backed up first)
   reset ID            put the start code back (your code is backed up first)
-  watch [SCOPE]       re-run check every time you save a file
+  watch [SCOPE] [--all]
+                      re-run check every time you save a file
   setup               install what the course uses, once per machine: dependencies,
                       mdbook, npm packages and, as root with apt-get, Chromium,
                       redis-server, wrk, ab and PostgreSQL (else it prints the
