@@ -12,6 +12,7 @@ use axum::extract::{FromRef, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use pipeline::dashboard::{self, DashboardState};
 use pipeline::mock_resource::MockResource;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub implementation: Implementation,
     /// The part 2 pipeline behind `/part2/pipeline` (it uses the same resource).
     pub pipeline: PipelineHandle,
+    /// Cancelled when the server shuts down: ends the dashboards' event streams.
+    pub closing: CancellationToken,
 }
 
 impl AppState {
@@ -61,7 +64,15 @@ impl AppState {
             shed_gate: ShedGate::default(),
             implementation,
             pipeline,
+            closing: CancellationToken::new(),
         }
+    }
+
+    /// The same state, its long-lived responses ending when `closing` is cancelled
+    /// (`serve` passes its shutdown's token).
+    pub fn closing_on(mut self, closing: CancellationToken) -> Self {
+        self.closing = closing;
+        self
     }
 }
 
@@ -133,6 +144,7 @@ impl FromRef<AppState> for DashboardState {
             resource: state.resource.clone(),
             pipeline: state.pipeline.clone(),
             implementation: state.implementation.name(),
+            closing: state.closing.clone(),
         }
     }
 }
@@ -164,7 +176,8 @@ macro_rules! part2_routes {
     }};
 }
 
-/// The whole application for the given state.
+/// The whole application for the given state, with `GET /healthz` and `GET /readyz`
+/// (no dependency to check: the mock resource lives in the process).
 pub fn router(state: AppState) -> Router {
     let exercises: Router<AppState> = match state.implementation {
         Implementation::Start => {
@@ -181,6 +194,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::routes())
         .merge(exercises)
         .with_state(state)
+        .merge(serving::Health::new().routes())
 }
 
 /// `GET /stats`: the resource's counters, the pipeline's figures and the process's cost, as JSON.

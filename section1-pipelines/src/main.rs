@@ -7,6 +7,7 @@ use loadgen::{LoadCommand, experiment};
 use pipeline::mock_resource::MockResource;
 use pipeline::{Drain, OverflowPolicy, PipelineConfig};
 use section1_pipelines::app::{self, AppState, Implementation};
+use serving::{ServeFlags, Shutdown};
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
@@ -27,9 +28,12 @@ enum Command {
         /// Run the reference solution instead of your code in src/start/.
         #[arg(long)]
         solution: bool,
-        /// Port on 127.0.0.1; 0 picks a free one and prints it.
+        /// Port to listen on; 0 picks a free one and prints it.
         #[arg(long, default_value_t = 4000)]
         port: u16,
+        /// Where to listen, and how long to drain on SIGTERM or Ctrl-C.
+        #[command(flatten)]
+        server: ServeFlags,
         /// How long one use of the mock resource takes, in milliseconds.
         #[arg(long, default_value_t = MockResource::DEFAULT_HOLD.as_millis() as u64)]
         hold_ms: u64,
@@ -68,11 +72,14 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
+        // Logs on stderr: stdout carries what programs read (the address line, tables).
+        .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
         Command::Serve {
             solution,
             port,
+            server,
             hold_ms,
             buffer,
             policy,
@@ -84,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
                 drain,
                 ..PipelineConfig::default()
             };
-            serve(solution, port, hold_ms, pipeline).await
+            serve(solution, port, &server, hold_ms, pipeline).await
         }
         Command::Load(command) => command.run().await,
         Command::Experiment {
@@ -99,17 +106,22 @@ async fn main() -> anyhow::Result<()> {
 async fn serve(
     solution: bool,
     port: u16,
+    server: &ServeFlags,
     hold_ms: u64,
     pipeline: PipelineConfig,
 ) -> anyhow::Result<()> {
+    // Before anything is printed: a SIGTERM sent as soon as the address is known
+    // must find its handler installed.
+    let shutdown = Shutdown::on_signals(server.drain_timeout)?;
     let implementation = Implementation::from_solution_flag(solution);
-    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let listener = TcpListener::bind(server.addr(port)).await?;
     let addr = listener.local_addr()?;
     let state = AppState::with_pipeline(
         MockResource::with_hold(Duration::from_millis(hold_ms)),
         implementation,
         pipeline,
-    );
+    )
+    .closing_on(shutdown.token());
     println!(
         "serving the {} implementation on http://{addr} (dashboards: http://{addr}/part1 and /part2; \
          pipeline: {} buffer {} policy {}; Ctrl-C to stop)",
@@ -118,9 +130,9 @@ async fn serve(
         pipeline.capacity,
         pipeline.policy.name()
     );
-    app::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    // Stops accepting at the signal and lets the requests in flight (a 500 ms hold
+    // of the resource, a long poll of the dashboard) finish, within the drain deadline.
+    serving::serve(listener, app::router(state), &shutdown).await?;
+    tracing::info!("stopped");
     Ok(())
 }

@@ -37,6 +37,8 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
+        // Logs on stderr: stdout's first line carries the address a parent process reads.
+        .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
         Command::Serve { solution, args } => {

@@ -18,6 +18,8 @@ use anyhow::Context;
 use channels::SocketConfig;
 use scale_lab::lab::{IdleMeasurement, measure_after_message, measure_idle_server};
 use section2_reference::App;
+use section2_reference::serve::close_sockets;
+use serving::{DEFAULT_DRAIN_TIMEOUT, Shutdown};
 
 /// The command that regenerates the walkthrough's figures.
 pub const COMMAND: &str =
@@ -34,13 +36,15 @@ pub const TOPIC: &str = "ping";
 /// Serves section 2's reference channels at `/socket` on a free loopback port with
 /// `config`, an in-memory feed, and nothing else (no telemetry, no cluster), so the
 /// memory that grows with connections is the connections'. Prints the address
-/// first, then serves until Ctrl-C.
+/// first, then serves until SIGTERM or Ctrl-C.
 pub async fn serve_idle(config: SocketConfig) -> anyhow::Result<()> {
+    let shutdown = Shutdown::on_signals(DEFAULT_DRAIN_TIMEOUT)?;
     let store = ActivityStore::open("sqlite::memory:").await?;
     let app = App::with_config("app@127.0.0.1", store, config);
     let server = app.serve(0).await?;
     println!("serving on http://{} (Ctrl-C to stop)", server.addr());
-    tokio::signal::ctrl_c().await?;
+    shutdown.triggered().await;
+    close_sockets(&app, &shutdown).await;
     server.stop().await;
     Ok(())
 }

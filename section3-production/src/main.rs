@@ -2,13 +2,16 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use channels::SocketConfig;
+use channels::endpoint::listen;
+use channels::{Server, SocketConfig};
 use clap::{Parser, Subcommand};
 use observability::statsd_sink::StatsdSink;
 use observability::telemetry::{self, DEFAULT_STATSD_PORT, Delivery, LogFormat};
 use section3_production::Implementation;
 use section3_production::node::{Node, NodeConfig};
+use serving::{DEFAULT_DRAIN_TIMEOUT, ServeFlags, Shutdown};
 
 #[derive(Parser)]
 #[command(
@@ -30,21 +33,29 @@ enum Command {
         /// Run the reference solution instead of your code in src/start/.
         #[arg(long)]
         solution: bool,
-        /// Port on 127.0.0.1; 0 picks a free one and prints it.
+        /// Port to listen on; 0 picks a free one and prints it.
         #[arg(long, default_value_t = 4000)]
         port: u16,
+        /// Where to listen, and how long to drain on SIGTERM or Ctrl-C.
+        #[command(flatten)]
+        server: ServeFlags,
         /// This node's name (sent as `from_node` to the other nodes).
         #[arg(long, default_value = "app@127.0.0.1")]
         node: String,
         /// Join the cluster on this Redis (`redis://127.0.0.1:6379`); without it the
         /// node runs alone on the in-process pubsub.
-        #[arg(long)]
+        #[arg(long, env = "COURSE_REDIS_URL", hide_env_values = true)]
         redis: Option<String>,
         /// Where to send StatsD lines.
         #[arg(long, default_value_t = SocketAddr::from(([127, 0, 0, 1], DEFAULT_STATSD_PORT)))]
         statsd: SocketAddr,
         /// The feed's activity store; by default in memory, for as long as the node runs.
-        #[arg(long, default_value = "sqlite::memory:")]
+        #[arg(
+            long,
+            env = "COURSE_DATABASE_URL",
+            hide_env_values = true,
+            default_value = "sqlite::memory:"
+        )]
         database: String,
     },
     /// Attach to a running node and watch it live: connections, topics, busiest
@@ -73,11 +84,16 @@ enum Command {
         #[arg(long, default_value = "backend@127.0.0.1")]
         node: String,
         /// The cluster's Redis (`redis://127.0.0.1:6379`).
-        #[arg(long)]
+        #[arg(long, env = "COURSE_REDIS_URL", hide_env_values = true)]
         redis: String,
         /// Where activities are stored (`sqlite://activities.db`, `postgres://...`);
         /// by default an in-memory SQLite database that lives as long as the node.
-        #[arg(long, default_value = "sqlite::memory:")]
+        #[arg(
+            long,
+            env = "COURSE_DATABASE_URL",
+            hide_env_values = true,
+            default_value = "sqlite::memory:"
+        )]
         database: String,
         /// Milliseconds between two activities.
         #[arg(long, default_value_t = 2000)]
@@ -125,11 +141,14 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve {
             solution,
             port,
+            server: flags,
             node,
             redis,
             statsd,
             database,
         } => {
+            // First: a SIGTERM that comes as soon as the address is printed must be handled.
+            let shutdown = Shutdown::on_signals(flags.drain_timeout)?;
             let implementation = Implementation::from_solution_flag(solution);
             // Immediate delivery: in class every measurement should show in the sink
             // as it happens. A production node would batch (Delivery::Batched).
@@ -143,10 +162,11 @@ async fn main() -> anyhow::Result<()> {
                 database,
             };
             let node = Node::start(&config).await?;
-            let server = node.serve(port).await?;
+            let router = node.router_with(node.health().draining(&shutdown));
+            let server = Server::spawn(listen(flags.addr(port))?, router)?;
             // A demo order every second: s3.e1's shop lines and, for a client joined to
             // `orders:demo`, s3.e3's delivery latency.
-            let _demo = node.start_demo_orders(implementation, std::time::Duration::from_secs(1));
+            let demo = node.start_demo_orders(implementation, Duration::from_secs(1));
             println!(
                 "node {} serving the {} implementation: ws://{}/socket/websocket?vsn=2.0.0; \
                  {}; StatsD lines to {statsd}; a demo order every second on `orders:demo`; \
@@ -160,9 +180,21 @@ async fn main() -> anyhow::Result<()> {
                 },
                 server.addr(),
             );
-            tokio::signal::ctrl_c().await?;
+            shutdown.triggered().await;
+            drop(demo);
+            // Every socket gets 1001 "going away"; wait (until the drain deadline) for
+            // the close frames to go out. The endpoint counts connections but does not
+            // announce the last one's end, hence the polling.
             node.endpoint.shutdown();
+            let endpoint = node.endpoint.clone();
+            let all_closed = serving::until(
+                move || endpoint.connections() == 0,
+                Duration::from_millis(20),
+            );
+            shutdown.drain("WebSocket connections", all_closed).await;
             server.stop().await;
+            node.store.close().await;
+            tracing::info!("stopped");
             Ok(())
         }
         Command::Backend {
@@ -232,6 +264,8 @@ async fn main() -> anyhow::Result<()> {
             section3_production::top::run(&url, implementation).await
         }
         Command::StatsdSink { port } => {
+            // Nothing to drain: a datagram not yet printed is lost like any UDP one.
+            let shutdown = Shutdown::on_signals(Duration::ZERO)?;
             let mut sink = StatsdSink::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
             println!(
                 "statsd-sink listening on udp://{} (Ctrl-C to stop)",
@@ -240,7 +274,7 @@ async fn main() -> anyhow::Result<()> {
             loop {
                 tokio::select! {
                     line = sink.next_line() => println!("{}", line?),
-                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                    () = shutdown.triggered() => return Ok(()),
                 }
             }
         }
@@ -309,6 +343,8 @@ async fn run_backend(
     use activity::{ActivityGenerator, ActivityStore};
     use section3_production::{solution as reference, start};
 
+    // Stops between two activities: the one being created is finished and broadcast.
+    let shutdown = Shutdown::on_signals(DEFAULT_DRAIN_TIMEOUT)?;
     let store = ActivityStore::open(database).await?;
     let implementation = Implementation::from_solution_flag(solution).name();
     // The backend runs the same adapter as a web node: s3.e6, yours or the reference.
@@ -322,11 +358,11 @@ async fn run_backend(
          through {redis} (Ctrl-C to stop)"
     );
     let mut generator = ActivityGenerator::from_os_rng();
-    let mut ticks = tokio::time::interval(std::time::Duration::from_millis(every_ms.max(1)));
+    let mut ticks = tokio::time::interval(Duration::from_millis(every_ms.max(1)));
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            () = shutdown.triggered() => break,
         }
         let new = generator.next_activity();
         let created = if solution {
@@ -342,4 +378,7 @@ async fn run_backend(
             Err(error) => tracing::warn!(%error, "could not create an activity"),
         }
     }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
 }

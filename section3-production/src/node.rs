@@ -15,6 +15,7 @@ use cluster::queries::{Answerer, ClusterQueries, Membership};
 use cluster::scatter::Gathered;
 use observability::observe::{ObservedPubSub, Snapshot};
 use observability::process::ProcessSample;
+use serving::Health;
 
 use crate::Implementation;
 use crate::delivery::{self, LatencyFns, OrderPipeline};
@@ -41,6 +42,8 @@ pub struct Node {
     pub queries: Option<Arc<ClusterQueries>>,
     /// The pubsub the endpoint uses, counting topics and broadcasts for `/observe`.
     pub observed: Arc<ObservedPubSub>,
+    /// The feed's activity store; `/readyz` checks it.
+    pub store: ActivityStore,
     name: String,
     started: tokio::time::Instant,
     poller: tokio::task::JoinHandle<()>,
@@ -67,7 +70,7 @@ impl Node {
         let observed = Arc::new(ObservedPubSub::new(pubsub));
         // Section 2's channels plus the orders of s3.e3, measured by s3.e2.
         let router = delivery::route(
-            section2_reference::channels(store),
+            section2_reference::channels(store.clone()),
             latency_fns(config.implementation),
         );
         let endpoint = Endpoint::builder(router)
@@ -104,6 +107,7 @@ impl Node {
             endpoint,
             queries,
             observed,
+            store,
             name: config.name.clone(),
             started: tokio::time::Instant::now(),
             poller,
@@ -163,12 +167,46 @@ impl Node {
         )
     }
 
-    /// Serves the socket at `/socket/websocket` on `127.0.0.1:port` (0 picks one),
-    /// `GET /observe` (a [`Snapshot`], what `top` shows), and, when clustered,
-    /// `GET /cluster/users`: every node's connected sockets, and the nodes that did
-    /// not answer within 500 ms.
+    /// What `/readyz` checks: the activity store answers and, when clustered, the
+    /// node's subscription to Redis is up (a node cut from Redis serves its own
+    /// clients but misses every other node's broadcasts).
+    pub fn health(&self) -> Health {
+        let store = self.store.clone();
+        let health = Health::new().check("database", move || {
+            let store = store.clone();
+            async move { store.ping().await.map_err(|e| e.to_string()) }
+        });
+        match self.queries.clone() {
+            None => health,
+            Some(queries) => health.check("redis", move || {
+                let linked = queries.is_linked();
+                async move {
+                    if linked {
+                        Ok(())
+                    } else {
+                        Err("the Redis subscription is lost; reconnecting".to_owned())
+                    }
+                }
+            }),
+        }
+    }
+
+    /// Serves [`Node::router`] on `127.0.0.1:port` (0 picks one).
     pub async fn serve(&self, port: u16) -> std::io::Result<Server> {
-        let mut routes = self.endpoint.routes("/socket");
+        Server::bind(port, self.router()).await
+    }
+
+    /// The socket at `/socket/websocket`, `GET /observe` (a [`Snapshot`], what `top`
+    /// shows), the probes `/healthz` and `/readyz` ([`Node::health`]) and, when
+    /// clustered, `GET /cluster/users`: every node's connected sockets, and the nodes
+    /// that did not answer within 500 ms.
+    pub fn router(&self) -> axum::Router {
+        self.router_with(self.health())
+    }
+
+    /// The same routes with `health`'s probes (`serve` adds "not ready while draining").
+    pub fn router_with(&self, health: Health) -> axum::Router {
+        let mut routes = self.endpoint.routes("/socket").merge(health.routes());
         let (name, started, endpoint, observed, queries) = (
             self.name.clone(),
             self.started,
@@ -201,7 +239,7 @@ impl Node {
                 }),
             );
         }
-        Server::bind(port, routes).await
+        routes
     }
 }
 

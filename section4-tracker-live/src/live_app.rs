@@ -1,5 +1,5 @@
 //! The section's live pages for part 2: the routes that serve your views (start) or
-//! the reference (solution), and the demo's store and secret. What the views share
+//! the reference (solution), and the demo's store. What the views share
 //! (state, messages, templates, the slow load) is provided in the `live` crate:
 //! `live::feed` and `live::presence`.
 //!
@@ -15,10 +15,6 @@ use live::presence::PresenceDeps;
 use live::{LivePages, LiveRoutes};
 
 use crate::Implementation;
-
-/// The secret the demo signs its live tokens with. A real deployment reads 64 random
-/// bytes from its environment instead.
-pub const DEMO_SECRET_KEY_BASE: &str = "section 4 live views demo secret, not for production";
 
 /// The live pages of one node, serving `implementation`'s views.
 pub fn live_pages(
@@ -54,13 +50,13 @@ pub fn live_routes(implementation: Implementation, secret_key_base: &str) -> Liv
     }
 }
 
-/// Where `serve` keeps the demo's activities.
+/// Where `serve` keeps the demo's activities unless told otherwise (`--database`).
 pub const DEMO_STORE_URL: &str = "sqlite://target/section4/activities.db";
 
-/// Opens the demo's store, filling an empty one with 30 made-up activities.
-pub async fn open_demo_store() -> anyhow::Result<ActivityStore> {
-    std::fs::create_dir_all("target/section4")?;
-    let store = ActivityStore::open(DEMO_STORE_URL).await?;
+/// Opens the store at `url` (a SQLite file, created with its folder if missing, or a
+/// `postgres://` URL), filling an empty one with 30 made-up activities.
+pub async fn open_demo_store(url: &str) -> anyhow::Result<ActivityStore> {
+    let store = ActivityStore::open(url).await?;
     if store.count().await? == 0 {
         activity::seed_store(&store, 30, 4).await?;
     }

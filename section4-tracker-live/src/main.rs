@@ -5,7 +5,12 @@ mod experiment;
 
 use std::sync::Arc;
 
-use channels::{LocalPubSub, PubSub, Server};
+use std::time::Duration;
+
+use activity::ActivityStore;
+use channels::endpoint::listen;
+use channels::token::MIN_SECRET_KEY_BASE_LEN;
+use channels::{Endpoint, LocalPubSub, PubSub, Server};
 use clap::{Parser, Subcommand};
 use live::feed::FeedDeps;
 use live::presence::PresenceDeps;
@@ -13,6 +18,8 @@ use section3_reference::part2::e06_redis_pubsub::RedisPubSub;
 use section4_tracker_live::Implementation;
 use section4_tracker_live::app::PresenceNode;
 use section4_tracker_live::live_app;
+use serving::secret::LIVE_SECRET_ENV;
+use serving::{Health, Secret, ServeFlags, Shutdown};
 use tracker::TrackerConfig;
 
 #[derive(Parser)]
@@ -31,17 +38,29 @@ enum Command {
         /// Run the reference solution instead of your code in src/start/.
         #[arg(long)]
         solution: bool,
-        /// Port of the first node on 127.0.0.1 (the next nodes take the next ports);
-        /// 0 picks free ones and prints them.
+        /// Port of the first node (the next nodes take the next ports); 0 picks free
+        /// ones and prints them.
         #[arg(long, default_value_t = 4000)]
         port: u16,
+        /// Where to listen, and how long to drain on SIGTERM or Ctrl-C.
+        #[command(flatten)]
+        server: ServeFlags,
         /// How many nodes to start (1 to 4).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=4))]
         nodes: u8,
         /// Replicate through the Redis at this URL (`redis://127.0.0.1:6379`) with
         /// section 3's RedisPubSub, so nodes in several processes form one cluster.
-        #[arg(long)]
+        #[arg(long, env = "COURSE_REDIS_URL", hide_env_values = true)]
         redis: Option<String>,
+        /// The feed's activity store: a SQLite file or a postgres:// URL (shared by
+        /// the nodes of the process; processes may share a Postgres one).
+        #[arg(
+            long,
+            env = "COURSE_DATABASE_URL",
+            hide_env_values = true,
+            default_value = live_app::DEMO_STORE_URL
+        )]
+        database: String,
         /// Name of the first node (the next ones are node1@..., node2@...); processes
         /// sharing a Redis need different names.
         #[arg(long, default_value = "app@127.0.0.1")]
@@ -113,6 +132,30 @@ fn gated_experiment(
     Ok(())
 }
 
+/// What a node's `/readyz` checks: the activity store answers and, with `--redis`,
+/// the node's subscription is up (cut from Redis, it misses the other nodes'
+/// presences and broadcasts).
+fn readiness(store: &ActivityStore, redis: Option<Arc<RedisPubSub>>) -> Health {
+    let store = store.clone();
+    let health = Health::new().check("database", move || {
+        let store = store.clone();
+        async move { store.ping().await.map_err(|e| e.to_string()) }
+    });
+    match redis {
+        None => health,
+        Some(pubsub) => health.check("redis", move || {
+            let linked = pubsub.link().is_subscribed();
+            async move {
+                if linked {
+                    Ok(())
+                } else {
+                    Err("the Redis subscription is lost; reconnecting".to_owned())
+                }
+            }
+        }),
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Each builds the runtimes it needs (paused and real time).
@@ -148,19 +191,31 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
+        // Logs on stderr: stdout carries the address lines a parent process reads.
+        .with_writer(std::io::stderr)
         .init();
     match cli.command {
         Command::Serve {
             solution,
             port,
+            server: flags,
             nodes,
             redis,
             name: first_name,
+            database,
         } => {
+            // First: a SIGTERM that comes as soon as an address is printed must be handled.
+            let shutdown = Shutdown::on_signals(flags.drain_timeout)?;
+            // One secret for every node: a page rendered by one node may connect to another.
+            let live_secret = Secret::from_env(LIVE_SECRET_ENV);
+            anyhow::ensure!(
+                live_secret.expose().len() >= MIN_SECRET_KEY_BASE_LEN,
+                "{LIVE_SECRET_ENV} must be at least {MIN_SECRET_KEY_BASE_LEN} bytes (use 64 random bytes)"
+            );
             let implementation = Implementation::from_solution_flag(solution);
             let local: Arc<dyn PubSub> = Arc::new(LocalPubSub::named("cluster"));
-            let store = live_app::open_demo_store().await?;
-            let mut servers = Vec::new();
+            let store = live_app::open_demo_store(&database).await?;
+            let mut running = Vec::new();
             for index in 0..nodes {
                 let name = if index == 0 {
                     first_name.clone()
@@ -168,9 +223,13 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
                     format!("node{index}@127.0.0.1")
                 };
                 // One Redis connection per node, as if each were its own process.
-                let cluster: Arc<dyn PubSub> = match &redis {
+                let redis_pubsub = match &redis {
+                    None => None,
+                    Some(url) => Some(Arc::new(RedisPubSub::connect(url, &name).await?)),
+                };
+                let cluster: Arc<dyn PubSub> = match &redis_pubsub {
                     None => local.clone(),
-                    Some(url) => Arc::new(RedisPubSub::connect(url, &name).await?),
+                    Some(link) => link.clone(),
                 };
                 let node = PresenceNode::start(
                     implementation,
@@ -193,30 +252,51 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
                         tracker: node.tracker.clone(),
                         pubsub: node.local.clone(),
                     },
-                    live_app::DEMO_SECRET_KEY_BASE,
+                    live_secret.expose(),
                 );
                 if !pages.assets_installed() {
                     tracing::warn!(
                         "the live pages will stay static until the JavaScript clients are installed: npm ci --prefix section4-tracker-live/tests/live"
                     );
                 }
-                let routes = node.endpoint.routes("/socket").merge(pages.router());
-                let server = Server::bind(node_port, routes).await?;
+                let health = readiness(&store, redis_pubsub.clone()).draining(&shutdown);
+                let routes = node
+                    .endpoint
+                    .routes("/socket")
+                    .merge(pages.router())
+                    .merge(health.routes());
+                let server = Server::spawn(listen(flags.addr(node_port))?, routes)?;
                 println!(
                     "{name}: serving the {} implementation, ws://{addr}/socket/websocket?vsn=2.0.0, live pages at http://{addr}/feed and http://{addr}/presence?name=Ada",
                     implementation.name(),
                     addr = server.addr()
                 );
-                servers.push((node, server));
+                running.push((node, pages, server));
             }
             println!(
                 "join room:<name> with {{\"user_id\": \"1\", \"name\": \"Alice\"}}; handle_diff lines are logged (Ctrl-C to stop)"
             );
-            tokio::signal::ctrl_c().await?;
-            for (node, server) in servers {
-                node.endpoint.shutdown();
+            shutdown.triggered().await;
+            // Every socket (channels and live views) gets 1001 "going away"; wait, until
+            // the drain deadline, for the close frames to go out. The endpoints count
+            // their connections but do not announce the last one's end, hence the polling.
+            let endpoints: Vec<Endpoint> = running
+                .iter()
+                .flat_map(|(node, pages, _)| [node.endpoint.clone(), pages.endpoint().clone()])
+                .collect();
+            for endpoint in &endpoints {
+                endpoint.shutdown();
+            }
+            let all_closed = serving::until(
+                || endpoints.iter().all(|e| e.connections() == 0),
+                Duration::from_millis(20),
+            );
+            shutdown.drain("WebSocket connections", all_closed).await;
+            for (_, _, server) in running {
                 server.stop().await;
             }
+            store.close().await;
+            tracing::info!("stopped");
             Ok(())
         }
         Command::Experiment { .. } => unreachable!("handled in main"),

@@ -43,6 +43,7 @@ use futures::Stream;
 use serde::Serialize;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::IntervalStream;
+use tokio_util::sync::CancellationToken;
 
 use crate::mock_resource::MockResource;
 use crate::{PipelineHandle, PipelineMetrics};
@@ -62,6 +63,10 @@ pub struct DashboardState {
     pub pipeline: PipelineHandle,
     /// `"start"` or `"solution"`, shown on the page.
     pub implementation: &'static str,
+    /// Cancelled when the server shuts down: the event streams end then, so an open
+    /// page does not hold the server's drain until its deadline (the page's
+    /// `EventSource` reconnects to whatever serves the address next).
+    pub closing: CancellationToken,
 }
 
 /// The dashboard's routes: the pages and their event streams.
@@ -134,6 +139,7 @@ async fn pipeline_stream(
             .json_data(sample)
             .expect("a PipelineSample always serialises"))
     });
+    let samples = futures::StreamExt::take_until(samples, state.closing.cancelled_owned());
     Sse::new(samples).keep_alive(KeepAlive::default())
 }
 
@@ -218,6 +224,7 @@ async fn usage_stream(
             .json_data(sample)
             .expect("a Sample always serialises"))
     });
+    let samples = futures::StreamExt::take_until(samples, state.closing.cancelled_owned());
     Sse::new(samples).keep_alive(KeepAlive::default())
 }
 

@@ -210,6 +210,16 @@ impl ActivityStore {
         }
     }
 
+    /// Whether the database answers: one trivial query (`SELECT 1`) on a pooled
+    /// connection, what a readiness probe asks. Cheap on any table size, unlike
+    /// [`ActivityStore::count`].
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.ping().await,
+            Backend::Postgres(db) => db.ping().await,
+        }
+    }
+
     /// Closes the pool, waiting for connections in use to come back. Other clones stop
     /// working too.
     pub async fn close(&self) {

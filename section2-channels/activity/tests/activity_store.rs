@@ -262,6 +262,18 @@ store_tests! {
         again.close().await;
     }
 
+    async fn ping_answers_until_the_pool_is_closed(db: &TestDb) {
+        // A handle of its own: closing it leaves the test's store (and its cleanup) be.
+        let probe = db.reopen().await;
+        probe.ping().await.expect("an open database answers the probe");
+        probe.close().await;
+        assert!(
+            matches!(probe.ping().await, Err(StoreError::Database(_))),
+            "a closed pool must fail the readiness probe"
+        );
+        db.store.ping().await.expect("other handles keep working");
+    }
+
     async fn seeding_goes_through_the_store_and_is_reproducible(db: &TestDb) {
         let seeded = seed_store(&db.store, 12, 2026).await.unwrap();
         let expected: Vec<NewActivity> = ActivityGenerator::seeded(2026).take(12).collect();

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use activity::ActivityStore;
 use axum::response::Html;
 use axum::routing::get;
-use channels::auth::signer_from_env;
+use channels::auth::SALT;
 use channels::endpoint::{ConnectParams, Refused};
 use channels::pubsub::{LocalPubSub, PubSub};
 use channels::token::TokenSigner;
 use channels::{ChannelRouter, Endpoint, Server, SocketConfig, SocketInfo};
+use serving::{Health, Secret};
 
 /// What [`routes!`](crate::routes!) expands to: the routers and the connect check of
 /// one implementation, so an [`App`] can serve yours or the reference alike.
@@ -44,7 +45,8 @@ pub mod __private {
     pub use channels::auth::RecurringInterval;
 }
 
-/// The app's shared state: the endpoints (sharing one pubsub) and the token signer.
+/// The app's shared state: the endpoints (sharing one pubsub), the token signer and
+/// the activity store.
 #[derive(Clone)]
 pub struct App {
     /// The anonymous socket endpoint at `/socket` (part 1).
@@ -53,6 +55,8 @@ pub struct App {
     pub auth_endpoint: Endpoint,
     /// Signs the tokens `/auth_socket` accepts.
     pub signer: TokenSigner,
+    /// The feed's activities; `/readyz` checks it.
+    pub store: ActivityStore,
 }
 
 impl App {
@@ -67,34 +71,70 @@ impl App {
     }
 
     /// An app serving `routes` (yours or the reference) on a fresh local pubsub named
-    /// `node`, with the feed on `store` and `config`'s per-connection bounds.
+    /// `node`, with the feed on `store` and `config`'s per-connection bounds. Its
+    /// tokens are signed with a secret generated for this app alone (tests sign
+    /// theirs with [`App::signer`]); `serve` passes the deployment's with
+    /// [`App::with_signer`].
     pub fn from_routes(
         routes: RouteTable,
         node: &str,
         store: ActivityStore,
         config: SocketConfig,
     ) -> App {
+        let signer = token_signer(&Secret::generate()).expect("a generated secret is long enough");
+        Self::with_signer(routes, node, store, config, signer)
+    }
+
+    /// The same, with the tokens of `/auth_socket` signed and checked by `signer`.
+    pub fn with_signer(
+        routes: RouteTable,
+        node: &str,
+        store: ActivityStore,
+        config: SocketConfig,
+        signer: TokenSigner,
+    ) -> App {
         let pubsub: Arc<dyn PubSub> = Arc::new(LocalPubSub::named(node));
-        let signer = signer_from_env();
         let endpoint = Endpoint::builder((routes.channels)(store.clone()))
             .pubsub(pubsub.clone())
             .config(config.clone())
             .build();
-        let auth_endpoint = Endpoint::builder((routes.auth_channels)(signer.clone(), store))
-            .handler(routes.handler(signer.clone()))
-            .pubsub(pubsub)
-            .config(config)
-            .build();
+        let auth_endpoint =
+            Endpoint::builder((routes.auth_channels)(signer.clone(), store.clone()))
+                .handler(routes.handler(signer.clone()))
+                .pubsub(pubsub)
+                .config(config)
+                .build();
         App {
             endpoint,
             auth_endpoint,
             signer,
+            store,
         }
     }
 
+    /// What `/readyz` checks: the activity store answers.
+    pub fn health(&self) -> Health {
+        let store = self.store.clone();
+        Health::new().check("database", move || {
+            let store = store.clone();
+            async move { store.ping().await.map_err(|e| e.to_string()) }
+        })
+    }
+
+    /// How many WebSocket connections both endpoints hold (the shutdown waits for 0).
+    pub fn connections(&self) -> usize {
+        self.endpoint.connections() + self.auth_endpoint.connections()
+    }
+
     /// The HTTP routes: the sockets at `/socket/websocket` and
-    /// `/auth_socket/websocket`, the demo page at `/`, and `/token`.
+    /// `/auth_socket/websocket`, the demo page at `/`, `/token`, and the probes
+    /// `/healthz` and `/readyz` ([`App::health`]).
     pub fn router(&self) -> axum::Router {
+        self.router_with(self.health())
+    }
+
+    /// The same routes with `health`'s probes (`serve` adds "not ready while draining").
+    pub fn router_with(&self, health: Health) -> axum::Router {
         let signer = self.signer.clone();
         self.endpoint
             .routes("/socket")
@@ -107,12 +147,19 @@ impl App {
                 "/favicon.ico",
                 get(|| async { axum::http::StatusCode::NO_CONTENT }),
             )
+            .merge(health.routes())
     }
 
     /// Serves the app on `127.0.0.1:port` in the background.
     pub async fn serve(&self, port: u16) -> std::io::Result<Server> {
         Server::bind(port, self.router()).await
     }
+}
+
+/// The signer of user-socket tokens keyed from `secret`; an error if the secret is
+/// shorter than [`channels::token::MIN_SECRET_KEY_BASE_LEN`] bytes.
+pub fn token_signer(secret: &Secret) -> Result<TokenSigner, channels::token::SecretTooShort> {
+    TokenSigner::new(secret.expose(), SALT)
 }
 
 /// A token for the demo user 1, as a server would embed it in the page it renders

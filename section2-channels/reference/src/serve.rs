@@ -2,35 +2,60 @@
 //! (`cargo run -p section2-channels -- serve [--solution]`) and the scale lab's
 //! server under test, so both serve the same app the same way.
 
-use activity::{ActivityStore, DEFAULT_URL, seed_store};
-use channels::SocketConfig;
+use std::time::Duration;
 
+use activity::{ActivityStore, DEFAULT_URL, seed_store};
+use anyhow::Context;
+use channels::endpoint::listen;
+use channels::token::MIN_SECRET_KEY_BASE_LEN;
+use channels::{Server, SocketConfig};
+use serving::secret::TOKEN_SECRET_ENV;
+use serving::{Secret, ServeFlags, Shutdown};
+
+use crate::app::token_signer;
 use crate::{App, RouteTable};
 
 /// How to serve: where, as which node, with which buffers and which database.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
-    /// Port on 127.0.0.1; 0 picks a free one and prints it.
+    /// Port to listen on; 0 picks a free one and prints it.
     #[arg(long, default_value_t = 4000)]
     pub port: u16,
+    /// Where to listen, and how long to drain on SIGTERM or Ctrl-C.
+    #[command(flatten)]
+    pub server: ServeFlags,
     /// The node name channels report (the `from_node` of s2.e3).
     #[arg(long, default_value = "app@127.0.0.1")]
     pub node: String,
     /// The WebSocket's buffers and limits per connection.
     #[command(flatten)]
     pub ws: WsFlags,
-    /// The activity database: a SQLite file (the default) or a postgres:// URL.
-    #[arg(long, default_value = DEFAULT_URL)]
+    /// The activity database: a SQLite file (the default) or a postgres:// URL. From
+    /// the environment, a password in it stays out of the process list.
+    #[arg(
+        long,
+        env = "COURSE_DATABASE_URL",
+        hide_env_values = true,
+        default_value = DEFAULT_URL
+    )]
     pub database: String,
     /// Generated activities to add when the feed is empty.
     #[arg(long, default_value_t = 50)]
     pub seed: usize,
 }
 
-/// Serves `routes` as `args` say until Ctrl-C; `name` says whose code it is in the
-/// first line printed, which carries the address (`http://host:port`): the processes
-/// that start a server as a child read it from there.
+/// Serves `routes` as `args` say until SIGTERM or Ctrl-C, then drains; `name` says
+/// whose code it is in the line that carries the address (`http://host:port`): the
+/// processes that start a server as a child read it from there.
+///
+/// The user-socket tokens are signed with `COURSE_TOKEN_SECRET`, or a secret
+/// generated for this run (with a warning) when it is unset.
 pub async fn serve(routes: RouteTable, args: ServeArgs, name: &str) -> anyhow::Result<()> {
+    // First: a SIGTERM that comes as soon as the address is printed must be handled.
+    let shutdown = Shutdown::on_signals(args.server.drain_timeout)?;
+    let signer = token_signer(&Secret::from_env(TOKEN_SECRET_ENV)).with_context(|| {
+        format!("{TOKEN_SECRET_ENV} must be at least {MIN_SECRET_KEY_BASE_LEN} bytes (use 64 random bytes)")
+    })?;
     let config = args.ws.apply(SocketConfig::default());
     let store = ActivityStore::open(&args.database).await?;
     if args.seed > 0 && store.count().await? == 0 {
@@ -40,18 +65,38 @@ pub async fn serve(routes: RouteTable, args: ServeArgs, name: &str) -> anyhow::R
             args.seed
         );
     }
-    let app = App::from_routes(routes, &args.node, store, config);
-    let server = app.serve(args.port).await?;
+    let app = App::with_signer(routes, &args.node, store, config, signer);
+    let router = app.router_with(app.health().draining(&shutdown));
+    let server = Server::spawn(listen(args.server.addr(args.port))?, router)?;
     println!(
         "serving the {name} implementation on http://{} (socket: ws://{}/socket/websocket?vsn=2.0.0, Ctrl-C to stop)",
         server.addr(),
         server.addr()
     );
-    tokio::signal::ctrl_c().await?;
+    shutdown.triggered().await;
+    close_sockets(&app, &shutdown).await;
+    // Stops accepting; what is still open after the drain is dropped with the process.
+    server.stop().await;
+    app.store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The WebSocket half of the shutdown: every socket of both endpoints is closed with
+/// 1001 "going away" (phoenix.js reconnects to whatever serves the address next),
+/// and the process waits, until the drain deadline, for the connections to end, so
+/// the close frames reach the clients.
+///
+/// Meanwhile `/readyz` answers 503 (`serve` builds it with `Health::draining`) and a
+/// socket opened now is closed at once, so a balancer moves new clients elsewhere.
+pub async fn close_sockets(app: &App, shutdown: &Shutdown) {
+    let open = app.connections();
+    tracing::info!(open, "closing every WebSocket with 1001 going away");
     app.endpoint.shutdown();
     app.auth_endpoint.shutdown();
-    server.stop().await;
-    Ok(())
+    // The endpoints count their connections but do not announce the last one's end.
+    let all_closed = serving::until(|| app.connections() == 0, Duration::from_millis(20));
+    shutdown.drain("WebSocket connections", all_closed).await;
 }
 
 /// The WebSocket settings of a [`SocketConfig`] as command-line flags, so a

@@ -196,6 +196,12 @@ impl ClusterQueries {
             .collect()
     }
 
+    /// Whether this node's subscription to Redis is up right now: while it is down
+    /// the node hears no heartbeat, question or answer (what `/readyz` reports).
+    pub fn is_linked(&self) -> bool {
+        self.shared.link.get().is_some_and(RedisLink::is_subscribed)
+    }
+
     /// Asks every member `question`. The returned [`Question`] names the members
     /// expected to answer and receives their answers as they arrive; gathering them
     /// by a deadline is exercise s3.e8:

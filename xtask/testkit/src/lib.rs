@@ -7,7 +7,8 @@
 //!   same type, so `IMPLEMENTATION` goes straight into their apps.
 //! - Helpers for tests that need a tool from outside Rust: [`redis::RedisServer`],
 //!   [`node`] suites and scripts, a [`browser`] (playwright-core + Chromium), and the
-//!   [`postgres`] switch.
+//!   [`postgres`] switch, and a server binary run as a [`process`] (its address,
+//!   SIGTERM, its exit).
 //! - [`panics`]: the text of a panic payload (`Any { .. }` is never a message), and
 //!   a hook that remembers panics no payload reached the test for (a spawned task,
 //!   a server's connection, a layer that answers 500).
@@ -27,6 +28,7 @@ pub mod browser;
 pub mod node;
 pub mod panics;
 pub mod postgres;
+pub mod process;
 pub mod redis;
 
 pub use selector::{Implementation, ParseImplementationError};
