@@ -263,15 +263,15 @@ fn clippy(root: &Path, answers: &Answers) -> Status {
         "--all-targets",
         "--message-format",
         "short",
-        "--",
-        "-D",
-        "warnings",
     ]);
     if answers.is_empty() {
+        command.args(["--", "-D", "warnings"]);
         return status_of(run_visible(command), "clippy found problems (see above)");
     }
-    // With answers in the tree, read the findings: the ones in a learner's own
-    // files are theirs to take or leave, not a defect of the course.
+    // With answers in the tree, warnings are not denied (a denied warning in a
+    // learner's file would stop the crates that depend on it from being linted at
+    // all); every finding is read instead, and the ones in a learner's own files are
+    // theirs to take or leave, not a defect of the course.
     println!("{}", ui::dim(&format!("$ {}", runner::describe(&command))));
     let output = match command.stdin(Stdio::null()).output() {
         Ok(output) => output,
@@ -279,19 +279,22 @@ fn clippy(root: &Path, answers: &Answers) -> Status {
     };
     let log = String::from_utf8_lossy(&output.stderr);
     print!("{log}");
-    if output.status.success() {
-        return Status::Passed;
-    }
     let findings: Vec<&str> = log.lines().filter(|l| is_finding(l)).collect();
     let (theirs, ours): (Vec<&str>, Vec<&str>) =
         findings.iter().partition(|line| answers.holds(line));
-    if ours.is_empty() && !theirs.is_empty() {
-        return Status::PassedNote(format!(
-            "{} finding(s) in your own answers only (not course defects)",
-            theirs.len()
-        ));
+    match (output.status.success(), ours.is_empty(), theirs.len()) {
+        (true, true, 0) => Status::Passed,
+        (true, true, n) => Status::PassedNote(format!(
+            "{n} finding(s) in your own answers only (not course defects)"
+        )),
+        (false, true, _) => Status::Failed(
+            "clippy could not finish: does your code compile? (`cargo xtask check`)".into(),
+        ),
+        (_, false, _) => Status::Failed(format!(
+            "clippy found {} problem(s) in the course's code (see above)",
+            ours.len()
+        )),
     }
-    Status::Failed("clippy found problems (see above)".into())
 }
 
 /// A `--message-format short` diagnostic line: `path:line:col: warning: ...`.
