@@ -7,8 +7,8 @@
 //!
 //! The harness serves the section's app (reference channels, the anonymous socket and
 //! the token-authenticated one) plus two control routes: `POST /test/broadcast` to
-//! broadcast from the server, and `POST /test/restart`, which stops the server and
-//! starts a new one on the same port.
+//! broadcast from the server, and `POST /test/restart`, which stops the server
+//! gracefully (as SIGTERM would) and starts a new one on the same port.
 
 use std::path::Path;
 use std::time::Duration;
@@ -106,11 +106,14 @@ async fn the_official_phoenix_client_works_against_the_server() {
             tokio::select! {
                 status = node.wait() => break (status.expect("node ran"), server),
                 Some(()) = restart_rx.recv() => {
-                    // Let the 202 reach the client, then stop everything and start a
-                    // fresh server (new endpoint, new pubsub) on the same port.
+                    // Let the 202 reach the client, then stop gracefully (sockets
+                    // closed with 1001, drained) and start a fresh server (new
+                    // endpoint, new pubsub) on the same port.
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     app.endpoint.shutdown();
-                    server.stop().await;
+                    app.auth_endpoint.shutdown();
+                    let drained = tokio::time::timeout(Duration::from_secs(5), server.shutdown()).await;
+                    assert!(drained.is_ok(), "the server did not drain within 5 s");
                     let (new_app, routes) = router(restart_tx.clone()).await;
                     app = new_app;
                     server = Server::spawn(TcpListener::bind(addr).await.expect("rebind the same port"), routes).unwrap();

@@ -4,7 +4,8 @@
 //!
 //! Twice: two nodes in one process on a shared `LocalPubSub`, then two nodes each with
 //! its own connection to a real `redis-server` (section 3's `RedisPubSub`), as two
-//! machines would be.
+//! machines would be. The suite's last test stops one node as SIGTERM would: its
+//! clients read 1001, and the other node's `Presence` drops its users at once.
 //!
 //! Needs node and `npm ci --prefix section4-tracker-live/tests/js`; `.ci/run` does both.
 //! On a laptop without them the test prints why it skipped; in CI (`CI` set) a
@@ -14,20 +15,42 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::StatusCode;
+use axum::routing::post;
 use channels::{LocalPubSub, PubSub, Server};
 use section3_reference::part2::e06_redis_pubsub::RedisPubSub;
 use section4_tracker_live::Implementation;
 use section4_tracker_live::app::PresenceNode;
 use testkit::redis::RedisServer;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tracker::TrackerConfig;
 
 /// What the skip lines and failures call this suite.
 const SUITE: &str = "the phoenix Presence suite";
 
-async fn serve(node: &PresenceNode) -> Server {
+async fn serve(routes: axum::Router) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    Server::spawn(listener, node.endpoint.routes("/socket")).unwrap()
+    Server::spawn(listener, routes).unwrap()
+}
+
+/// `POST /test/stop`: what SIGTERM does to a node. Its tracker says goodbye (the
+/// other node drops its presences at once) before the answer; then its sockets are
+/// closed with 1001 and its server drains (`stop` asks `run_suite` to).
+fn stop_route(node: &PresenceNode, stop: mpsc::Sender<()>) -> axum::Router {
+    let node = node.clone();
+    axum::Router::new().route(
+        "/test/stop",
+        post(move || {
+            let (node, stop) = (node.clone(), stop.clone());
+            async move {
+                node.tracker.graceful_permdown().await;
+                node.endpoint.shutdown();
+                let _ = stop.try_send(());
+                StatusCode::ACCEPTED
+            }
+        }),
+    )
 }
 
 /// The suite's directory, or `None` after saying why it cannot run (a failure in CI).
@@ -36,9 +59,14 @@ fn suite_dir() -> Option<PathBuf> {
     testkit::node::dir_or_skip(dir, &["phoenix", "ws"], SUITE)
 }
 
-/// Real time here (node runs beside us): a short heartbeat keeps the suite quick.
+/// The trackers' broadcast period. Real time here (node runs beside us): a short
+/// heartbeat keeps the suite quick.
+const PERIOD: Duration = Duration::from_millis(50);
+
+/// Down after 1 s of silence: what a crashed node would cost; a graceful stop must
+/// show within two periods.
 fn config() -> TrackerConfig {
-    TrackerConfig::with_periods(Duration::from_millis(50), 10)
+    TrackerConfig::with_periods(PERIOD, 10)
 }
 
 fn start(cluster: Arc<dyn PubSub>, name: &str) -> PresenceNode {
@@ -47,14 +75,34 @@ fn start(cluster: Arc<dyn PubSub>, name: &str) -> PresenceNode {
 
 /// Runs presence.test.mjs against `app` and `back`; fails with node's output.
 async fn run_suite(dir: &Path, app: &PresenceNode, back: &PresenceNode) {
-    let (app_server, back_server) = (serve(app).await, serve(back).await);
+    let (stop_tx, mut stop) = mpsc::channel(1);
+    let app_server = serve(app.endpoint.routes("/socket")).await;
+    let back_routes = back
+        .endpoint
+        .routes("/socket")
+        .merge(stop_route(back, stop_tx));
+    let back_server = serve(back_routes).await;
     let mut command = testkit::node::test_command(dir, "presence.test.mjs");
     command
         .env("APP", app_server.addr().to_string())
-        .env("BACK", back_server.addr().to_string());
-    testkit::node::run_suite(command, Duration::from_secs(60), SUITE).await;
+        .env("BACK", back_server.addr().to_string())
+        .env("PERIOD_MS", PERIOD.as_millis().to_string());
+    let suite = testkit::node::run_suite(command, Duration::from_secs(60), SUITE);
+    tokio::pin!(suite);
+    let back_server = tokio::select! {
+        _ = &mut suite => Some(back_server),
+        Some(()) = stop.recv() => {
+            // The rest of the graceful stop: wait for the sockets' closes, bounded.
+            let drained = tokio::time::timeout(Duration::from_secs(5), back_server.shutdown()).await;
+            assert!(drained.is_ok(), "the stopped node did not drain within 5 s");
+            let _ = suite.await;
+            None
+        }
+    };
     app_server.stop().await;
-    back_server.stop().await;
+    if let Some(server) = back_server {
+        server.stop().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,24 @@
 //! the [`SocketHandler`] whether to let each one in, and runs a [`Connection`] for it.
 //!
 //! It also owns what all connections share: the channel router, the pubsub, the
-//! bounds, and a count of live connections.
+//! bounds, which pages may connect ([`CheckOrigin`]), a count of live connections,
+//! and the shutdown that closes them all.
+//!
+//! ## Stopping gracefully
+//!
+//! [`Endpoint::shutdown`] closes every socket with 1001 "going away", after what was
+//! already queued for it, and refuses new ones (503); [`Server::shutdown`] stops
+//! accepting and waits until every connection has ended, the client's own close
+//! included (see [`LINGER`]). A binary does both on SIGTERM or Ctrl-C, bounded by its
+//! drain deadline:
+//!
+//! ```no_run
+//! # async fn run(endpoint: channels::Endpoint, server: channels::Server) {
+//! # let drain_timeout = std::time::Duration::from_secs(10);
+//! endpoint.shutdown();
+//! let _ = tokio::time::timeout(drain_timeout, server.shutdown()).await;
+//! # }
+//! ```
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -14,18 +31,20 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::StreamExt;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::channel::SocketInfo;
 use crate::client::ChannelClient;
+use crate::origin::CheckOrigin;
 use crate::outbox::{Outbound, Outbox};
 use crate::protocol::{Payload, VSN};
 use crate::pubsub::{Broadcast, LocalPubSub, PubSub};
@@ -75,7 +94,10 @@ struct Inner {
     pubsub: Arc<dyn PubSub>,
     /// Shared by every connection (an `Arc`, not a copy in each connection's task).
     config: Arc<SocketConfig>,
-    connections: AtomicUsize,
+    /// Which pages may open a socket here.
+    check_origin: CheckOrigin,
+    /// Open connections, and a wake-up for [`Endpoint::closed`] when the last one ends.
+    connections: Counter,
     /// Numbers connections, so an anonymous one's logs can be told apart too.
     next_connection: std::sync::atomic::AtomicU64,
     shutdown: tokio::sync::watch::Sender<bool>,
@@ -113,6 +135,7 @@ pub struct EndpointBuilder {
     pubsub: Option<Arc<dyn PubSub>>,
     config: SocketConfig,
     telemetry: Telemetry,
+    check_origin: CheckOrigin,
 }
 
 impl EndpointBuilder {
@@ -141,6 +164,13 @@ impl EndpointBuilder {
         self
     }
 
+    /// Which web pages may open a socket (default: [`CheckOrigin::SameHost`], pages
+    /// this server served). Clients that send no `Origin` (not a browser) always may.
+    pub fn check_origin(mut self, check: CheckOrigin) -> Self {
+        self.check_origin = check;
+        self
+    }
+
     /// The endpoint. Panics if the configuration cannot work
     /// ([`SocketConfig::problem`]): at start-up, not at the first connection.
     pub fn build(mut self) -> Endpoint {
@@ -155,10 +185,50 @@ impl EndpointBuilder {
                 handler: self.handler,
                 pubsub: self.pubsub.unwrap_or_else(|| Arc::new(LocalPubSub::new())),
                 config: Arc::new(self.config),
-                connections: AtomicUsize::new(0),
+                check_origin: self.check_origin,
+                connections: Counter::default(),
                 next_connection: std::sync::atomic::AtomicU64::new(1),
                 shutdown: tokio::sync::watch::Sender::new(false),
             }),
+        }
+    }
+}
+
+/// A count of open connections that can be waited on until it is zero.
+#[derive(Default)]
+struct Counter {
+    open: AtomicUsize,
+    /// Woken when `open` falls to zero.
+    idle: Notify,
+}
+
+impl Counter {
+    fn add(&self) {
+        self.open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn remove(&self) {
+        if self.open.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
+    fn get(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    /// Completes once the count is zero (at once if it is).
+    async fn zero(&self) {
+        loop {
+            // Registered before the check: a last connection ending in between still
+            // wakes this wait (`notify_waiters` keeps no permit for latecomers).
+            let idle = self.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self.open.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            idle.await;
         }
     }
 }
@@ -168,7 +238,7 @@ struct Live(Arc<Inner>);
 
 impl Drop for Live {
     fn drop(&mut self) {
-        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+        self.0.connections.remove();
     }
 }
 
@@ -181,6 +251,7 @@ impl Endpoint {
             pubsub: None,
             config: SocketConfig::default(),
             telemetry: Telemetry::none(),
+            check_origin: CheckOrigin::default(),
         }
     }
 
@@ -208,15 +279,46 @@ impl Endpoint {
         self.inner.pubsub.broadcast(disconnect_broadcast(socket_id))
     }
 
-    /// Closes every open connection (1001, "server shutting down"); phoenix.js clients
-    /// reconnect to whatever serves the address next.
+    /// Closes every open connection with 1001 "server shutting down", each after the
+    /// frames already queued for it (within [`SocketConfig::close_timeout`]), and
+    /// refuses new ones (503): the graceful half of stopping a server. phoenix.js
+    /// clients reconnect to whatever serves the address next.
+    ///
+    /// Returns at once; [`Endpoint::closed`] (or [`Server::shutdown`], which also
+    /// waits for each client's own close) completes when they are gone.
     pub fn shutdown(&self) {
         self.inner.shutdown.send_replace(true);
     }
 
+    /// Calls [`Endpoint::shutdown`] when `signal` completes: one line to hand the
+    /// endpoint a process-wide shutdown signal, e.g. a `CancellationToken`'s
+    /// `cancelled_owned()`. The wait runs in a task of its own (call it inside a
+    /// tokio runtime) and does not keep the endpoint alive.
+    pub fn shutdown_on(&self, signal: impl Future<Output = ()> + Send + 'static) {
+        let endpoint = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            signal.await;
+            if let Some(inner) = endpoint.upgrade() {
+                inner.shutdown.send_replace(true);
+            }
+        });
+    }
+
+    /// Whether [`Endpoint::shutdown`] was called.
+    pub fn is_shutting_down(&self) -> bool {
+        *self.inner.shutdown.borrow()
+    }
+
     /// How many connections are open now.
     pub fn connections(&self) -> usize {
-        self.inner.connections.load(Ordering::Relaxed)
+        self.inner.connections.get()
+    }
+
+    /// Completes when no connection is open (at once if none is): after
+    /// [`Endpoint::shutdown`], when every socket has sent its close frame. It does not
+    /// wait for new connections to stop coming; bound it with the drain deadline.
+    pub async fn closed(&self) {
+        self.inner.connections.zero().await
     }
 
     /// Routes for a socket mounted at `mount` (e.g. `/socket`): the WebSocket is at
@@ -262,7 +364,7 @@ impl Endpoint {
         S: futures::Sink<Outbound> + Unpin + Send + 'static,
     {
         let inner = self.inner;
-        inner.connections.fetch_add(1, Ordering::Relaxed);
+        inner.connections.add();
         let live = Live(inner.clone());
         inner.telemetry().emit(|| TelemetryEvent::SocketConnected);
         // Everything logged while serving this connection, its channels included,
@@ -299,8 +401,17 @@ impl Endpoint {
 async fn upgrade(
     State(endpoint): State<Endpoint>,
     Query(params): Query<ConnectParams>,
+    headers: HeaderMap,
+    uri: Uri,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if let Some(refused) = check_origin(&endpoint, &headers, &uri) {
+        return refused;
+    }
+    if endpoint.is_shutting_down() {
+        // A balancer still sending clients here learns to try another node.
+        return (StatusCode::SERVICE_UNAVAILABLE, "server shutting down").into_response();
+    }
     match params.get("vsn").map(String::as_str) {
         Some(VSN) => {}
         other => {
@@ -333,6 +444,27 @@ async fn upgrade(
         .max_frame_size(config.max_frame_size)
         .on_upgrade(move |ws| serve_websocket(endpoint, ws, socket))
 }
+
+// ANCHOR: check_origin
+/// The 403 to answer when a web page this endpoint does not serve asks for a socket:
+/// a foreign page could otherwise open one that carries its visitor's cookies.
+fn check_origin(endpoint: &Endpoint, headers: &HeaderMap, uri: &Uri) -> Option<Response> {
+    // No Origin: not a page in a browser, so nothing a foreign site could forge.
+    let origin = headers.get(header::ORIGIN)?;
+    let origin = String::from_utf8_lossy(origin.as_bytes());
+    // HTTP/1.1 names the server in Host; HTTP/2 in the request's authority.
+    let host = match headers.get(header::HOST) {
+        Some(host) => host.to_str().ok(),
+        None => uri.authority().map(|a| a.as_str()),
+    };
+    let why = endpoint.inner.check_origin.allows(&origin, host).err()?;
+    let telemetry = endpoint.inner.telemetry();
+    telemetry.emit(|| TelemetryEvent::SocketRefused { reason: "origin" });
+    tracing::warn!(%origin, host, why, "WebSocket refused: origin not allowed");
+    let body = format!("WebSocket refused: origin {origin} is not allowed ({why})");
+    Some((StatusCode::FORBIDDEN, body).into_response())
+}
+// ANCHOR_END: check_origin
 
 /// Not `async`: the WebSocket is split here, synchronously, so the future that lives
 /// as long as the connection does not also keep a slot for the unsplit socket (a
@@ -394,8 +526,8 @@ pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// How long a closed connection keeps reading, and throwing away, what its client
-/// still sends (see [`Lingering`]).
+/// How long a closed connection of a [`Server`] keeps reading, and throwing away, what
+/// its client still sends, waiting for the client's own close (a lingering close).
 pub const LINGER: Duration = Duration::from_secs(1);
 
 /// A TCP connection that, once dropped, closes the way RFC 6455 (section 7.1.1) asks
@@ -410,15 +542,40 @@ pub const LINGER: Duration = Duration::from_secs(1);
 /// instead of the close frame with 1009 or 1008 and its reason.
 ///
 /// The WebSocket owns the stream and drops it when the connection ends, so `Drop`
-/// is the one place that sees the end; the lingering runs in a task of its own.
-struct Lingering(Option<TcpStream>);
+/// is the one place that sees the end; the lingering runs in a task of its own, and
+/// the connection counts as open (for [`Server::shutdown`]) until it is done.
+struct Lingering {
+    stream: Option<TcpStream>,
+    open: Option<Open>,
+}
+
+/// One connection counted open in its server's [`Counter`] while it lives.
+struct Open(Arc<Counter>);
+
+impl Open {
+    fn new(counter: &Arc<Counter>) -> Open {
+        counter.add();
+        Open(counter.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.remove();
+    }
+}
 
 impl Drop for Lingering {
     fn drop(&mut self) {
         // Without a runtime (it is shutting down) nobody is left to linger for.
-        if let (Some(stream), Ok(runtime)) = (self.0.take(), tokio::runtime::Handle::try_current())
+        if let (Some(stream), Ok(runtime)) =
+            (self.stream.take(), tokio::runtime::Handle::try_current())
         {
-            runtime.spawn(linger(stream));
+            let open = self.open.take();
+            runtime.spawn(async move {
+                linger(stream).await;
+                drop(open);
+            });
         }
     }
 }
@@ -436,7 +593,12 @@ async fn linger(mut stream: TcpStream) {
 
 impl Lingering {
     fn stream(self: Pin<&mut Self>) -> Pin<&mut TcpStream> {
-        Pin::new(self.get_mut().0.as_mut().expect("taken only when dropped"))
+        Pin::new(
+            self.get_mut()
+                .stream
+                .as_mut()
+                .expect("taken only when dropped"),
+        )
     }
 }
 
@@ -468,7 +630,7 @@ impl AsyncWrite for Lingering {
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.0.as_ref().is_some_and(|s| s.is_write_vectored())
+        self.stream.as_ref().is_some_and(|s| s.is_write_vectored())
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -480,20 +642,28 @@ impl AsyncWrite for Lingering {
     }
 }
 
-/// The listener a [`Server`] serves: a [`TcpListener`] whose connections linger.
-struct LingeringListener(TcpListener);
+/// The listener a [`Server`] serves: a [`TcpListener`] whose connections linger,
+/// counted while they are open.
+struct LingeringListener {
+    listener: TcpListener,
+    open: Arc<Counter>,
+}
 
 impl axum::serve::Listener for LingeringListener {
     type Io = Lingering;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Lingering, SocketAddr) {
-        let (stream, addr) = axum::serve::Listener::accept(&mut self.0).await;
-        (Lingering(Some(stream)), addr)
+        let (stream, addr) = axum::serve::Listener::accept(&mut self.listener).await;
+        let stream = Lingering {
+            stream: Some(stream),
+            open: Some(Open::new(&self.open)),
+        };
+        (stream, addr)
     }
 
     fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.0.local_addr()
+        self.listener.local_addr()
     }
 }
 
@@ -502,6 +672,8 @@ pub struct Server {
     addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    /// Every TCP connection accepted and not closed yet (lingering ones included).
+    open: Arc<Counter>,
 }
 
 impl Server {
@@ -509,9 +681,14 @@ impl Server {
     /// lingering close (see [`LINGER`]), so a client sees why it was closed.
     pub fn spawn(listener: TcpListener, app: axum::Router) -> std::io::Result<Server> {
         let addr = listener.local_addr()?;
+        let open = Arc::new(Counter::default());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let listener = LingeringListener {
+            listener,
+            open: open.clone(),
+        };
         let task = tokio::spawn(async move {
-            axum::serve(LingeringListener(listener), app)
+            axum::serve(listener, app)
                 .with_graceful_shutdown(async {
                     let _ = rx.await;
                 })
@@ -521,6 +698,7 @@ impl Server {
             addr,
             shutdown: Some(tx),
             task,
+            open,
         })
     }
 
@@ -534,6 +712,12 @@ impl Server {
         self.addr
     }
 
+    /// TCP connections accepted and not fully closed yet: HTTP, WebSocket, and those
+    /// still lingering after their close.
+    pub fn connections(&self) -> usize {
+        self.open.get()
+    }
+
     /// `ws://<addr>{mount}/websocket?vsn=2.0.0` plus `params`.
     pub fn socket_url(&self, mount: &str, params: &[(&str, &str)]) -> String {
         let mut url = format!("ws://{}{mount}/websocket?", self.addr);
@@ -545,7 +729,29 @@ impl Server {
         url
     }
 
-    /// Stops accepting and aborts the server (open WebSockets are dropped).
+    /// Stops gracefully: stops accepting, lets the HTTP requests in flight finish,
+    /// and waits until every connection it accepted has closed, each WebSocket's
+    /// lingering close included (the client's close read, or [`LINGER`]), so the
+    /// process can exit without resetting a connection whose close frame is on its way.
+    ///
+    /// WebSockets end only when their endpoint closes them: call
+    /// [`Endpoint::shutdown`] on each endpoint first. Not bounded here: bound it with
+    /// the drain deadline (`tokio::time::timeout`, or `serving::Shutdown::drain`);
+    /// what is still open then goes with the process.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        // axum's graceful shutdown: the listener is closed, idle keep-alive
+        // connections too, and it returns once the requests in flight are answered.
+        let _ = (&mut self.task).await;
+        // Upgraded connections left axum's hands: they are counted here instead.
+        self.open.zero().await;
+    }
+
+    /// Stops at once: stops accepting and aborts the server; open WebSockets are
+    /// dropped without a close frame. For tests and tools; a server in production
+    /// stops with [`Server::shutdown`].
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

@@ -12,7 +12,8 @@
 //! 3. [`router`]: topics to channels; each joined channel is a task with a mailbox;
 //! 4. [`socket`]: one connection's state machine (control events, bounds, close);
 //! 5. [`pubsub`]: broadcasts, encoded once, to every subscriber of a topic;
-//! 6. [`endpoint`]: the axum WebSocket endpoint, connect/refuse, disconnect by id;
+//! 6. [`endpoint`]: the axum WebSocket endpoint, connect/refuse, disconnect by id,
+//!    graceful shutdown; [`origin`], which web pages may open a socket;
 //! 7. [`client`]: a Rust client for tests and tools, with wscat-style transcripts;
 //! 8. [`telemetry`]: the events the framework emits for an observer (metrics, logs).
 //!
@@ -34,6 +35,7 @@ pub mod auth;
 pub mod channel;
 pub mod client;
 pub mod endpoint;
+pub mod origin;
 pub mod outbox;
 pub mod protocol;
 pub mod pubsub;
@@ -45,6 +47,7 @@ pub mod tuning;
 
 pub use channel::{Channel, ChannelContext, HandleIn, Handled, Join, SocketInfo, SocketRef};
 pub use endpoint::{Endpoint, Refused, Server, payload};
+pub use origin::CheckOrigin;
 pub use protocol::{Frame, Payload, Status};
 pub use pubsub::{Broadcast, LocalPubSub, PubSub};
 pub use router::ChannelRouter;

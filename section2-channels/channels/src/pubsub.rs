@@ -11,6 +11,7 @@
 //! hold up a broadcast to ten thousand others.
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -120,6 +121,10 @@ pub struct FastLane {
     pub intercepts: &'static [&'static str],
 }
 
+/// What [`PubSub::flush`] returns: a future that completes once the broadcasts made
+/// before it have left the node.
+pub type Flushing<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
 /// The operations channels need from a publish/subscribe system.
 pub trait PubSub: Send + Sync + 'static {
     /// Adds `subscriber` to `topic` under `id`.
@@ -137,6 +142,16 @@ pub trait PubSub: Send + Sync + 'static {
 
     /// This node's name (Phoenix's `node()`); `"local"` for a single process.
     fn node_name(&self) -> &str;
+
+    /// Completes once every broadcast made so far has left this node: for a node
+    /// about to exit, whose last messages (a tracker's goodbye) must not die with it.
+    /// A pubsub that publishes in the background (over Redis) waits for its queue;
+    /// in-process delivery is done when `broadcast` returns, so the default is ready
+    /// at once. A wrapper forwards it to what it wraps. Bound it with the drain
+    /// deadline: a pubsub whose network is down may not finish.
+    fn flush(&self) -> Flushing<'_> {
+        Box::pin(std::future::ready(()))
+    }
 }
 
 /// Subscribes for as long as it lives: dropping it unsubscribes, also when the task

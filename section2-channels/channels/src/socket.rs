@@ -23,6 +23,7 @@
 //!   its mailbox still holds) before the next frame for that topic is handled, so a
 //!   join right after a leave is a fresh join, not a duplicate.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -811,8 +812,13 @@ where
             break reason;
         }
         let write = async {
-            while let Some(text) = batch.pop_front() {
-                sink.feed(Outbound::Text(text)).await?;
+            while !batch.is_empty() {
+                // Room first, then the frame: a close that ends this write while the
+                // sink is full leaves the frame in `batch` for the drain below.
+                // (`feed` takes it first, and would drop it with the future.)
+                futures::future::poll_fn(|cx| Pin::new(&mut sink).poll_ready(cx)).await?;
+                let text = batch.pop_front().expect("not empty");
+                Pin::new(&mut sink).start_send(Outbound::Text(text))?;
             }
             sink.flush().await
         };
@@ -868,8 +874,9 @@ where
 #[cfg(test)]
 mod write_loop_tests {
     use super::*;
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::{Context, Poll, Waker};
 
     /// Records what the writer does: frames fed, and how many were pending at
     /// each flush.
@@ -942,6 +949,79 @@ mod write_loop_tests {
             recorder.flushes[..2],
             [WRITE_BATCH, 6],
             "a backlog is flushed once per batch of WRITE_BATCH frames, not per frame"
+        );
+    }
+
+    /// A client whose socket takes `room` frames, then nothing until released.
+    struct Gate {
+        fed: Arc<Mutex<Vec<String>>>,
+        room: usize,
+        released: Arc<AtomicBool>,
+        waker: Arc<Mutex<Option<Waker>>>,
+    }
+
+    impl Sink<Outbound> for Gate {
+        type Error = ();
+        fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            if self.fed.lock().unwrap().len() < self.room || self.released.load(Ordering::SeqCst) {
+                return Poll::Ready(Ok(()));
+            }
+            *self.waker.lock().unwrap() = Some(cx.waker().clone());
+            Poll::Pending
+        }
+        fn start_send(self: Pin<&mut Self>, item: Outbound) -> Result<(), ()> {
+            self.fed.lock().unwrap().push(match item {
+                Outbound::Text(text) => text.to_string(),
+                Outbound::Close(reason) => format!("close {}", reason.code),
+            });
+            Ok(())
+        }
+        fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            self.poll_ready(cx)
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_close_while_the_socket_is_full_loses_no_queued_frame() {
+        let (outbox, rx) = Outbox::new(256);
+        for i in 0..10 {
+            assert!(outbox.send_text(format!("frame {i}").into()));
+        }
+        let fed = Arc::new(Mutex::new(Vec::new()));
+        let released = Arc::new(AtomicBool::new(false));
+        let waker = Arc::new(Mutex::new(None::<Waker>));
+        let gate = Gate {
+            fed: fed.clone(),
+            room: 3,
+            released: released.clone(),
+            waker: waker.clone(),
+        };
+        let writer = tokio::spawn(write_loop(gate, rx, Arc::default()));
+        while waker.lock().unwrap().is_none() {
+            tokio::task::yield_now().await;
+        }
+        // The writer waits for room for the fourth frame: the server shuts down.
+        outbox.close(CloseReason::new(
+            close_code::GOING_AWAY,
+            "server shutting down",
+        ));
+        tokio::task::yield_now().await;
+        released.store(true, Ordering::SeqCst);
+        if let Some(waker) = waker.lock().unwrap().take() {
+            waker.wake();
+        }
+        writer.await.unwrap();
+        let expected: Vec<String> = (0..10)
+            .map(|i| format!("frame {i}"))
+            .chain(["close 1001".to_string()])
+            .collect();
+        assert_eq!(
+            *fed.lock().unwrap(),
+            expected,
+            "the frame waiting for room is written in the drain, not dropped with the write"
         );
     }
 

@@ -185,10 +185,12 @@ test("heartbeats are answered", async () => {
   s.disconnect();
 });
 
-test("the client reconnects and rejoins after a server restart", async () => {
+test("the server's shutdown closes the socket with 1001; the client reconnects and rejoins", async () => {
   const s = socket("/socket");
   let opens = 0;
   s.onOpen(() => { opens += 1; });
+  const closeCodes = [];
+  s.onClose((event) => closeCodes.push(event.code));
   await connected(s);
   const ping = s.channel("ping", {});
   let joins = 0;
@@ -199,6 +201,7 @@ test("the client reconnects and rejoins after a server restart", async () => {
   await within(10000, "reconnect and rejoin", (resolve) => {
     const t = setInterval(() => { if (opens >= 2 && ping.state === "joined") { clearInterval(t); resolve(); } }, 20);
   });
+  assert.equal(closeCodes[0], 1001, `going away, not a dropped connection: ${JSON.stringify(closeCodes)}`);
   assert.deepEqual(await push(ping, "ping", {}), { status: "ok", response: { ping: "pong" } });
   s.disconnect();
 });

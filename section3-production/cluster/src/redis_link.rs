@@ -9,6 +9,8 @@
 //! Publishing never waits: [`RedisLink::publish`] puts the message on a bounded queue
 //! and a background task sends it. A broadcast from a channel must not stall because
 //! Redis is slow or gone; when the queue is full, the message is dropped and counted.
+//! A node about to exit waits for that queue with [`RedisLink::flush`], so its last
+//! messages are not dropped with the process.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,7 +19,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use redis::AsyncCommands;
 use redis::aio::{MultiplexedConnection, PubSub};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, timeout};
 
@@ -34,6 +36,14 @@ const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
 /// What the subscriber calls with each message's bytes.
 type OnMessage = Box<dyn Fn(&[u8]) + Send + Sync>;
+
+/// What the publisher task takes from its queue, in order.
+enum Outgoing {
+    /// A message to PUBLISH.
+    Message(Vec<u8>),
+    /// Everything queued before this has been published (or counted lost): say so.
+    Flush(oneshot::Sender<()>),
+}
 
 /// What a link has done so far (monotonic counters).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -74,7 +84,7 @@ impl Counters {
 ///
 /// Dropping the link stops both tasks.
 pub struct RedisLink {
-    outbound: mpsc::Sender<Vec<u8>>,
+    outbound: mpsc::Sender<Outgoing>,
     counters: Arc<Counters>,
     subscribed: watch::Receiver<bool>,
     tasks: [JoinHandle<()>; 2],
@@ -135,7 +145,7 @@ impl RedisLink {
     /// loss) when the queue is full.
     // ANCHOR: publish
     pub fn publish(&self, message: Vec<u8>) -> bool {
-        match self.outbound.try_send(message) {
+        match self.outbound.try_send(Outgoing::Message(message)) {
             Ok(()) => true,
             Err(_) => {
                 self.counters.lose("queue_full");
@@ -144,6 +154,18 @@ impl RedisLink {
         }
     }
     // ANCHOR_END: publish
+
+    /// Completes once every message queued before the call has been published (Redis
+    /// answered the PUBLISH) or counted lost: for a node about to exit, so its last
+    /// messages leave before the process does. Waits for room if the queue is full;
+    /// bound it with the drain deadline, since a Redis that is down answers nothing.
+    pub async fn flush(&self) {
+        let (done, published) = oneshot::channel();
+        if self.outbound.send(Outgoing::Flush(done)).await.is_ok() {
+            // An error: the publisher task has stopped, nothing more will leave.
+            let _ = published.await;
+        }
+    }
 
     /// The link's counters so far.
     pub fn stats(&self) -> LinkStats {
@@ -273,7 +295,7 @@ async fn run_publisher(
     client: redis::Client,
     channel: String,
     first: MultiplexedConnection,
-    mut queue: mpsc::Receiver<Vec<u8>>,
+    mut queue: mpsc::Receiver<Outgoing>,
     counters: Arc<Counters>,
     subscribed: watch::Receiver<bool>,
 ) {
@@ -284,7 +306,15 @@ async fn run_publisher(
     let mut made_at = counters.resubscribed.load(Ordering::Relaxed);
     let mut backoff = Backoff::new();
     let mut retry_at = Instant::now();
-    while let Some(message) = queue.recv().await {
+    while let Some(outgoing) = queue.recv().await {
+        let message = match outgoing {
+            Outgoing::Message(message) => message,
+            Outgoing::Flush(done) => {
+                // In order: every message before it has been handled.
+                let _ = done.send(());
+                continue;
+            }
+        };
         let generation = counters.resubscribed.load(Ordering::Relaxed);
         if generation != made_at || !*subscribed.borrow() {
             connection = None;

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use channels::pubsub::{Broadcast, PubSub, Subscriber, SubscriberId};
+use channels::pubsub::{Broadcast, Flushing, PubSub, Subscriber, SubscriberId};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -152,6 +152,10 @@ impl PubSub for ObservedPubSub {
 
     fn node_name(&self) -> &str {
         self.inner.node_name()
+    }
+
+    fn flush(&self) -> Flushing<'_> {
+        self.inner.flush()
     }
 }
 

@@ -22,7 +22,7 @@ use axum::routing::get;
 use base64::Engine as _;
 use channels::endpoint::ConnectParams;
 use channels::token::TokenSigner;
-use channels::{ChannelRouter, Endpoint, Refused, SocketInfo};
+use channels::{ChannelRouter, CheckOrigin, Endpoint, Refused, SocketInfo};
 use serde::{Deserialize, Serialize};
 
 use super::LIVEVIEW_JS_VERSION;
@@ -77,6 +77,7 @@ pub struct LiveRoutes {
     secret: String,
     routes: HashMap<String, Route>,
     assets: PathBuf,
+    check_origin: CheckOrigin,
 }
 
 /// The live pages, ready to serve (see [`LiveRoutes::build`]).
@@ -120,7 +121,16 @@ impl LiveRoutes {
             secret: secret_key_base.into(),
             routes: HashMap::new(),
             assets: PathBuf::from(ASSETS_NPM_DIR).join("node_modules"),
+            check_origin: CheckOrigin::default(),
         }
+    }
+
+    /// Which pages may open the live socket (default: the pages this server rendered,
+    /// [`CheckOrigin::SameHost`]). A live socket is where a foreign page would do
+    /// harm: it acts with the visitor's session.
+    pub fn check_origin(mut self, check: CheckOrigin) -> Self {
+        self.check_origin = check;
+        self
     }
 
     /// Shared state the views read with `ctx.state::<T>()`.
@@ -164,7 +174,10 @@ impl LiveRoutes {
         let router = ChannelRouter::new()
             .state(shared.clone())
             .channel::<LiveChannel>("lv:*");
-        let endpoint = Endpoint::builder(router).handler(connect).build();
+        let endpoint = Endpoint::builder(router)
+            .handler(connect)
+            .check_origin(self.check_origin)
+            .build();
         LivePages { shared, endpoint }
     }
 }

@@ -2,6 +2,7 @@
 //
 // Run by tests/js_presence.rs, which starts two nodes in one process (their trackers
 // gossip over a shared pubsub) and passes their addresses in APP and BACK (host:port).
+// BACK also answers POST /test/stop by stopping as SIGTERM would stop a node.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -11,6 +12,8 @@ import WebSocket from "ws";
 const APP = process.env.APP;
 const BACK = process.env.BACK;
 if (!APP || !BACK) throw new Error("set APP and BACK=host:port (tests/js_presence.rs does)");
+// The trackers' broadcast period.
+const PERIOD_MS = Number(process.env.PERIOD_MS ?? "50");
 
 function socket(server) {
   const s = new Socket(`ws://${server}/socket`, { transport: WebSocket });
@@ -90,5 +93,38 @@ test("syncState, syncDiff, onJoin, onLeave and list across two nodes", async () 
     appSocket.disconnect();
     backSocket.disconnect();
     phoneSocket.disconnect();
+  }
+});
+
+// Last: it stops the BACK node.
+test("a node that stops gracefully closes its sockets with 1001 and its users leave the other node at once", async () => {
+  const appSocket = socket(APP);
+  const backSocket = socket(BACK);
+  const closeCodes = [];
+  backSocket.onClose((event) => closeCodes.push(event.code));
+  try {
+    const alice = await joinWithPresence(appSocket, "chat:lobby", { user_id: "1", name: "Alice" });
+    await joinWithPresence(backSocket, "chat:lobby", { user_id: "2", name: "Bob" });
+    await until("Alice sees Bob", () => names(alice.presence)["user:2"]);
+    let bobLeftAt = null;
+    alice.presence.onLeave((key) => { if (key === "user:2") bobLeftAt = Date.now(); });
+
+    // What SIGTERM does to BACK: its tracker says goodbye, then its sockets close.
+    const response = await fetch(`http://${BACK}/test/stop`, { method: "POST" });
+    assert.equal(response.status, 202, "POST /test/stop");
+    const stopped = Date.now();
+    await until("Bob's socket is closed by the server", () => closeCodes.length > 0);
+    assert.equal(closeCodes[0], 1001, `going away: ${JSON.stringify(closeCodes)}`);
+    await until("Bob leaves Alice's list", () => bobLeftAt !== null);
+    const took = Math.max(0, bobLeftAt - stopped);
+    console.log(`Bob left Alice's list ${bobLeftAt - stopped} ms after BACK's goodbye was sent (period ${PERIOD_MS} ms)`);
+    assert.ok(
+      took <= 2 * PERIOD_MS,
+      `Bob left Alice's list ${took} ms after BACK's goodbye: at most two broadcast periods (${2 * PERIOD_MS} ms), not the down period`,
+    );
+    assert.deepEqual(names(alice.presence), { "user:1": ["Alice"] });
+  } finally {
+    appSocket.disconnect();
+    backSocket.disconnect();
   }
 });

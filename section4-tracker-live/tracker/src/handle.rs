@@ -447,7 +447,18 @@ impl<M: Clone + Send + Sync + 'static> Tracker<M> {
         out
     }
 
-    /// Tells peers this node is leaving (they drop its presences at once) and stops.
+    /// Tells peers this node is leaving and stops: the graceful half of stopping a
+    /// node (SIGTERM, Ctrl-C, a deploy). Each peer drops this node's presences as soon
+    /// as the message arrives, within a broadcast period rather than the down period
+    /// a crashed node is given, and reports them as leaves.
+    ///
+    /// Returns once the goodbye has left this node ([`Transport::flush`]), so the
+    /// process may exit right after. Call it before closing the node's sockets: their
+    /// channels' own untracks would only reach the peers at the next heartbeat. Bound
+    /// it with the drain deadline (a transport whose network is down may not flush).
+    /// Afterwards every call answers [`TrackError::Stopped`] or nothing.
+    ///
+    /// [`Transport::flush`]: crate::transport::Transport::flush
     pub async fn graceful_permdown(&self) {
         for shard in self.shards.iter() {
             self.ask(shard, |reply| Command::GracefulPermdown { reply })

@@ -17,7 +17,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use channels::pubsub::{Broadcast, PubSub, Subscriber, Subscription};
+use channels::pubsub::{Broadcast, Flushing, PubSub, Subscriber, Subscription};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -140,5 +140,10 @@ where
 
     fn direct_send(&self, node: &str, topic: &str, message: Arc<Gossip<M>>) {
         self.publish(&Self::direct_topic(topic, node), &message);
+    }
+
+    fn flush(&self) -> Flushing<'_> {
+        // Over Redis, a publish is queued; the goodbye must reach Redis before exit.
+        self.pubsub.flush()
     }
 }

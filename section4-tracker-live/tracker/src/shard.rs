@@ -140,6 +140,10 @@ where
                 command = commands.recv() => match command {
                     Some(Command::GracefulPermdown { reply }) => {
                         self.broadcast(Gossip::GracefulPermdown { from: self.replica.clone() });
+                        // Answered once the goodbye has left this node: the caller
+                        // is about to exit, and a goodbye lost with the process
+                        // leaves our presences listed for the whole down period.
+                        self.transport.flush().await;
                         let _ = reply.send(());
                         return;
                     }

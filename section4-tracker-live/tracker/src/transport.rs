@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use channels::pubsub::Flushing;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -51,7 +52,10 @@ pub enum Gossip<M> {
         /// What it lacked.
         transfer: Transfer<Tracked<M>>,
     },
-    /// The sender is shutting down on purpose: drop its presences now.
+    /// The sender is shutting down on purpose: drop its presences now, as a
+    /// permdown would after the permdown period. Its replica never comes back (a
+    /// restart is a new replica), so forgetting it is final, and a later merge of
+    /// its entries from a third node is ignored as coming from an unknown replica.
     GracefulPermdown {
         /// Sender.
         from: ReplicaRef,
@@ -109,5 +113,11 @@ pub trait Transport<M>: Send + Sync + 'static {
     fn broadcast_from(&self, topic: &str, message: Arc<Gossip<M>>);
     /// Sends to one node's subscriber of `topic`.
     fn direct_send(&self, node: &str, topic: &str, message: Arc<Gossip<M>>);
+    /// Completes once what was sent so far has left this node (a transport that sends
+    /// in the background waits for its queue), so a goodbye sent just before the
+    /// process exits is not lost with it. Default: sends are done when they return.
+    fn flush(&self) -> Flushing<'_> {
+        Box::pin(std::future::ready(()))
+    }
 }
 // ANCHOR_END: transport

@@ -44,13 +44,17 @@ fn start(hub: &Hub<Meta>, name: &'static str) -> Node {
 }
 
 fn start_pool(hub: &Hub<Meta>, name: &'static str, pool_size: usize) -> Node {
+    start_with(hub, name, config(pool_size))
+}
+
+fn start_with(hub: &Hub<Meta>, name: &'static str, config: TrackerConfig) -> Node {
     let (tx, diffs) = mpsc::unbounded_channel();
     // The test's handle_diff forwards every batch, like a Presence would re-broadcast it.
     let handler = move |diff: &Diff<Meta>| {
         let _ = tx.send(diff.clone());
     };
-    let tracker = Tracker::start("presence", hub.node(name), handler, config(pool_size))
-        .expect("valid config");
+    let tracker =
+        Tracker::start("presence", hub.node(name), handler, config).expect("valid config");
     let events = tracker.events();
     Node {
         name,
@@ -640,6 +644,84 @@ async fn a_graceful_permdown_removes_the_node_at_once() {
         b.tracker.track(&bob, "room:lobby", "bob", "again").await,
         Err(TrackError::Stopped)
     );
+}
+
+/// How a node stops.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Stop {
+    /// SIGTERM or Ctrl-C: `graceful_permdown`, then the process exits.
+    Graceful,
+    /// SIGKILL, a power cut: the process is gone without a word.
+    Crash,
+}
+
+/// Node "a" tracks three users that node "b" lists; then "a" stops as `stop` says.
+/// Returns how long b went on listing them, and the leaves b reported.
+async fn listed_after_stop(stop: Stop) -> (Duration, Vec<Change>) {
+    let hub = Hub::new();
+    // A down period far longer than the broadcast period, as in production (30 s
+    // against 1.5 s): the two ways of leaving must not overlap.
+    let config = TrackerConfig {
+        down_period: PERIOD * 20,
+        permdown_period: PERIOD * 60,
+        ..config(1)
+    };
+    let a = start_with(&hub, "a", config.clone());
+    let mut b = start_with(&hub, "b", config);
+    let users = ["alice", "bob", "carol"];
+    let mut owners = Vec::new();
+    for user in users {
+        let owner = a.tracker.owner();
+        a.tracker
+            .track(&owner, "room:lobby", user, "online")
+            .await
+            .unwrap();
+        owners.push(owner);
+    }
+    sleep(PERIOD * 5).await;
+    assert_eq!(b.keys("room:lobby").await, set(&users));
+    b.drain();
+
+    let stopped = Instant::now();
+    if stop == Stop::Graceful {
+        a.tracker.graceful_permdown().await;
+    }
+    // The process is gone; its channels (the owners) did not get to untrack anything.
+    drop(a);
+    while !b.keys("room:lobby").await.is_empty() {
+        assert!(stopped.elapsed() < PERIOD * 100, "{stop:?}: never left");
+        sleep(Duration::from_millis(1)).await;
+    }
+    drop(owners);
+    (stopped.elapsed(), b.drain())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_graceful_stop_leaves_within_two_periods_and_a_crash_after_the_down_period() {
+    let (graceful, leaves) = listed_after_stop(Stop::Graceful).await;
+    println!("graceful stop: the other node listed its users for {graceful:?} more");
+    assert!(
+        graceful <= PERIOD * 2,
+        "a graceful stop must show within two broadcast periods ({:?}), took {graceful:?}",
+        PERIOD * 2
+    );
+    let mut left = summary(&leaves);
+    left.sort();
+    assert_eq!(
+        left,
+        [("leave", "alice"), ("leave", "bob"), ("leave", "carol")]
+    );
+
+    let (crash, leaves) = listed_after_stop(Stop::Crash).await;
+    println!("crash: the other node listed its users for {crash:?} more");
+    let down = PERIOD * 20;
+    // The crash came up to three periods after a's last heartbeat (two silent
+    // periods, then a bare one), and b checks once a period.
+    assert!(
+        crash >= down - PERIOD * 3 && crash <= down + PERIOD * 2,
+        "a crash is noticed after the down period ({down:?}), took {crash:?}"
+    );
+    assert_eq!(leaves.len(), 3, "{leaves:?}");
 }
 
 #[tokio::test(start_paused = true)]

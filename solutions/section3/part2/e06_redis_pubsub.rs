@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use channels::pubsub::{Broadcast, LocalPubSub, PubSub, Subscriber, SubscriberId};
+use channels::pubsub::{Broadcast, Flushing, LocalPubSub, PubSub, Subscriber, SubscriberId};
 use cluster::{DEFAULT_CHANNEL, Envelope, RedisLink};
 
 /// A node of a cluster whose broadcasts travel through Redis.
@@ -105,5 +105,11 @@ impl PubSub for RedisPubSub {
 
     fn node_name(&self) -> &str {
         &self.node
+    }
+
+    // A node that stops gracefully waits here for its last broadcasts (a tracker's
+    // goodbye) to reach Redis before it exits.
+    fn flush(&self) -> Flushing<'_> {
+        Box::pin(self.link.flush())
     }
 }
