@@ -44,8 +44,7 @@ pub async fn serve_idle(config: SocketConfig) -> anyhow::Result<()> {
     let server = app.serve(0).await?;
     println!("serving on http://{} (Ctrl-C to stop)", server.addr());
     shutdown.triggered().await;
-    close_sockets(&app, &shutdown).await;
-    server.stop().await;
+    close_sockets(&app, server, &shutdown).await;
     Ok(())
 }
 

@@ -182,17 +182,11 @@ async fn main() -> anyhow::Result<()> {
             );
             shutdown.triggered().await;
             drop(demo);
-            // Every socket gets 1001 "going away"; wait (until the drain deadline) for
-            // the close frames to go out. The endpoint counts connections but does not
-            // announce the last one's end, hence the polling.
+            // Every socket writes what it has queued and gets 1001 "going away"; the
+            // server stops accepting and waits (until the drain deadline) for every
+            // connection to end, so the close frames reach the clients.
             node.endpoint.shutdown();
-            let endpoint = node.endpoint.clone();
-            let all_closed = serving::until(
-                move || endpoint.connections() == 0,
-                Duration::from_millis(20),
-            );
-            shutdown.drain("WebSocket connections", all_closed).await;
-            server.stop().await;
+            shutdown.drain("connections", server.shutdown()).await;
             node.store.close().await;
             tracing::info!("stopped");
             Ok(())

@@ -5,12 +5,10 @@ mod experiment;
 
 use std::sync::Arc;
 
-use std::time::Duration;
-
 use activity::ActivityStore;
 use channels::endpoint::listen;
 use channels::token::MIN_SECRET_KEY_BASE_LEN;
-use channels::{Endpoint, LocalPubSub, PubSub, Server};
+use channels::{LocalPubSub, PubSub, Server};
 use clap::{Parser, Subcommand};
 use live::feed::FeedDeps;
 use live::presence::PresenceDeps;
@@ -277,23 +275,23 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
                 "join room:<name> with {{\"user_id\": \"1\", \"name\": \"Alice\"}}; handle_diff lines are logged (Ctrl-C to stop)"
             );
             shutdown.triggered().await;
-            // Every socket (channels and live views) gets 1001 "going away"; wait, until
-            // the drain deadline, for the close frames to go out. The endpoints count
-            // their connections but do not announce the last one's end, hence the polling.
-            let endpoints: Vec<Endpoint> = running
-                .iter()
-                .flat_map(|(node, pages, _)| [node.endpoint.clone(), pages.endpoint().clone()])
-                .collect();
-            for endpoint in &endpoints {
-                endpoint.shutdown();
+            // The goodbye first: each node removes its own presences from every peer
+            // (the tracker's graceful permdown, flushed to Redis), so the other nodes
+            // show these users leaving now, not after the down period.
+            for (node, _, _) in &running {
+                shutdown
+                    .drain("tracker goodbye", node.tracker.graceful_permdown())
+                    .await;
             }
-            let all_closed = serving::until(
-                || endpoints.iter().all(|e| e.connections() == 0),
-                Duration::from_millis(20),
-            );
-            shutdown.drain("WebSocket connections", all_closed).await;
+            // Then every socket (channels and live views) writes what it has queued and
+            // gets 1001 "going away"; each server stops accepting and waits, until the
+            // drain deadline, for its connections to end.
+            for (node, pages, _) in &running {
+                node.endpoint.shutdown();
+                pages.endpoint().shutdown();
+            }
             for (_, _, server) in running {
-                server.stop().await;
+                shutdown.drain("connections", server.shutdown()).await;
             }
             store.close().await;
             tracing::info!("stopped");

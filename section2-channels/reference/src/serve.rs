@@ -2,8 +2,6 @@
 //! (`cargo run -p section2-channels -- serve [--solution]`) and the scale lab's
 //! server under test, so both serve the same app the same way.
 
-use std::time::Duration;
-
 use activity::{ActivityStore, DEFAULT_URL, seed_store};
 use anyhow::Context;
 use channels::endpoint::listen;
@@ -74,29 +72,26 @@ pub async fn serve(routes: RouteTable, args: ServeArgs, name: &str) -> anyhow::R
         server.addr()
     );
     shutdown.triggered().await;
-    close_sockets(&app, &shutdown).await;
-    // Stops accepting; what is still open after the drain is dropped with the process.
-    server.stop().await;
+    close_sockets(&app, server, &shutdown).await;
     app.store.close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// The WebSocket half of the shutdown: every socket of both endpoints is closed with
-/// 1001 "going away" (phoenix.js reconnects to whatever serves the address next),
-/// and the process waits, until the drain deadline, for the connections to end, so
-/// the close frames reach the clients.
+/// The WebSocket half of the shutdown: every socket of both endpoints writes what it
+/// has queued and closes with 1001 "going away" (phoenix.js reconnects to whatever
+/// serves the address next); the server stops accepting and waits, until the drain
+/// deadline, for every connection to end, the clients' own close frames included,
+/// so no close is lost to a reset.
 ///
 /// Meanwhile `/readyz` answers 503 (`serve` builds it with `Health::draining`) and a
-/// socket opened now is closed at once, so a balancer moves new clients elsewhere.
-pub async fn close_sockets(app: &App, shutdown: &Shutdown) {
+/// new upgrade is refused with 503, so a balancer moves new clients elsewhere.
+pub async fn close_sockets(app: &App, server: Server, shutdown: &Shutdown) {
     let open = app.connections();
     tracing::info!(open, "closing every WebSocket with 1001 going away");
     app.endpoint.shutdown();
     app.auth_endpoint.shutdown();
-    // The endpoints count their connections but do not announce the last one's end.
-    let all_closed = serving::until(|| app.connections() == 0, Duration::from_millis(20));
-    shutdown.drain("WebSocket connections", all_closed).await;
+    shutdown.drain("connections", server.shutdown()).await;
 }
 
 /// The WebSocket settings of a [`SocketConfig`] as command-line flags, so a

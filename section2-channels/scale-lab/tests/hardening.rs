@@ -46,8 +46,8 @@ fn linux() -> bool {
     }
 }
 
-/// The server in a child process, its address, and its output lines (its log goes
-/// to stdout: the test reads close reasons from it).
+/// The server in a child process, its address (its first stdout line), and its log
+/// lines (stderr, where the serving binaries log: the test reads close reasons there).
 struct ChildServer {
     child: Child,
     pid: u32,
@@ -71,11 +71,13 @@ impl ChildServer {
             .env("RUST_LOG", "warn")
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("the server binary starts");
         let pid = child.id().expect("the server has a pid");
         let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
         let first = tokio::time::timeout(Duration::from_secs(20), out.next_line())
             .await
             .expect("the server printed its address within 20 s")
@@ -88,9 +90,17 @@ impl ChildServer {
             .unwrap_or_else(|| panic!("no address in the server's first line {first:?}"))
             .to_owned();
         let (tx, lines) = mpsc::unbounded_channel();
+        let log_tx = tx.clone();
         tokio::spawn(async move {
             while let Ok(Some(line)) = out.next_line().await {
                 if tx.send(strip_ansi(&line)).is_err() {
+                    break;
+                }
+            }
+        });
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = log.next_line().await {
+                if log_tx.send(strip_ansi(&line)).is_err() {
                     break;
                 }
             }
