@@ -490,8 +490,7 @@ fn part2() -> anyhow::Result<String> {
     writeln!(
         block,
         "**What the feed sends, in bytes** (the reference feed over the in-memory socket, \
-         as `cargo run -p section4-tracker-live --example live_bytes` measures it: 30 \
-         seeded activities; frames as they go on the wire; the activity Create adds is \
+         30 seeded activities; frames as they go on the wire; the activity Create adds is \
          random, so the click's figures vary by a few tens of bytes from run to run):\n"
     )?;
     writeln!(block, "| what | bytes |\n|---|---:|")?;
@@ -552,7 +551,7 @@ async fn next(client: &mut ChannelClient, event: &str) -> Frame {
     }
 }
 
-/// The feed's first page, join, slow load and click, as `examples/live_bytes.rs`.
+/// The bytes of the feed's first page, join, slow load and click.
 async fn live_bytes() -> anyhow::Result<LiveBytes> {
     let store = ActivityStore::open("sqlite::memory:").await?;
     seed_store(&store, 30, 7).await?;
