@@ -7,7 +7,9 @@ use activity::ActivityStore;
 use channels::client::{ChannelClient, ConnectError};
 use section2_channels::app::{self, Implementation};
 use serde_json::{Value, json};
-use testkit::process::{ServerProcess, http_get};
+use testkit::process::{
+    ServerProcess, assert_binds_only_where_told, assert_short_secret_refused, http_get,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_section2-channels");
 /// The reference, on an in-memory database with no seed: nothing on disk, nothing
@@ -137,27 +139,11 @@ async fn with_the_secret_set_a_token_signed_on_one_node_verifies_on_another() {
 
 #[test]
 fn a_secret_too_short_is_refused_at_startup_naming_the_variable() {
-    let output = std::process::Command::new(BIN)
-        .args(SERVE)
-        .env("COURSE_TOKEN_SECRET", "short")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("COURSE_TOKEN_SECRET must be at least 20 bytes"),
-        "{stderr}"
-    );
+    assert_short_secret_refused(BIN, &SERVE, "COURSE_TOKEN_SECRET");
 }
 
 #[cfg(target_os = "linux")]
 #[test]
 fn bind_picks_the_address_it_listens_on() {
-    let server = ServerProcess::start(BIN, &[&SERVE[..], &["--bind", "127.0.0.2"]].concat());
-    assert_eq!(server.addr.ip().to_string(), "127.0.0.2");
-    assert_eq!(server.get("/healthz"), (200, "ok".to_owned()));
-    assert!(
-        std::net::TcpStream::connect(("127.0.0.1", server.addr.port())).is_err(),
-        "bound to 127.0.0.2 only"
-    );
+    assert_binds_only_where_told(BIN, &SERVE, &[]);
 }

@@ -8,7 +8,7 @@ use channels::client::ChannelClient;
 use section3_production::Implementation;
 use section3_production::node::{Node, NodeConfig};
 use serde_json::{Value, json};
-use testkit::process::{ServerProcess, http_get};
+use testkit::process::{ServerProcess, assert_binds_only_where_told, http_get};
 use testkit::redis::RedisServer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_section3-production");
@@ -176,15 +176,5 @@ fn the_backend_stops_between_two_activities_on_sigterm() {
 #[cfg(target_os = "linux")]
 #[test]
 fn bind_picks_the_address_it_listens_on() {
-    let server = ServerProcess::start_with_env(
-        BIN,
-        &["serve", "--solution", "--port", "0", "--bind", "127.0.0.2"],
-        &QUIET,
-    );
-    assert_eq!(server.addr.ip().to_string(), "127.0.0.2");
-    assert_eq!(server.get("/healthz"), (200, "ok".to_owned()));
-    assert!(
-        std::net::TcpStream::connect(("127.0.0.1", server.addr.port())).is_err(),
-        "bound to 127.0.0.2 only"
-    );
+    assert_binds_only_where_told(BIN, &["serve", "--solution", "--port", "0"], &QUIET);
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use channels::client::ChannelClient;
 use serde_json::{Value, json};
-use testkit::process::ServerProcess;
+use testkit::process::{ServerProcess, assert_binds_only_where_told, assert_short_secret_refused};
 use testkit::redis::RedisServer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_section4-tracker-live");
@@ -110,27 +110,11 @@ async fn sigterm_closes_sockets_with_1001_and_exits_0_within_the_drain_deadline(
 
 #[test]
 fn a_live_secret_too_short_is_refused_at_startup_naming_the_variable() {
-    let output = std::process::Command::new(BIN)
-        .args(SERVE)
-        .env("COURSE_LIVE_SECRET", "short")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("COURSE_LIVE_SECRET must be at least 20 bytes"),
-        "{stderr}"
-    );
+    assert_short_secret_refused(BIN, &SERVE, "COURSE_LIVE_SECRET");
 }
 
 #[cfg(target_os = "linux")]
 #[test]
 fn bind_picks_the_address_it_listens_on() {
-    let server = ServerProcess::start(BIN, &[&SERVE[..], &["--bind", "127.0.0.2"]].concat());
-    assert_eq!(server.addr.ip().to_string(), "127.0.0.2");
-    assert_eq!(server.get("/healthz"), (200, "ok".to_owned()));
-    assert!(
-        std::net::TcpStream::connect(("127.0.0.1", server.addr.port())).is_err(),
-        "bound to 127.0.0.2 only"
-    );
+    assert_binds_only_where_told(BIN, &SERVE, &[]);
 }

@@ -200,6 +200,41 @@ impl Drop for ServerProcess {
     }
 }
 
+/// What every `serve` promises for `--bind`: started with `args` plus `--bind
+/// 127.0.0.2`, it listens there and answers `/healthz`, and not on 127.0.0.1. (All of
+/// 127.0.0.0/8 is loopback on Linux: 127.0.0.2 is a second local address.)
+pub fn assert_binds_only_where_told(program: &str, args: &[&str], env: &[(&str, &str)]) {
+    let args = [args, &["--bind", "127.0.0.2"]].concat();
+    let server = ServerProcess::start_with_env(program, &args, env);
+    assert_eq!(server.addr.ip().to_string(), "127.0.0.2", "{args:?}");
+    assert_eq!(server.get("/healthz"), (200, "ok".to_owned()));
+    assert!(
+        TcpStream::connect(("127.0.0.1", server.addr.port())).is_err(),
+        "started with {args:?}, it also answers on 127.0.0.1: bound to every loopback \
+         address instead of 127.0.0.2 only"
+    );
+}
+
+/// What every secret promises: `program args` with `var` set to a 5-byte secret
+/// refuses to start and says which variable is too short.
+pub fn assert_short_secret_refused(program: &str, args: &[&str], var: &str) {
+    let output = std::process::Command::new(program)
+        .args(args)
+        .env(var, "short")
+        .output()
+        .unwrap_or_else(|e| panic!("run {program}: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "{var}=short: the server started anyway with a 5-byte secret; it must refuse"
+    );
+    assert!(
+        stderr.contains(&format!("{var} must be at least 20 bytes")),
+        "{var}=short: refused, but the message does not name the variable and the \
+         minimum; it printed: {stderr}"
+    );
+}
+
 /// The first `scheme://host:port` in `line`, as an address.
 fn address_in(line: &str) -> Option<SocketAddr> {
     line.match_indices("://").find_map(|(at, sep)| {
