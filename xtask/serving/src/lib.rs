@@ -33,4 +33,4 @@ pub mod shutdown;
 pub use flags::ServeFlags;
 pub use health::Health;
 pub use secret::Secret;
-pub use shutdown::{DEFAULT_DRAIN_TIMEOUT, Shutdown, serve, until};
+pub use shutdown::{DEFAULT_DRAIN_TIMEOUT, Shutdown, serve};

@@ -196,20 +196,6 @@ where
         .unwrap_or(Ok(()))
 }
 
-/// Waits until `done()` holds, checking every `every`: for counts that have no
-/// notification of their own (an endpoint's open connections). Bound it with
-/// [`Shutdown::drain`].
-pub async fn until(mut done: impl FnMut() -> bool, every: Duration) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        if done() {
-            return;
-        }
-    }
-}
-
 /// The signals that stop the process, installed when created.
 struct Signals {
     #[cfg(unix)]
@@ -257,7 +243,6 @@ impl Signals {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicBool, Ordering};
 
     #[tokio::test(start_paused = true)]
     async fn drain_waits_for_the_work_until_the_deadline_and_no_longer() {
@@ -279,26 +264,19 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn drain_before_the_signal_waits_for_the_signal_first() {
         let shutdown = Shutdown::new(Duration::from_secs(1));
-        let done = Arc::new(AtomicBool::new(false));
+        let (done, finished) = tokio::sync::oneshot::channel::<()>();
         let drained = tokio::spawn({
             let shutdown = shutdown.clone();
-            let done = done.clone();
             async move {
                 shutdown
-                    .drain(
-                        "work",
-                        until(
-                            move || done.load(Ordering::Relaxed),
-                            Duration::from_millis(10),
-                        ),
-                    )
+                    .drain("work", async move { finished.await.unwrap() })
                     .await
             }
         });
         tokio::time::sleep(Duration::from_secs(60)).await;
         assert!(!drained.is_finished(), "no deadline before the signal");
         shutdown.trigger("test");
-        done.store(true, Ordering::Relaxed);
+        done.send(()).unwrap();
         assert_eq!(drained.await.unwrap(), Some(()));
     }
 
