@@ -8,7 +8,8 @@ use channels::client::{ChannelClient, ConnectError};
 use section2_channels::app::{self, Implementation};
 use serde_json::{Value, json};
 use testkit::process::{
-    ServerProcess, assert_binds_only_where_told, assert_short_secret_refused, http_get,
+    ServerProcess, assert_allowed_origins_honoured, assert_binds_only_where_told,
+    assert_short_secret_refused, http_get,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_section2-channels");
@@ -146,4 +147,17 @@ fn a_secret_too_short_is_refused_at_startup_naming_the_variable() {
 #[test]
 fn bind_picks_the_address_it_listens_on() {
     assert_binds_only_where_told(BIN, &SERVE, &[]);
+}
+
+#[test]
+fn allowed_origin_decides_which_pages_may_open_either_socket() {
+    assert_allowed_origins_honoured(BIN, &SERVE, &[], |addr| {
+        // The user socket wants a token: the demo page's, from /token.
+        let token = json(&http_get(addr, "/token").1)["token"].clone();
+        let token = token.as_str().expect("/token answers a token").to_owned();
+        vec![
+            "/socket/websocket?vsn=2.0.0".to_owned(),
+            format!("/auth_socket/websocket?vsn=2.0.0&token={token}"),
+        ]
+    });
 }

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use channels::endpoint::listen;
-use channels::{Server, SocketConfig};
+use channels::{CheckOrigin, Server, SocketConfig};
 use clap::{Parser, Subcommand};
 use observability::statsd_sink::StatsdSink;
 use observability::telemetry::{self, DEFAULT_STATSD_PORT, Delivery, LogFormat};
 use section3_production::Implementation;
 use section3_production::node::{Node, NodeConfig};
-use serving::{DEFAULT_DRAIN_TIMEOUT, ServeFlags, Shutdown};
+use serving::{DEFAULT_DRAIN_TIMEOUT, OriginFlags, ServeFlags, Shutdown};
 
 #[derive(Parser)]
 #[command(
@@ -39,6 +39,9 @@ enum Command {
         /// Where to listen, and how long to drain on SIGTERM or Ctrl-C.
         #[command(flatten)]
         server: ServeFlags,
+        /// Which web pages may open a socket (`--allowed-origin`, repeatable).
+        #[command(flatten)]
+        origins: OriginFlags,
         /// This node's name (sent as `from_node` to the other nodes).
         #[arg(long, default_value = "app@127.0.0.1")]
         node: String,
@@ -142,6 +145,7 @@ async fn main() -> anyhow::Result<()> {
             solution,
             port,
             server: flags,
+            origins,
             node,
             redis,
             statsd,
@@ -160,6 +164,7 @@ async fn main() -> anyhow::Result<()> {
                 redis_url: redis,
                 implementation,
                 database,
+                check_origin: CheckOrigin::from_flags(&origins.allowed_origins)?,
             };
             let node = Node::start(&config).await?;
             let router = node.router_with(node.health().draining(&shutdown));

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use activity::ActivityStore;
+use channels::CheckOrigin;
 use channels::endpoint::{Endpoint, Server};
 use channels::pubsub::{LocalPubSub, PubSub};
 use channels::telemetry::{TelemetryEvent, TelemetryHandler};
@@ -32,6 +33,9 @@ pub struct NodeConfig {
     /// The activity store the feed channel reads and writes (`sqlite::memory:`,
     /// `sqlite://activities.db`, `postgres://...`).
     pub database: String,
+    /// Which web pages may open a socket (`serve --allowed-origin`; the default lets
+    /// pages of the node's own host).
+    pub check_origin: CheckOrigin,
 }
 
 /// A running node: its endpoint (and pubsub) and the process poller.
@@ -76,6 +80,7 @@ impl Node {
         let endpoint = Endpoint::builder(router)
             .pubsub(observed.clone())
             .telemetry(channel_metrics(config.implementation))
+            .check_origin(config.check_origin.clone())
             .build();
         let period = Duration::from_secs(1);
         let poller = match config.implementation {

@@ -133,6 +133,7 @@ async fn without_a_redis_url_a_node_runs_alone_on_the_in_process_pubsub() {
         redis_url: None,
         implementation: Implementation::Solution,
         database: "sqlite::memory:".into(),
+        check_origin: Default::default(),
     })
     .await
     .expect("a node needs nothing to run alone");

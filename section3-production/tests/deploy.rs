@@ -8,7 +8,9 @@ use channels::client::ChannelClient;
 use section3_production::Implementation;
 use section3_production::node::{Node, NodeConfig};
 use serde_json::{Value, json};
-use testkit::process::{ServerProcess, assert_binds_only_where_told, http_get};
+use testkit::process::{
+    ServerProcess, assert_allowed_origins_honoured, assert_binds_only_where_told, http_get,
+};
 use testkit::redis::RedisServer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_section3-production");
@@ -36,6 +38,7 @@ async fn readyz_names_redis_when_the_link_is_lost() {
         redis_url: Some(redis.url()),
         implementation: Implementation::Solution,
         database: "sqlite::memory:".into(),
+        check_origin: Default::default(),
     })
     .await
     .unwrap();
@@ -88,6 +91,7 @@ async fn readyz_names_the_database_when_it_is_gone() {
         redis_url: None,
         implementation: Implementation::Solution,
         database: "sqlite::memory:".into(),
+        check_origin: Default::default(),
     })
     .await
     .unwrap();
@@ -177,4 +181,11 @@ fn the_backend_stops_between_two_activities_on_sigterm() {
 #[test]
 fn bind_picks_the_address_it_listens_on() {
     assert_binds_only_where_told(BIN, &["serve", "--solution", "--port", "0"], &QUIET);
+}
+
+#[test]
+fn allowed_origin_decides_which_pages_may_open_the_socket() {
+    assert_allowed_origins_honoured(BIN, &["serve", "--solution", "--port", "0"], &QUIET, |_| {
+        vec!["/socket/websocket?vsn=2.0.0".to_owned()]
+    });
 }

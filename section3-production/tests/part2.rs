@@ -476,6 +476,7 @@ mod two_nodes {
             redis_url: Some(url.into()),
             implementation: Implementation::Solution,
             database: "sqlite::memory:".into(),
+            check_origin: Default::default(),
         })
         .await
         .expect("start the app node")

@@ -221,6 +221,7 @@ async fn a_node_serves_its_snapshot_at_observe() {
         redis_url: None,
         implementation: Implementation::Solution,
         database: "sqlite::memory:".to_owned(),
+        check_origin: Default::default(),
     })
     .await
     .unwrap();

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use channels::{Broadcast, ChannelRouter, Endpoint, LocalPubSub, PubSub};
+use channels::{Broadcast, ChannelRouter, CheckOrigin, Endpoint, LocalPubSub, PubSub};
 use serde_json::Value;
 use tracker::presence::{PresenceTracker, UserMeta};
 use tracker::pubsub_transport::PubSubTransport;
@@ -57,6 +57,24 @@ impl PresenceNode {
         node: &str,
         config: TrackerConfig,
     ) -> Result<PresenceNode, ConfigError> {
+        Self::start_with_origins(
+            implementation,
+            cluster,
+            node,
+            config,
+            CheckOrigin::default(),
+        )
+    }
+
+    /// The same, with the web pages allowed to open its socket decided by
+    /// `check_origin` (`serve --allowed-origin`).
+    pub fn start_with_origins(
+        implementation: Implementation,
+        cluster: Arc<dyn PubSub>,
+        node: &str,
+        config: TrackerConfig,
+        check_origin: CheckOrigin,
+    ) -> Result<PresenceNode, ConfigError> {
         let transport = Arc::new(PubSubTransport::new(cluster, node));
         let diff_log = Arc::new(Mutex::new(VecDeque::new()));
         let local: Arc<dyn PubSub> = Arc::new(LocalPubSub::named(node));
@@ -82,6 +100,7 @@ impl PresenceNode {
         let tracker = Tracker::start("presence", transport, handler, config)?;
         let endpoint = Endpoint::builder(channels(implementation, tracker.clone()))
             .pubsub(local.clone())
+            .check_origin(check_origin)
             .build();
         Ok(PresenceNode {
             endpoint,

@@ -10,20 +10,24 @@
 //! | `/presence?name=Ada` | who is online, on every node | s4.e8 |
 
 use activity::ActivityStore;
+use channels::CheckOrigin;
 use live::feed::FeedDeps;
 use live::presence::PresenceDeps;
 use live::{LivePages, LiveRoutes};
 
 use crate::Implementation;
 
-/// The live pages of one node, serving `implementation`'s views.
+/// The live pages of one node, serving `implementation`'s views; `check_origin`
+/// decides which web pages may open their socket.
 pub fn live_pages(
     implementation: Implementation,
     feed: FeedDeps,
     presence: PresenceDeps,
     secret_key_base: &str,
+    check_origin: CheckOrigin,
 ) -> LivePages {
     live_routes(implementation, secret_key_base)
+        .check_origin(check_origin)
         .state(feed)
         .state(presence)
         .build()

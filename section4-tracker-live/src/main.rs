@@ -8,7 +8,7 @@ use std::sync::Arc;
 use activity::ActivityStore;
 use channels::endpoint::listen;
 use channels::token::MIN_SECRET_KEY_BASE_LEN;
-use channels::{LocalPubSub, PubSub, Server};
+use channels::{CheckOrigin, LocalPubSub, PubSub, Server};
 use clap::{Parser, Subcommand};
 use live::feed::FeedDeps;
 use live::presence::PresenceDeps;
@@ -17,7 +17,7 @@ use section4_tracker_live::Implementation;
 use section4_tracker_live::app::PresenceNode;
 use section4_tracker_live::live_app;
 use serving::secret::LIVE_SECRET_ENV;
-use serving::{Health, Secret, ServeFlags, Shutdown};
+use serving::{Health, OriginFlags, Secret, ServeFlags, Shutdown};
 use tracker::TrackerConfig;
 
 #[derive(Parser)]
@@ -43,6 +43,10 @@ enum Command {
         /// Where to listen, and how long to drain on SIGTERM or Ctrl-C.
         #[command(flatten)]
         server: ServeFlags,
+        /// Which web pages may open a socket, the channels' and the live pages'
+        /// (`--allowed-origin`, repeatable).
+        #[command(flatten)]
+        origins: OriginFlags,
         /// How many nodes to start (1 to 4).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=4))]
         nodes: u8,
@@ -197,6 +201,7 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
             solution,
             port,
             server: flags,
+            origins,
             nodes,
             redis,
             name: first_name,
@@ -210,6 +215,7 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
                 live_secret.expose().len() >= MIN_SECRET_KEY_BASE_LEN,
                 "{LIVE_SECRET_ENV} must be at least {MIN_SECRET_KEY_BASE_LEN} bytes (use 64 random bytes)"
             );
+            let check_origin = CheckOrigin::from_flags(&origins.allowed_origins)?;
             let implementation = Implementation::from_solution_flag(solution);
             let local: Arc<dyn PubSub> = Arc::new(LocalPubSub::named("cluster"));
             let store = live_app::open_demo_store(&database).await?;
@@ -229,11 +235,12 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
                     None => local.clone(),
                     Some(link) => link.clone(),
                 };
-                let node = PresenceNode::start(
+                let node = PresenceNode::start_with_origins(
                     implementation,
                     cluster.clone(),
                     &name,
                     TrackerConfig::default(),
+                    check_origin.clone(),
                 )?;
                 let node_port = if port == 0 {
                     0
@@ -251,6 +258,7 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
                         pubsub: node.local.clone(),
                     },
                     live_secret.expose(),
+                    check_origin.clone(),
                 );
                 if !pages.assets_installed() {
                     tracing::warn!(

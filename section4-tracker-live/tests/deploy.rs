@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use channels::client::ChannelClient;
 use serde_json::{Value, json};
-use testkit::process::{ServerProcess, assert_binds_only_where_told, assert_short_secret_refused};
+use testkit::process::{
+    ServerProcess, assert_allowed_origins_honoured, assert_binds_only_where_told,
+    assert_short_secret_refused,
+};
 use testkit::redis::RedisServer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_section4-tracker-live");
@@ -117,4 +120,21 @@ fn a_live_secret_too_short_is_refused_at_startup_naming_the_variable() {
 #[test]
 fn bind_picks_the_address_it_listens_on() {
     assert_binds_only_where_told(BIN, &SERVE, &[]);
+}
+
+#[test]
+fn allowed_origin_decides_which_pages_may_open_the_channel_and_live_sockets() {
+    assert_allowed_origins_honoured(BIN, &SERVE, &[], |addr| {
+        // The live socket wants the CSRF token of a page it rendered.
+        let (_, page) = testkit::process::http_get(addr, "/feed");
+        let csrf = page
+            .split_once(r#"<meta name="csrf-token" content=""#)
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(token, _)| token.to_owned())
+            .unwrap_or_else(|| panic!("no csrf-token meta in /feed: {page}"));
+        vec![
+            "/socket/websocket?vsn=2.0.0".to_owned(),
+            format!("/live/websocket?vsn=2.0.0&_csrf_token={csrf}"),
+        ]
+    });
 }

@@ -64,6 +64,7 @@ async fn two_nodes() -> (Vec<(PresenceNode, Server)>, ActivityStore) {
                 pubsub: node.local.clone(),
             },
             "a browser test secret key base, long enough",
+            Default::default(),
         );
         assert!(
             pages.assets_installed(),

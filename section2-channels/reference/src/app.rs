@@ -10,7 +10,7 @@ use channels::auth::SALT;
 use channels::endpoint::{ConnectParams, Refused};
 use channels::pubsub::{LocalPubSub, PubSub};
 use channels::token::TokenSigner;
-use channels::{ChannelRouter, Endpoint, Server, SocketConfig, SocketInfo};
+use channels::{ChannelRouter, CheckOrigin, Endpoint, Server, SocketConfig, SocketInfo};
 use serving::{Health, Secret};
 
 /// What [`routes!`](crate::routes!) expands to: the routers and the connect check of
@@ -82,27 +82,31 @@ impl App {
         config: SocketConfig,
     ) -> App {
         let signer = token_signer(&Secret::generate()).expect("a generated secret is long enough");
-        Self::with_signer(routes, node, store, config, signer)
+        Self::with_signer(routes, node, store, config, signer, CheckOrigin::default())
     }
 
-    /// The same, with the tokens of `/auth_socket` signed and checked by `signer`.
+    /// The same, with the tokens of `/auth_socket` signed and checked by `signer`,
+    /// and the pages allowed to open either socket decided by `check_origin`.
     pub fn with_signer(
         routes: RouteTable,
         node: &str,
         store: ActivityStore,
         config: SocketConfig,
         signer: TokenSigner,
+        check_origin: CheckOrigin,
     ) -> App {
         let pubsub: Arc<dyn PubSub> = Arc::new(LocalPubSub::named(node));
         let endpoint = Endpoint::builder((routes.channels)(store.clone()))
             .pubsub(pubsub.clone())
             .config(config.clone())
+            .check_origin(check_origin.clone())
             .build();
         let auth_endpoint =
             Endpoint::builder((routes.auth_channels)(signer.clone(), store.clone()))
                 .handler(routes.handler(signer.clone()))
                 .pubsub(pubsub)
                 .config(config)
+                .check_origin(check_origin)
                 .build();
         App {
             endpoint,

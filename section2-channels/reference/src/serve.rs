@@ -6,9 +6,9 @@ use activity::{ActivityStore, DEFAULT_URL, seed_store};
 use anyhow::Context;
 use channels::endpoint::listen;
 use channels::token::MIN_SECRET_KEY_BASE_LEN;
-use channels::{Server, SocketConfig};
+use channels::{CheckOrigin, Server, SocketConfig};
 use serving::secret::TOKEN_SECRET_ENV;
-use serving::{Secret, ServeFlags, Shutdown};
+use serving::{OriginFlags, Secret, ServeFlags, Shutdown};
 
 use crate::app::token_signer;
 use crate::{App, RouteTable};
@@ -22,6 +22,9 @@ pub struct ServeArgs {
     /// Where to listen, and how long to drain on SIGTERM or Ctrl-C.
     #[command(flatten)]
     pub server: ServeFlags,
+    /// Which web pages may open a socket (`--allowed-origin`, repeatable).
+    #[command(flatten)]
+    pub origins: OriginFlags,
     /// The node name channels report (the `from_node` of s2.e3).
     #[arg(long, default_value = "app@127.0.0.1")]
     pub node: String,
@@ -54,6 +57,7 @@ pub async fn serve(routes: RouteTable, args: ServeArgs, name: &str) -> anyhow::R
     let signer = token_signer(&Secret::from_env(TOKEN_SECRET_ENV)).with_context(|| {
         format!("{TOKEN_SECRET_ENV} must be at least {MIN_SECRET_KEY_BASE_LEN} bytes (use 64 random bytes)")
     })?;
+    let check_origin = CheckOrigin::from_flags(&args.origins.allowed_origins)?;
     let config = args.ws.apply(SocketConfig::default());
     let store = ActivityStore::open(&args.database).await?;
     if args.seed > 0 && store.count().await? == 0 {
@@ -63,7 +67,7 @@ pub async fn serve(routes: RouteTable, args: ServeArgs, name: &str) -> anyhow::R
             args.seed
         );
     }
-    let app = App::with_signer(routes, &args.node, store, config, signer);
+    let app = App::with_signer(routes, &args.node, store, config, signer, check_origin);
     let router = app.router_with(app.health().draining(&shutdown));
     let server = Server::spawn(listen(args.server.addr(args.port))?, router)?;
     println!(

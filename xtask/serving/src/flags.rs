@@ -37,6 +37,19 @@ impl ServeFlags {
     }
 }
 
+/// `--allowed-origin ORIGIN` (repeatable), flattened into the `serve` of each binary
+/// with WebSocket endpoints: which web pages besides the server's own may open a
+/// socket. The endpoint's check (`channels::CheckOrigin::from_flags`) reads them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+pub struct OriginFlags {
+    /// A web page origin that may open a WebSocket here (repeat for more):
+    /// `https://app.example.com`, `//*.example.com` for every subdomain and scheme,
+    /// or `*` alone for any page. Without one, only pages served by this host may
+    /// (the `Host` header); clients that send no `Origin` (not a browser) always may.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
+}
+
 /// `"10"` or `"0.5"` -> a duration, refusing what is negative, not a number or absurd.
 fn parse_seconds(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text
@@ -72,5 +85,29 @@ mod tests {
         assert_eq!(cli.flags.drain_timeout, Duration::from_millis(500));
         assert!(Cli::try_parse_from(["serve", "--drain-timeout", "-1"]).is_err());
         assert!(Cli::try_parse_from(["serve", "--bind", "localhost"]).is_err());
+    }
+
+    #[derive(Parser)]
+    struct SocketCli {
+        #[command(flatten)]
+        origins: OriginFlags,
+    }
+
+    #[test]
+    fn allowed_origins_repeat_and_default_to_none() {
+        let none = SocketCli::try_parse_from(["serve"]).unwrap();
+        assert_eq!(none.origins, OriginFlags::default());
+        let two = SocketCli::try_parse_from([
+            "serve",
+            "--allowed-origin",
+            "https://app.example.com",
+            "--allowed-origin",
+            "//*.example.com",
+        ])
+        .unwrap();
+        assert_eq!(
+            two.origins.allowed_origins,
+            ["https://app.example.com", "//*.example.com"]
+        );
     }
 }

@@ -3,7 +3,8 @@
 //! Each section's `serve` (and the scale lab's) listens, stops and reports its health
 //! through this crate, so a deployment treats them all alike. Read it in this order:
 //!
-//! 1. [`flags`]: `--bind ADDR` (127.0.0.1 by default) and `--drain-timeout SECONDS`;
+//! 1. [`flags`]: `--bind ADDR` (127.0.0.1 by default) and `--drain-timeout SECONDS`,
+//!    and for WebSocket servers `--allowed-origin ORIGIN`;
 //! 2. [`shutdown`]: SIGTERM and Ctrl-C alike start a [`Shutdown`]; [`serve`] stops
 //!    accepting and lets the requests in flight finish, [`Shutdown::drain`] bounds
 //!    every wait by one deadline, and [`Shutdown::token`] is the hook WebSocket
@@ -30,7 +31,7 @@ pub mod health;
 pub mod secret;
 pub mod shutdown;
 
-pub use flags::ServeFlags;
+pub use flags::{OriginFlags, ServeFlags};
 pub use health::Health;
 pub use secret::Secret;
 pub use shutdown::{DEFAULT_DRAIN_TIMEOUT, Shutdown, serve};

@@ -235,6 +235,119 @@ pub fn assert_short_secret_refused(program: &str, args: &[&str], var: &str) {
     );
 }
 
+/// What every WebSocket `serve` promises for `--allowed-origin`: started with `args`,
+/// a page from a foreign origin is refused (403) at each of the `sockets` of the
+/// running server (paths with what their authentication wants, such as
+/// `/socket/websocket?vsn=2.0.0`) and one from the server's own host is upgraded;
+/// started with `--allowed-origin https://app.example.com` too, that origin is upgraded
+/// and the server's own host is refused (a list replaces the same-host rule, as in
+/// Phoenix); a client without `Origin` is upgraded either way. A pattern that cannot
+/// be read stops the server at startup, naming it.
+pub fn assert_allowed_origins_honoured(
+    program: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    sockets: impl Fn(SocketAddr) -> Vec<String>,
+) {
+    const APP: &str = "https://app.example.com";
+    const FOREIGN: &str = "https://evil.example";
+    let expect = |server: &ServerProcess, origin: Option<&str>, status: u16, why: &str| {
+        for path in sockets(server.addr) {
+            let got = upgrade_status(server.addr, &path, origin);
+            assert_eq!(
+                got, status,
+                "{program} {args:?}: the upgrade of {path} from {origin:?} answered {got}, \
+                 expected {status}: {why}"
+            );
+        }
+    };
+    let plain = ServerProcess::start_with_env(program, args, env);
+    let own = format!("http://{}", plain.addr);
+    expect(
+        &plain,
+        Some(FOREIGN),
+        403,
+        "a foreign page may not connect by default",
+    );
+    expect(
+        &plain,
+        Some(&own),
+        101,
+        "a page this server served may connect",
+    );
+    expect(&plain, None, 101, "no Origin: not a browser, so allowed");
+    drop(plain);
+
+    let listed =
+        ServerProcess::start_with_env(program, &[args, &["--allowed-origin", APP]].concat(), env);
+    let own = format!("http://{}", listed.addr);
+    expect(
+        &listed,
+        Some(APP),
+        101,
+        "the origin given with --allowed-origin may connect",
+    );
+    expect(
+        &listed,
+        Some(FOREIGN),
+        403,
+        "an origin not in the list may not",
+    );
+    expect(
+        &listed,
+        Some(&own),
+        403,
+        "a list replaces the same-host rule",
+    );
+    expect(&listed, None, 101, "no Origin: not a browser, so allowed");
+    drop(listed);
+
+    let output = Command::new(program)
+        .args([args, &["--allowed-origin", "ftp:/nonsense"]].concat())
+        .envs(env.iter().copied())
+        .env_remove("COURSE_REDIS_URL")
+        .output()
+        .unwrap_or_else(|e| panic!("run {program}: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("\"ftp:/nonsense\" is not an origin pattern"),
+        "--allowed-origin ftp:/nonsense must stop the server at startup naming the pattern; \
+         it {} and printed: {stderr}",
+        if output.status.success() {
+            "exited 0"
+        } else {
+            "failed"
+        }
+    );
+}
+
+/// The status of a WebSocket upgrade of `path` at `addr` sent with `origin`, read
+/// from the response's status line (the connection is dropped right after).
+fn upgrade_status(addr: SocketAddr, path: &str, origin: Option<&str>) -> u16 {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let origin = origin.map_or(String::new(), |o| format!("origin: {o}\r\n"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nupgrade: websocket\r\n\
+         connection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         sec-websocket-version: 13\r\n{origin}\r\n"
+    )
+    .unwrap();
+    let mut status_line = String::new();
+    BufReader::new(stream)
+        .read_line(&mut status_line)
+        .unwrap_or_else(|e| panic!("read the answer to the upgrade of {path}: {e}"));
+    status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {status_line:?}"))
+}
+
 /// The first `scheme://host:port` in `line`, as an address.
 fn address_in(line: &str) -> Option<SocketAddr> {
     line.match_indices("://").find_map(|(at, sep)| {
