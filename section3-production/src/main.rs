@@ -187,6 +187,11 @@ async fn main() -> anyhow::Result<()> {
             );
             shutdown.triggered().await;
             drop(demo);
+            // The goodbye first: the other nodes drop this one from their member
+            // lists now, not when its heartbeat expires, and ask it nothing more.
+            if let Some(queries) = &node.queries {
+                shutdown.drain("cluster goodbye", queries.leave()).await;
+            }
             // Every socket writes what it has queued and gets 1001 "going away"; the
             // server stops accepting and waits (until the drain deadline) for every
             // connection to end, so the close frames reach the clients.

@@ -87,6 +87,46 @@ async fn every_node_answers_and_a_lost_node_is_named() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_leaves_says_goodbye_and_is_dropped_before_its_expiry() {
+    let Some(redis) = RedisServer::start("cluster goodbye") else {
+        return;
+    };
+    // A long expiry: only the goodbye can drop the worker within the test.
+    let slow = Membership {
+        heartbeat: Duration::from_millis(100),
+        expiry: Duration::from_secs(60),
+    };
+    let answerer: Arc<dyn Fn(&str) -> Value + Send + Sync> = Arc::new(|_: &str| json!(0));
+    let app = ClusterQueries::connect(&redis.url(), "app@127.0.0.1", slow, answerer.clone())
+        .await
+        .unwrap();
+    let worker = ClusterQueries::connect(&redis.url(), "worker@127.0.0.1", slow, answerer)
+        .await
+        .unwrap();
+    until_members(&app, 2).await;
+
+    let left = tokio::time::Instant::now();
+    worker.leave().await;
+    until_members(&app, 1).await;
+    assert_eq!(
+        app.members().into_iter().collect::<Vec<_>>(),
+        ["app@127.0.0.1"]
+    );
+    assert!(
+        left.elapsed() < Duration::from_secs(5),
+        "the worker left after {:?}: with its goodbye it goes at once, not after the 60 s expiry",
+        left.elapsed()
+    );
+    // No heartbeat after the goodbye brings it back.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(app.members().len(), 1, "{:?}", app.members());
+    // A question asked now does not wait for the node that left.
+    let gathered = ask(&app, Duration::from_millis(300)).await;
+    assert!(gathered.missing.is_empty(), "{gathered:?}");
+    drop(worker);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stuck_redis_fills_a_bounded_queue_and_the_overflow_is_counted() {
     use cluster::RedisLink;
     use cluster::redis_link::OUTBOUND_QUEUE;

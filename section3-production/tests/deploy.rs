@@ -189,3 +189,86 @@ fn allowed_origin_decides_which_pages_may_open_the_socket() {
         vec!["/socket/websocket?vsn=2.0.0".to_owned()]
     });
 }
+
+/// The members `node`'s `/observe` lists (its `cluster` field).
+fn members(node: &ServerProcess) -> Vec<String> {
+    let (status, body) = node.get("/observe");
+    assert_eq!(status, 200, "{body}");
+    let snapshot: Value = serde_json::from_str(&body).unwrap();
+    let cluster = snapshot["cluster"].as_array();
+    let cluster = cluster.unwrap_or_else(|| panic!("no cluster list in /observe: {body}"));
+    cluster
+        .iter()
+        .map(|m| m.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Polls `node`'s members every 20 ms until `done` holds; the time it took, or `None`
+/// after `limit`.
+fn members_until(
+    node: &ServerProcess,
+    limit: Duration,
+    done: impl Fn(&[String]) -> bool,
+) -> Option<Duration> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if done(&members(node)) {
+            return Some(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+#[test]
+fn a_node_stopped_with_sigterm_leaves_the_cluster_at_once() {
+    let Some(redis) = RedisServer::start("section 3 graceful leave") else {
+        return;
+    };
+    let url = redis.url();
+    let start = |name: &str| {
+        let args = [
+            "serve",
+            "--solution",
+            "--port",
+            "0",
+            "--redis",
+            &url,
+            "--node",
+            name,
+            "--drain-timeout",
+            "5",
+        ];
+        ServerProcess::start_with_env(BIN, &args, &QUIET)
+    };
+    let app = start("app@127.0.0.1");
+    let mut backend = start("backend@127.0.0.1");
+    let both = |m: &[String]| m == ["app@127.0.0.1", "backend@127.0.0.1"];
+    assert!(
+        members_until(&app, Duration::from_secs(10), both).is_some(),
+        "the two nodes never saw each other: app lists {:?}",
+        members(&app)
+    );
+
+    backend.terminate();
+    // Heartbeats expire after 3 s (Membership::default): a crashed node stays listed
+    // that long. The goodbye must beat it by far.
+    let alone = |m: &[String]| m == ["app@127.0.0.1"];
+    let took = members_until(&app, Duration::from_secs(5), alone);
+    let status = backend.wait_exit(Duration::from_secs(7));
+    let took = took.unwrap_or_else(|| {
+        panic!(
+            "5 s after SIGTERM app still lists {:?}: the stopping node must say goodbye \
+             (ClusterQueries::leave) before it exits",
+            members(&app)
+        )
+    });
+    println!("backend left app's member list {took:?} after SIGTERM");
+    assert!(
+        took < Duration::from_millis(1500),
+        "the backend left app's member list {took:?} after SIGTERM: its goodbye should \
+         arrive in milliseconds, well before the 3 s heartbeat expiry"
+    );
+    let status = status.expect("the backend exits within its drain deadline");
+    assert!(status.success(), "exit {status}");
+}

@@ -6,6 +6,8 @@
 //! its own connection to a real `redis-server` (section 3's `RedisPubSub`), as two
 //! machines would be. The suite's last test stops one node as SIGTERM would: its
 //! clients read 1001, and the other node's `Presence` drops its users at once.
+//! Third, as an operator runs them: two `serve --redis` processes, and the stop is a
+//! real SIGTERM to one of them.
 //!
 //! Needs node and `npm ci --prefix section4-tracker-live/tests/js`; `.ci/run` does both.
 //! On a laptop without them the test prints why it skipped; in CI (`CI` set) a
@@ -21,6 +23,7 @@ use channels::{LocalPubSub, PubSub, Server};
 use section3_reference::part2::e06_redis_pubsub::RedisPubSub;
 use section4_tracker_live::Implementation;
 use section4_tracker_live::app::PresenceNode;
+use testkit::process::ServerProcess;
 use testkit::redis::RedisServer;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -133,4 +136,51 @@ async fn the_official_presence_syncs_across_two_nodes_through_redis() {
         nodes.push(start(Arc::new(pubsub), name));
     }
     run_suite(&dir, &nodes[0], &nodes[1]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_serve_processes_through_redis_a_sigterm_leaves_at_once() {
+    let Some(dir) = suite_dir() else { return };
+    let test = "two_serve_processes_through_redis_a_sigterm_leaves_at_once";
+    let Some(redis) = RedisServer::start(test) else {
+        return;
+    };
+    let url = redis.url();
+    let start = |name: &str| {
+        let args = [
+            "serve",
+            "--solution",
+            "--port",
+            "0",
+            "--database",
+            "sqlite::memory:",
+            "--redis",
+            &url,
+            "--name",
+            name,
+        ];
+        ServerProcess::start(env!("CARGO_BIN_EXE_section4-tracker-live"), &args)
+    };
+    let app = start("app@127.0.0.1");
+    let mut back = start("back@127.0.0.1");
+    // The binary's own period (TrackerConfig::default): a crash would take the down
+    // period, 20 of them.
+    let period = TrackerConfig::default().broadcast_period;
+    let mut command = testkit::node::test_command(&dir, "presence.test.mjs");
+    command
+        .env("APP", app.addr.to_string())
+        .env("BACK", back.addr.to_string())
+        .env("BACK_PID", back.pid().to_string())
+        .env("PERIOD_MS", period.as_millis().to_string());
+    testkit::node::run_suite(command, Duration::from_secs(90), SUITE).await;
+    let status = tokio::task::spawn_blocking(move || {
+        let status = back.wait_exit(Duration::from_secs(15));
+        (status, back.stderr())
+    })
+    .await
+    .unwrap();
+    match status {
+        (Some(status), logs) => assert!(status.success(), "BACK exited {status}:\n{logs}"),
+        (None, logs) => panic!("BACK still runs 15 s after SIGTERM:\n{logs}"),
+    }
 }

@@ -5,7 +5,9 @@
 //! is a member while its last heartbeat is younger than the expiry. That is the
 //! simplest service discovery there is, and a failure detector too: a node that
 //! crashed stays a member until its heartbeat expires, and during that time a
-//! question to the cluster names it as not answering.
+//! question to the cluster names it as not answering. A node that stops on purpose
+//! says `goodbye` first ([`ClusterQueries::leave`]), so the others drop it at once
+//! instead of after the expiry.
 //!
 //! **Questions.** The asker publishes `ask` with an id; every node (the asker
 //! included) answers on the same channel, addressed to the asker; the asker gathers
@@ -55,6 +57,10 @@ enum Message {
     Hello {
         from_node: String,
     },
+    /// The sender is stopping: forget it now, not at the expiry.
+    Goodbye {
+        from_node: String,
+    },
     Ask {
         id: u64,
         from_node: String,
@@ -77,6 +83,9 @@ struct Shared {
     answerer: Answerer,
     last_seen: Mutex<HashMap<String, Instant>>,
     pending: Mutex<HashMap<u64, mpsc::Sender<Answer<Value>>>>,
+    /// Set by `leave`. Held while a heartbeat is published, so no hello can follow
+    /// the goodbye on the wire (the others would take the node back until expiry).
+    left: Mutex<bool>,
 }
 
 impl Shared {
@@ -97,6 +106,9 @@ impl Shared {
                     .lock()
                     .unwrap()
                     .insert(from_node, Instant::now());
+            }
+            Message::Goodbye { from_node } => {
+                self.last_seen.lock().unwrap().remove(&from_node);
             }
             Message::Ask {
                 id,
@@ -157,6 +169,7 @@ impl ClusterQueries {
             answerer,
             last_seen: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
+            left: Mutex::new(false),
         });
         let receiver = shared.clone();
         let link = RedisLink::connect(url, QUERIES_CHANNEL, move |bytes| {
@@ -169,6 +182,10 @@ impl ClusterQueries {
             let mut ticks = tokio::time::interval(membership.heartbeat);
             loop {
                 ticks.tick().await;
+                let left = beating.left.lock().unwrap();
+                if *left {
+                    return;
+                }
                 beating.publish(&Message::Hello {
                     from_node: beating.node.clone(),
                 });
@@ -180,6 +197,26 @@ impl ClusterQueries {
             next_id: AtomicU64::new(1),
             heartbeat,
         })
+    }
+
+    /// Leaves the cluster on purpose (a graceful shutdown): stops the heartbeat and
+    /// tells every node `goodbye`, so their member lists drop this node at once and
+    /// no question waits for it. Returns once the goodbye went to Redis (or the link
+    /// is down: then the others wait for the expiry, as after a crash). Idempotent;
+    /// the node still answers questions until it is dropped.
+    pub async fn leave(&self) {
+        {
+            let mut left = self.shared.left.lock().unwrap();
+            if !*left {
+                *left = true;
+                self.shared.publish(&Message::Goodbye {
+                    from_node: self.shared.node.clone(),
+                });
+            }
+        }
+        if let Some(link) = self.shared.link.get() {
+            link.flush().await;
+        }
     }
 
     /// The nodes heard from within the membership expiry (this one included, once
