@@ -15,3 +15,6 @@ pub mod part1;
 
 #[path = "../../../solutions/section3/part2/mod.rs"]
 pub mod part2;
+
+#[path = "../../../solutions/section3/part3/mod.rs"]
+pub mod part3;

@@ -6,4 +6,4 @@
 //! both and `serve --solution` swaps them at runtime. One good answer, not the only
 //! one: compare yours with it once your exercise passes.
 
-pub use section3_reference::{part1, part2};
+pub use section3_reference::{part1, part2, part3};

@@ -16,3 +16,4 @@
 
 pub mod part1;
 pub mod part2;
+pub mod part3;
