@@ -6,7 +6,8 @@
 //! - **part 1**: serially inside the request, and fire-and-forget on a spawned task;
 //!   then load shedding, refusing work the resource cannot take;
 //! - **part 2**: a pipeline that pulls work with demand, a bounded worker pool,
-//!   supervision, overload policies, and a coalescing cache;
+//!   supervision, overload policies, a coalescing cache, and stages of different
+//!   speed (whose throughput table [`experiment`] measures on a paused clock);
 //!
 //! The exercises live in [`start`] (yours) and [`solution`] (the reference); [`app`]
 //! serves one or the other. The provided code they stand on is in crates of its own,
@@ -17,6 +18,7 @@
 //! <http://127.0.0.1:4000/part1>.
 
 pub mod app;
+pub mod experiment;
 pub mod solution;
 pub mod start;
 

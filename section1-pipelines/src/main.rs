@@ -64,6 +64,8 @@ enum ExperimentName {
     Part1,
     /// fire-and-forget vs the pipeline, 1/3/10 consumers, 10x overload: solutions/section1/part2.md
     Part2,
+    /// two stages of different speed, orders/s by workers per stage (paused clock): solutions/section1/part2.md
+    Stages,
 }
 
 #[tokio::main]
@@ -100,6 +102,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Experiment {
             name: ExperimentName::Part2,
         } => experiment::part2(&experiment::walkthrough_dir()).await,
+        // On a runtime of its own, with a paused clock: off this one's worker threads.
+        Command::Experiment {
+            name: ExperimentName::Stages,
+        } => tokio::task::spawn_blocking(section1_pipelines::experiment::stages).await?,
     }
 }
 

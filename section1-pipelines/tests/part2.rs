@@ -1,4 +1,4 @@
-//! Exercise tests for section 1, part 2 (s1.e5 to s1.e10).
+//! Exercise tests for section 1, part 2 (s1.e5 to s1.e11).
 //!
 //! Written once, run against your code (`<exercise>::start::*`, ignored by a plain
 //! `cargo test`, run by `cargo xtask check`) and against the reference
@@ -15,7 +15,7 @@ use pipeline::mock_resource::MockResource;
 use pipeline::portal::{CACHE_TTL, Upstream, shard_for};
 use pipeline::{
     Demand, Drain, Event, Ledger, MAX_PUSH_WAIT, OverflowPolicy, PipelineConfig, PipelineMetrics,
-    PipelineSnapshot, Processor, Producer, PushError, RestartIntensity,
+    PipelineSnapshot, Processor, Producer, PushError, RestartIntensity, Stage,
 };
 use support::{TestApp, ms, probe};
 use testkit::exercise;
@@ -1081,5 +1081,323 @@ mod e10_portal {
             owners.iter().filter(|&&n| n > 0).count() > 1,
             "32 pages all landed in one shard {owners:?}: pick each id's shard with `shard_for`"
         );
+    }
+}
+
+#[exercise(section1_pipelines)]
+mod e11_stages {
+    use super::*;
+
+    /// Orders through two stages: checking stock, then printing a shipping label.
+    struct Line {
+        first: Stage,
+        second: Stage,
+        stock: MockResource,
+        printer: MockResource,
+        checked: Ledger,
+        labelled: Ledger,
+    }
+
+    /// Stock checks of `stock_ms` by `stock_workers`, behind an input of `input`
+    /// orders; labels of `label_ms` by `label_workers`, behind a queue of `between`.
+    fn line(
+        (stock_ms, stock_workers): (u64, usize),
+        (label_ms, label_workers): (u64, usize),
+        input: usize,
+        between: usize,
+    ) -> Line {
+        let stock = MockResource::with_hold(Duration::from_millis(stock_ms));
+        let printer = MockResource::with_hold(Duration::from_millis(label_ms));
+        let (checked, labelled) = (Ledger::new(), Ledger::new());
+        Line {
+            first: Stage::new(stock.clone(), stock_workers, input).with_ledger(checked.clone()),
+            second: Stage::new(printer.clone(), label_workers, between)
+                .with_ledger(labelled.clone()),
+            stock,
+            printer,
+            checked,
+            labelled,
+        }
+    }
+
+    impl Line {
+        /// Pushes `orders` orders into the first stage's input, each waiting for room,
+        /// then closes it: the feeder is held back whenever the input is full.
+        fn feed(&self, orders: usize) -> tokio::task::JoinHandle<()> {
+            let input = self.first.input.clone();
+            tokio::spawn(async move {
+                for _ in 0..orders {
+                    if input.push(Event::new()).await.is_err() {
+                        return;
+                    }
+                }
+                input.close();
+            })
+        }
+
+        /// Runs both stages on a task of its own.
+        fn start(&self) -> tokio::task::JoinHandle<()> {
+            let (first, second) = (self.first.clone(), self.second.clone());
+            tokio::spawn(imp::part2::e11_stages::run_stages(first, second))
+        }
+
+        /// Runs both stages to the end (at most `limit` of simulated time), returning
+        /// how long it took.
+        async fn run(&self, limit: Duration) -> Duration {
+            let started = Instant::now();
+            let run = self.start();
+            match tokio::time::timeout(limit, run).await {
+                Ok(done) => done.expect("run_stages panicked"),
+                Err(_) => panic!(
+                    "run_stages did not end within {} s (simulated); {}, {}. Are both stages \
+                     running at the same time (with a bounded queue between them, the first \
+                     waits for the second to take orders), and is `second.input` closed once \
+                     every first-stage worker has ended?",
+                    limit.as_secs(),
+                    progress("the first stage", &self.first),
+                    progress("the second", &self.second),
+                ),
+            }
+            started.elapsed()
+        }
+
+        fn each_once(&self, orders: u64) {
+            each_once(&self.checked, orders, "the first stage (stock)");
+            each_once(&self.labelled, orders, "the second stage (labels)");
+        }
+    }
+
+    fn progress(name: &str, stage: &Stage) -> String {
+        let s = stage.metrics().snapshot();
+        format!(
+            "{name} accepted {} orders, processed {}, has {} waiting and {} in flight",
+            s.accepted, s.processed, s.queue_depth, s.in_flight
+        )
+    }
+
+    fn each_once(ledger: &Ledger, orders: u64, stage: &str) {
+        let duplicates = ledger.duplicates();
+        assert!(
+            duplicates.is_empty(),
+            "{stage} processed orders {duplicates:?} more than once: each worker needs a \
+             subscription of its own, and each order goes into the next stage once"
+        );
+        let mut ids = ledger.ids();
+        ids.sort_unstable();
+        let missing: Vec<u64> = (0..orders)
+            .filter(|id| ids.binary_search(id).is_err())
+            .collect();
+        assert!(
+            missing.is_empty() && ids.len() as u64 == orders,
+            "{stage} processed {} of {orders} orders (missing: {}): every order must go \
+             through both stages. Closing `second.input` while a first-stage worker still \
+             holds an order makes its push fail (close it after *all* of them ended), and a \
+             push left to a task of its own may come too late: await the push in the worker",
+            ids.len(),
+            missing.len()
+        );
+    }
+
+    /// Orders per second a split carries at best: each stage carries workers / time,
+    /// and the pipeline goes at its slowest stage's rate.
+    fn carries(workers: (usize, usize), times: (Duration, Duration)) -> f64 {
+        f64::min(
+            workers.0 as f64 / times.0.as_secs_f64(),
+            workers.1 as f64 / times.1.as_secs_f64(),
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_stage_works_on_at_most_its_workers_at_once() {
+        let line = line((100, 3), (500, 5), 100, 10);
+        line.feed(60).await.unwrap();
+        let took = line.run(Duration::from_secs(60)).await;
+        line.each_once(60);
+        for (name, resource, workers) in [
+            ("the first stage (stock, 3 workers)", &line.stock, 3),
+            ("the second stage (labels, 5 workers)", &line.printer, 5),
+        ] {
+            let peak = resource.usage().peak;
+            assert!(
+                peak <= workers,
+                "{name} had {peak} orders in its resource at once: a stage works on at most \
+                 its `workers` orders (start that many tasks, each awaiting its order before \
+                 taking the next)"
+            );
+            assert_eq!(
+                peak, workers,
+                "{name} never had more than {peak} orders at once with 60 waiting: start \
+                 `workers` tasks for each stage, all pulling at the same time"
+            );
+        }
+        // The printer sets the pace: 5 labels per 500 ms, 60 orders in 12 rounds,
+        // after the first stock check (100 ms).
+        assert!(
+            took <= Duration::from_millis(6_500),
+            "60 orders took {} ms; the label printer (5 workers, 500 ms) sets the pace at \
+             about 6,100 ms. Are the two stages running side by side, labels printed while \
+             stock is still being checked? And does each worker take one order at a time \
+             (`Demand::one()`)? A batch held by a busy worker is out of reach of an idle one",
+            ms(took)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_stages_wait_for_orders_and_end_once_the_input_is_done() {
+        let line = line((100, 2), (500, 2), 10, 3);
+        let run = line.start();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if run.is_finished() {
+            run.await.expect("run_stages panicked");
+            panic!(
+                "run_stages ended while the first stage's input was open and empty: workers \
+                 wait for orders (`next().await` waits) and end only when it returns None"
+            );
+        }
+        for _ in 0..2 {
+            for _ in 0..5 {
+                line.first.input.push(Event::new()).await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_secs(4)).await;
+        }
+        assert!(
+            !run.is_finished(),
+            "run_stages ended while the first stage's input was still open"
+        );
+        let labelled = line.second.metrics().snapshot().processed;
+        assert_eq!(
+            labelled,
+            10,
+            "10 orders, 8 s: every one should have its label by now; {}, {}",
+            progress("the first stage", &line.first),
+            progress("the second", &line.second)
+        );
+        line.first.input.close();
+        let ended = tokio::time::timeout(Duration::from_secs(5), run).await;
+        assert!(
+            ended.is_ok(),
+            "the first stage's input was closed and every order done, but run_stages did not \
+             end: close `second.input` once every first-stage worker has ended, so the second \
+             stage's workers see None too"
+        );
+        line.each_once(10);
+        let books = line.second.metrics().snapshot();
+        assert_eq!(
+            (
+                books.accepted,
+                books.processed,
+                books.queue_depth,
+                books.in_flight
+            ),
+            (10, 10, 0, 0),
+            "the second stage's input should have taken each of the 10 orders once, and \
+             processed them all: {books:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_fast_stage_is_held_back_when_the_slow_one_lags() {
+        // Stock checks carry 4 / 100 ms = 40 orders/s, the printer 1 / 500 ms = 2/s.
+        let line = line((100, 4), (500, 1), 10, 5);
+        let feeder = line.feed(1000);
+        let run = line.start();
+        // Orders the first stage may have finished that the second has not started:
+        // the queue between them, one in each first-stage worker's hands, and a
+        // demand batch the printer's worker may hold.
+        let slack = 5 + 4 + Demand::default().max as u64;
+        for tick in 1..=100u64 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let (first, second) = (
+                line.first.metrics().snapshot(),
+                line.second.metrics().snapshot(),
+            );
+            let started = second.processed + second.in_flight;
+            let between = first.processed.saturating_sub(started);
+            assert!(
+                between <= slack,
+                "at {} ms the stock checkers had finished {} orders and the printer had \
+                 started {started}: {between} orders were piling up between the stages, but \
+                 the queue between them holds 5. Hand each order over with \
+                 `second.input.push(order).await` and take the next only after it got in, so \
+                 a full queue stops the first stage (no unbounded channel, no task spawned \
+                 per push: both are queues without a bound)",
+                tick * 100,
+                first.processed
+            );
+        }
+        if run.is_finished() {
+            let ended = run.await;
+            panic!(
+                "run_stages ended (as {ended:?}) while orders were still coming: it should \
+                 keep both stages working until the input is closed and done"
+            );
+        }
+        let labelled = line.second.metrics().snapshot().processed;
+        assert!(
+            labelled >= 15,
+            "after 10 s the printer (1 worker, 500 ms a label) should have labelled about 19 \
+             orders; it labelled {labelled}. {}, {}",
+            progress("The first stage", &line.first),
+            progress("the second", &line.second)
+        );
+        let pushed = line.first.metrics().snapshot().accepted;
+        assert!(
+            pushed <= 200,
+            "after 10 s the feeder got {pushed} of 1000 orders in; the printer labels 2 per \
+             second, so the pressure should have reached the feeder long before (the first \
+             stage's input holds 10)"
+        );
+        assert!(
+            line.first.input.len() <= 10,
+            "the first stage's input holds {} orders, beyond its bound",
+            line.first.input.len()
+        );
+        feeder.abort();
+        run.abort();
+    }
+
+    #[tokio::test]
+    async fn balance_gives_every_stage_workers_and_keeps_to_the_team() {
+        for team in 2..=16 {
+            for (a, b) in [(100, 500), (500, 100), (200, 200), (30, 700), (1, 1_000)] {
+                let times = (Duration::from_millis(a), Duration::from_millis(b));
+                let (first, second) = imp::part2::e11_stages::balance(team, times.0, times.1);
+                assert!(
+                    first >= 1 && second >= 1 && first + second == team,
+                    "balance({team}, {a} ms, {b} ms) returned ({first}, {second}): a team of \
+                     {team} has {team} workers, and each stage needs at least one"
+                );
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_split_from_balance_reaches_the_best_throughput() {
+        const ORDERS: usize = 300;
+        for (team, a, b) in [(12, 100, 500), (10, 400, 100), (8, 50, 350), (6, 200, 200)] {
+            let times = (Duration::from_millis(a), Duration::from_millis(b));
+            let split = imp::part2::e11_stages::balance(team, times.0, times.1);
+            assert!(
+                split.0 >= 1 && split.1 >= 1 && split.0 + split.1 == team,
+                "balance({team}, ..) returned {split:?}: two stages, {team} workers"
+            );
+            let best = (1..team)
+                .map(|c| carries((c, team - c), times))
+                .fold(0.0, f64::max);
+            let line = line((a, split.0), (b, split.1), 50, 10);
+            line.feed(ORDERS);
+            let took = line.run(Duration::from_secs(600)).await;
+            let rate = ORDERS as f64 / took.as_secs_f64();
+            assert!(
+                rate >= 0.85 * best,
+                "a team of {team}, stock checks of {a} ms and labels of {b} ms: your split \
+                 {} + {} moved {rate:.1} orders/s, the best split carries {best:.1}/s. A \
+                 stage of c workers whose work takes t carries c / t orders per second, and \
+                 the pipeline goes at its slowest stage's rate: give each stage workers in \
+                 proportion to how long its work takes",
+                split.0,
+                split.1
+            );
+        }
     }
 }

@@ -13,6 +13,7 @@
 //! | producer with a buffer | [`Producer`]: a bounded buffer with an explicit [`OverflowPolicy`] |
 //! | consumer asking for `max_demand`, re-asking at `min_demand` | [`Subscription`] with a [`Demand`] |
 //! | ConsumerSupervisor (`max_demand` = children in flight) | a worker pool: one task per event, at most N at once (exercise s1.e7) |
+//! | producer-consumer stage between two consumers | [`Stage`]: a stage's bounded input is the queue the stage before it pushes into (exercise s1.e11) |
 //! | the work a consumer does | [`Processor::process`] |
 //! | `:observer` and telemetry | [`PipelineMetrics`], shown in `/stats` and on `/part2` |
 //!
@@ -31,6 +32,7 @@ pub mod latency;
 pub mod metrics;
 pub mod processor;
 pub mod producer;
+pub mod stage;
 pub mod supervision;
 
 // Part 2's case studies: the steps of s1.e5 and the upstream of s1.e10.
@@ -48,4 +50,5 @@ pub use metrics::{PipelineMetrics, PipelineSnapshot};
 pub use mock_resource::MockResource;
 pub use processor::{Ledger, Processor};
 pub use producer::{Demand, OverflowPolicy, Producer, PushError, Subscription};
+pub use stage::Stage;
 pub use supervision::{CrashLoop, RestartIntensity, failure_reason};
