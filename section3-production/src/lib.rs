@@ -20,7 +20,7 @@
 //!
 //! The exercises live in [`start`] (yours) and [`solution`] (the reference, compiled
 //! in `section3-reference`); [`node`], [`delivery`] and [`top`] run one or the other,
-//! and [`conn_cost`] measures s3.e5's settings.
+//! and [`conn_cost`] measures s3.e5's settings, [`hibernate_cost`] s3.e10's hook.
 //! Section 2's channels run from its reference (`section2-reference`), so this
 //! section works even if you skipped it.
 //!
@@ -28,9 +28,13 @@
 //! `cargo run -p section3-production -- serve` in another; watch the node with
 //! `cargo run -p section3-production -- top http://127.0.0.1:4000`.
 
+pub mod cluster_limit;
 pub mod conn_cost;
+pub mod console;
 pub mod delivery;
+pub mod hibernate_cost;
 pub mod node;
+pub mod remote_lab;
 pub mod solution;
 pub mod start;
 pub mod top;

@@ -60,6 +60,10 @@ enum Command {
             default_value = "sqlite::memory:"
         )]
         database: String,
+        /// Let tokio-console attach (127.0.0.1:6669). Needs a build with the `console`
+        /// feature and `RUSTFLAGS="--cfg tokio_unstable"`; without, says the command.
+        #[arg(long)]
+        console: bool,
     },
     /// Attach to a running node and watch it live: connections, topics, busiest
     /// channels, memory, rates and the cluster's nodes (`q` quits).
@@ -122,6 +126,87 @@ enum Command {
         #[command(flatten)]
         ws: scale_lab::lab::WsFlags,
     },
+    /// Calls to a member of a group on another node (s3.e11's reference): latency,
+    /// and how long each failure takes to be reported.
+    RemoteCall {
+        /// The Redis to go through; without it a throwaway redis-server is started.
+        #[arg(long)]
+        redis: Option<String>,
+        /// Calls measured one at a time.
+        #[arg(long, default_value_t = 2000)]
+        calls: usize,
+        /// Calls in the concurrent burst.
+        #[arg(long, default_value_t = 1000)]
+        concurrent: usize,
+        /// Also write the figures into the walkthrough (solutions/section3/part3.md).
+        #[arg(long)]
+        walkthrough: bool,
+    },
+    /// What hibernation gives back (s3.e10): bytes per idle joined connection with
+    /// hibernation off and on, and the latency of the first message after it.
+    HibernateCost {
+        /// Idle joined connections to open (each needs a file descriptor per side).
+        #[arg(long, default_value_t = 19_000)]
+        connections: usize,
+        /// The hibernation periods to measure, in milliseconds (each its own server).
+        #[arg(long, value_delimiter = ',', default_values_t = [500, 5_000])]
+        period_ms: Vec<u64>,
+        /// Also measure your hook (s3.e10, src/start/part3/e10_hibernate.rs).
+        #[arg(long)]
+        yours: bool,
+        /// Also write the figures into the walkthrough (solutions/section3/part3.md).
+        #[arg(long)]
+        walkthrough: bool,
+    },
+    /// Serve section 2's channels on a free port, hibernating through a hook: the
+    /// server `hibernate-cost` measures.
+    #[command(hide = true)]
+    HibernateServer {
+        #[command(flatten)]
+        ws: scale_lab::lab::WsFlags,
+        /// The hook connections hibernate through.
+        #[arg(long, value_enum)]
+        hook: section3_production::hibernate_cost::Hook,
+        /// The hibernation period, in milliseconds.
+        #[arg(long)]
+        hibernate_after_ms: u64,
+    },
+    /// s3.e13: one user's creates all at once on several nodes sharing one limit in
+    /// Redis: how many pass with the script and with a two-round-trip check, and
+    /// what one check costs.
+    ClusterLimit {
+        /// The Redis to go through; without it a throwaway redis-server is started.
+        #[arg(long)]
+        redis: Option<String>,
+        /// Run the reference solution instead of your s3.e13.
+        #[arg(long)]
+        solution: bool,
+        /// Nodes sharing the limit.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=16))]
+        nodes: u64,
+        /// Creates by one user, all in flight at once.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        attempts: u64,
+        /// The limit: creates per minute.
+        #[arg(long, default_value_t = 10)]
+        max: u32,
+        /// Also write the figures into the walkthrough (solutions/section3/part3.md).
+        #[arg(long)]
+        walkthrough: bool,
+    },
+    /// One owner per id across three nodes (s3.e12's reference): upstream fetches
+    /// for a crowd asking every node for one page, before and after the owner dies.
+    ClusterPortal {
+        /// The Redis to go through; without it a throwaway redis-server is started.
+        #[arg(long)]
+        redis: Option<String>,
+        /// Concurrent requests per crowd, spread over the nodes.
+        #[arg(long, default_value_t = 1000)]
+        requests: usize,
+        /// Also write the figures into the walkthrough (solutions/section3/part3.md).
+        #[arg(long)]
+        walkthrough: bool,
+    },
     /// Measure broadcast latency from one node to another through Redis.
     ClusterLatency {
         /// The Redis to go through; without it a throwaway redis-server is started.
@@ -139,7 +224,13 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    telemetry::init_tracing(cli.log_format);
+    match &cli.command {
+        // tokio-console's layer goes beside the log lines, or the node says how to build it.
+        Command::Serve { console: true, .. } => {
+            section3_production::console::init_tracing(cli.log_format)?
+        }
+        _ => telemetry::init_tracing(cli.log_format),
+    }
     match cli.command {
         Command::Serve {
             solution,
@@ -150,6 +241,7 @@ async fn main() -> anyhow::Result<()> {
             redis,
             statsd,
             database,
+            console: _,
         } => {
             // First: a SIGTERM that comes as soon as the address is printed must be handled.
             let shutdown = Shutdown::on_signals(flags.drain_timeout)?;
@@ -208,6 +300,48 @@ async fn main() -> anyhow::Result<()> {
             database,
             every_ms,
         } => run_backend(solution, &node, &redis, &database, every_ms).await,
+        Command::ClusterLimit {
+            redis,
+            solution,
+            nodes,
+            attempts,
+            max,
+            walkthrough,
+        } => {
+            use section3_production::cluster_limit as lab;
+            let throwaway = match redis {
+                Some(_) => None,
+                None => Some(cluster::latency::ThrowawayRedis::start()?),
+            };
+            let url = redis.unwrap_or_else(|| throwaway.as_ref().unwrap().url.clone());
+            let setup = lab::Setup {
+                nodes: nodes as usize,
+                attempts: attempts as usize,
+                max,
+                timed: 2000,
+            };
+            let implementation = Implementation::from_solution_flag(solution);
+            let report = lab::measure(&url, implementation, setup).await?;
+            println!(
+                "{} creates by one user at once on {nodes} nodes, limit {max}: the script \
+                 allowed {} (one check: p50 {} us, p99 {} us); two round trips allowed {} \
+                 (p50 {} us, p99 {} us)",
+                attempts,
+                report.script_allowed,
+                report.script_p50.as_micros(),
+                report.script_p99.as_micros(),
+                report.two_trips_allowed,
+                report.two_trips_p50.as_micros(),
+                report.two_trips_p99.as_micros(),
+            );
+            if walkthrough {
+                let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../solutions/section3/part3.md");
+                lab::write_walkthrough(&path, &report)?;
+                println!("wrote the figures into {}", path.display());
+            }
+            Ok(())
+        }
         Command::ClusterLatency {
             redis,
             messages,
@@ -255,6 +389,62 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::RemoteCall {
+            redis,
+            calls,
+            concurrent,
+            walkthrough,
+        } => {
+            use section3_production::remote_lab;
+            let throwaway = match redis {
+                Some(_) => None,
+                None => Some(cluster::latency::ThrowawayRedis::start()?),
+            };
+            let url = redis.unwrap_or_else(|| throwaway.as_ref().unwrap().url.clone());
+            let report = remote_lab::remote_call(&url, calls, concurrent).await?;
+            println!("{}", report.summary());
+            if walkthrough {
+                let command = format!(
+                    "cargo run -p section3-production --release -- remote-call --calls {calls} \
+                     --concurrent {concurrent} --walkthrough"
+                );
+                let table = report.table(&cluster::latency::describe_machine(), &command);
+                remote_lab::write_walkthrough(
+                    "remote-call",
+                    "## s3.e11: a call to another node, measured",
+                    &table,
+                )?;
+            }
+            Ok(())
+        }
+        Command::ClusterPortal {
+            redis,
+            requests,
+            walkthrough,
+        } => {
+            use section3_production::remote_lab;
+            let throwaway = match redis {
+                Some(_) => None,
+                None => Some(cluster::latency::ThrowawayRedis::start()?),
+            };
+            let url = redis.unwrap_or_else(|| throwaway.as_ref().unwrap().url.clone());
+            let rows = remote_lab::cluster_portal(&url, requests).await?;
+            let command = format!(
+                "cargo run -p section3-production --release -- cluster-portal --requests {requests} \
+                 --walkthrough"
+            );
+            let table =
+                remote_lab::portal_table(&rows, &cluster::latency::describe_machine(), &command);
+            println!("{table}");
+            if walkthrough {
+                remote_lab::write_walkthrough(
+                    "cluster-portal",
+                    "## s3.e12: one fetch per id on three nodes, measured",
+                    &table,
+                )?;
+            }
+            Ok(())
+        }
         Command::ConnCost {
             connections,
             yours,
@@ -262,6 +452,26 @@ async fn main() -> anyhow::Result<()> {
         } => conn_cost(connections, yours, walkthrough).await,
         Command::IdleServer { ws } => {
             section3_production::conn_cost::serve_idle(ws.apply(SocketConfig::default())).await
+        }
+        Command::HibernateCost {
+            connections,
+            period_ms,
+            yours,
+            walkthrough,
+        } => {
+            let periods = period_ms.into_iter().map(Duration::from_millis).collect();
+            hibernate_cost(connections, periods, yours, walkthrough).await
+        }
+        Command::HibernateServer {
+            ws,
+            hook,
+            hibernate_after_ms,
+        } => {
+            let config = SocketConfig {
+                hibernate_after: Some(Duration::from_millis(hibernate_after_ms)),
+                ..ws.apply(SocketConfig::default())
+            };
+            section3_production::hibernate_cost::serve(config, hook).await
         }
         Command::Top { url, solution } => {
             let implementation = Implementation::from_solution_flag(solution);
@@ -328,6 +538,53 @@ async fn conn_cost(connections: usize, yours: bool, walkthrough: bool) -> anyhow
         config,
         measurement,
     });
+    let generated = lab::report(&measured, &machine);
+    println!("\n{generated}");
+    if walkthrough {
+        let path = lab::write_walkthrough(&generated)?;
+        println!("wrote the figures into {}", path.display());
+    }
+    Ok(())
+}
+
+async fn hibernate_cost(
+    connections: usize,
+    periods: Vec<Duration>,
+    yours: bool,
+    walkthrough: bool,
+) -> anyhow::Result<()> {
+    use section3_production::hibernate_cost::{self as lab, Hook};
+
+    let machine = figures::machine::Machine::describe().to_string();
+    let program = std::env::current_exe()?;
+    let longest = periods
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(Duration::from_secs(1));
+    // Hibernation off waits as long as the longest period, so every server is read
+    // at least as long after its last connection joined.
+    let mut runs = vec![(Hook::Off, longest)];
+    for &period in &periods {
+        runs.push((Hook::Reference, period));
+        if yours {
+            runs.push((Hook::Yours, period));
+        }
+    }
+    let mut measured = Vec::new();
+    for (hook, period) in runs {
+        eprintln!(
+            "measuring hibernation {hook:?} ({period:?}) with {connections} idle connections..."
+        );
+        let m = lab::measure(&program, hook, period, connections).await?;
+        eprintln!(
+            "{} B per idle connection, {} hibernating; first message p99 {:?}",
+            m.per_connection_bytes().round(),
+            m.hibernating,
+            m.first.quantile(0.99)
+        );
+        measured.push(m);
+    }
     let generated = lab::report(&measured, &machine);
     println!("\n{generated}");
     if walkthrough {

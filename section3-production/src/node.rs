@@ -1,8 +1,8 @@
 //! One node of the system: section 2's channels, measured, on a local or Redis pubsub.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use activity::ActivityStore;
@@ -12,9 +12,10 @@ use channels::pubsub::{LocalPubSub, PubSub};
 use channels::telemetry::{TelemetryEvent, TelemetryHandler};
 use serde_json::Value;
 
+use channels::inspect::Inspector;
 use cluster::queries::{Answerer, ClusterQueries, Membership};
 use cluster::scatter::Gathered;
-use observability::observe::{ObservedPubSub, Snapshot};
+use observability::observe::{Busiest, ConnectionsSample, ObservedPubSub, Snapshot};
 use observability::process::ProcessSample;
 use serving::Health;
 
@@ -48,6 +49,13 @@ pub struct Node {
     pub observed: Arc<ObservedPubSub>,
     /// The feed's activity store; `/readyz` checks it.
     pub store: ActivityStore,
+    /// Every connection's counters (section 2's `channels::inspect`), sampled by
+    /// `GET /observe/connections`.
+    pub inspector: Arc<Inspector>,
+    /// The sample the previous `GET /observe/connections` took: rates are computed
+    /// from it to the next one (s3.e14).
+    last_sample: Arc<Mutex<ConnectionsSample>>,
+    implementation: Implementation,
     name: String,
     started: tokio::time::Instant,
     poller: tokio::task::JoinHandle<()>,
@@ -77,8 +85,10 @@ impl Node {
             section2_reference::channels(store.clone()),
             latency_fns(config.implementation),
         );
+        let inspector = Inspector::new();
         let endpoint = Endpoint::builder(router)
             .pubsub(observed.clone())
+            .inspector(inspector.clone())
             .telemetry(channel_metrics(config.implementation))
             .check_origin(config.check_origin.clone())
             .build();
@@ -113,6 +123,9 @@ impl Node {
             queries,
             observed,
             store,
+            inspector,
+            last_sample: Arc::default(),
+            implementation: config.implementation,
             name: config.name.clone(),
             started: tokio::time::Instant::now(),
             poller,
@@ -231,6 +244,16 @@ impl Node {
                 ))
             }),
         );
+        let connections = self.connections_route();
+        routes = routes.route(
+            "/observe/connections",
+            axum::routing::get(
+                move |query: axum::extract::Query<std::collections::HashMap<String, String>>| {
+                    let top = query.get("top").and_then(|top| top.parse().ok());
+                    async move { connections(top).map(axum::Json) }
+                },
+            ),
+        );
         if let Some(queries) = self.queries.clone() {
             routes = routes.route(
                 "/cluster/users",
@@ -245,6 +268,56 @@ impl Node {
             );
         }
         routes
+    }
+}
+
+impl Node {
+    /// What `GET /observe/connections?top=N` answers: every connection sampled now,
+    /// compared by s3.e14 (yours or the reference, as the node runs) with the
+    /// previous request's sample, and the busiest `top` (at most 50) by each measure.
+    pub fn busiest_connections(&self, top: usize) -> Result<Busiest, String> {
+        (self.connections_route())(Some(top)).map_err(|(_, why)| why)
+    }
+
+    fn connections_route(
+        &self,
+    ) -> impl Fn(Option<usize>) -> Result<Busiest, (axum::http::StatusCode, String)>
+    + Clone
+    + Send
+    + Sync
+    + 'static {
+        let (inspector, last, started, implementation) = (
+            self.inspector.clone(),
+            self.last_sample.clone(),
+            self.started,
+            self.implementation,
+        );
+        move |top: Option<usize>| {
+            // Bounded: a screen shows ten; 20,000 connections never go in one answer.
+            let top = top.unwrap_or(10).clamp(1, 50);
+            let current = ConnectionsSample {
+                uptime_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                connections: inspector.sample(),
+            };
+            // The previous sample is taken out (the lock is not held while ranking);
+            // two viewers at once each get rates over a shorter interval, still right.
+            let previous = std::mem::take(&mut *last.lock().unwrap_or_else(|e| e.into_inner()));
+            let busiest = match implementation {
+                Implementation::Start => S3_E14
+                    .run(|| crate::start::part3::e14_observer::busiest(&previous, &current, top)),
+                Implementation::Solution => Some(crate::solution::part3::e14_observer::busiest(
+                    &previous, &current, top,
+                )),
+            };
+            *last.lock().unwrap_or_else(|e| e.into_inner()) = current;
+            busiest.ok_or((
+                axum::http::StatusCode::NOT_IMPLEMENTED,
+                "s3.e14 is not done yet: this node ranks connections with your \
+                 src/start/part3/e14_observer.rs (`cargo xtask check s3.e14`; \
+                 `serve --solution` runs the reference)"
+                    .to_owned(),
+            ))
+        }
     }
 }
 
@@ -337,6 +410,7 @@ impl Exercise {
 static S3_E1: Exercise = Exercise::new("s3.e1");
 static S3_E2: Exercise = Exercise::new("s3.e2");
 static S3_E3: Exercise = Exercise::new("s3.e3");
+static S3_E14: Exercise = Exercise::new("s3.e14");
 
 /// s3.e2's handler, yours (guarded) or the reference, measuring the endpoint.
 fn channel_metrics(implementation: Implementation) -> Arc<dyn TelemetryHandler> {

@@ -304,3 +304,562 @@ async fn an_unreachable_node_is_a_clear_error() {
         "a URL without its scheme says what is expected: {error}"
     );
 }
+
+// ---- s3.e14: one connection and one channel, opened ----
+
+use observability::observe::{Busiest, ChannelSample, ConnectionSample, ConnectionsSample};
+
+/// A connection `id` of age `age_ms` with `(frames_in, bytes_in, frames_out,
+/// bytes_out)`, `queued` frames waiting and these channels.
+fn conn(
+    id: u64,
+    age_ms: u64,
+    (frames_in, bytes_in, frames_out, bytes_out): (u64, u64, u64, u64),
+    queued: usize,
+    channels: Vec<ChannelSample>,
+) -> ConnectionSample {
+    ConnectionSample {
+        id,
+        socket_id: Some(format!("user_socket:{id}")),
+        age_ms,
+        frames_in,
+        bytes_in,
+        frames_out,
+        bytes_out,
+        outbound_queued: queued,
+        outbound_capacity: 256,
+        channels,
+    }
+}
+
+/// A channel on `topic` of age `age_ms`, having handled and sent so many, with
+/// `mailbox` messages waiting.
+fn chan(topic: &str, age_ms: u64, handled: u64, sent: u64, mailbox: usize) -> ChannelSample {
+    ChannelSample {
+        topic: topic.to_owned(),
+        age_ms,
+        handled,
+        sent,
+        mailbox,
+        mailbox_capacity: 64,
+    }
+}
+
+fn sample(uptime_ms: u64, connections: Vec<ConnectionSample>) -> ConnectionsSample {
+    ConnectionsSample {
+        uptime_ms,
+        connections,
+    }
+}
+
+/// `(id, measure)` of one list, for readable assertions.
+fn ids(list: &[observe::ConnectionRate]) -> Vec<u64> {
+    list.iter().map(|c| c.id).collect()
+}
+
+/// A tmux server of its own (`-L`), killed when the test ends, however it ends.
+struct Tmux(String);
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("tmux")
+            .arg("-L")
+            .arg(&self.0)
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The pane's text, without the blank lines below what `top` drew.
+    fn screen(&self) -> String {
+        let screen = self.run(&["capture-pane", "-p", "-t", "top"]);
+        let lines: Vec<&str> = screen.lines().map(str::trim_end).collect();
+        let drawn = lines
+            .iter()
+            .rposition(|line| !line.is_empty())
+            .map_or(0, |at| at + 1);
+        lines[..drawn].join("\n")
+    }
+
+    /// Waits (up to 30 s, a loaded machine's debug build) for the screen to show
+    /// `text`; the last screen either way. A node explaining that s3.e14 is not done
+    /// ends the wait at once: nothing more will come.
+    async fn wait_for(&self, text: &str) -> (bool, String) {
+        let mut screen = String::new();
+        for _ in 0..300 {
+            screen = self.screen();
+            if screen.contains(text) {
+                return (true, screen);
+            }
+            if screen.contains("is not done yet") {
+                return (false, screen);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        (false, screen)
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+#[exercise(section3_production)]
+mod e14_observer {
+    use super::*;
+
+    #[test]
+    fn a_rate_is_a_counter_increase_per_second_per_connection_and_channel() {
+        let before = sample(
+            10_000,
+            vec![conn(
+                7,
+                8_000,
+                (10, 1_000, 5, 4_000),
+                0,
+                vec![chan("feed", 8_000, 4, 1, 0)],
+            )],
+        );
+        let after = sample(
+            12_000,
+            vec![conn(
+                7,
+                10_000,
+                (30, 3_000, 45, 8_000),
+                3,
+                vec![chan("feed", 10_000, 24, 9, 2)],
+            )],
+        );
+        let busiest = imp::part3::e14_observer::busiest(&before, &after, 10);
+        assert_eq!(busiest.elapsed_ms, 2_000, "uptime 10,000 -> 12,000 ms");
+        assert_eq!(
+            busiest.connections, 1,
+            "one connection in the current sample"
+        );
+        let Some(c) = busiest.by_in.first() else {
+            panic!("connection 7 received 20 messages in 2 s: it belongs in by_in, got {busiest:?}")
+        };
+        assert_eq!(
+            (
+                c.in_per_sec,
+                c.out_per_sec,
+                c.bytes_in_per_sec,
+                c.bytes_out_per_sec
+            ),
+            (10.0, 20.0, 1_000.0, 2_000.0),
+            "frames in 10 -> 30, out 5 -> 45, bytes in 1,000 -> 3,000, out 4,000 -> 8,000, \
+             in 2 s: 10 and 20 msg/s, 1,000 and 2,000 B/s. Divide each counter's increase \
+             by the elapsed *seconds*"
+        );
+        assert_eq!(
+            (c.outbound_queued, c.outbound_capacity),
+            (3, 256),
+            "the outbound queue is a gauge: its current value, not a rate"
+        );
+        let feed = c.channels.first().unwrap_or_else(|| {
+            panic!("the connection's channels are listed with their rates: {c:?}")
+        });
+        assert_eq!(
+            (
+                feed.connection,
+                feed.topic.as_str(),
+                feed.in_per_sec,
+                feed.out_per_sec
+            ),
+            (7, "feed", 10.0, 4.0),
+            "feed handled 4 -> 24 and sent 1 -> 9 in 2 s: 10 and 4 per second, on \
+             connection 7"
+        );
+        assert_eq!(
+            (feed.mailbox, feed.mailbox_capacity),
+            (2, 64),
+            "the mailbox is a gauge too"
+        );
+    }
+
+    #[test]
+    fn what_is_younger_than_the_interval_counts_from_zero_over_its_age() {
+        // Connection 1 was there before; 2 closed since; 3 opened 500 ms ago. On 1,
+        // `feed` was left and joined again 250 ms ago: its counters started again.
+        let before = sample(
+            4_000,
+            vec![
+                conn(
+                    1,
+                    3_000,
+                    (100, 100, 0, 0),
+                    0,
+                    vec![chan("feed", 3_000, 50, 0, 0)],
+                ),
+                conn(2, 3_000, (5, 5, 0, 0), 0, vec![]),
+            ],
+        );
+        let after = sample(
+            6_000,
+            vec![
+                conn(
+                    1,
+                    5_000,
+                    (104, 104, 0, 0),
+                    0,
+                    vec![chan("feed", 250, 60, 0, 0)],
+                ),
+                conn(3, 500, (10, 10, 0, 0), 0, vec![]),
+            ],
+        );
+        let busiest = imp::part3::e14_observer::busiest(&before, &after, 10);
+        let rates: Vec<(u64, f64)> = busiest.by_in.iter().map(|c| (c.id, c.in_per_sec)).collect();
+        assert_eq!(
+            rates,
+            vec![(3, 20.0), (1, 2.0)],
+            "connection 3 opened 500 ms ago with 10 messages: 20/s over its age, not 5/s \
+             over the 2 s interval; connection 1: 4 in 2 s; connection 2 closed and is gone"
+        );
+        let feed = &busiest.by_in[1].channels[0];
+        assert_eq!(
+            feed.in_per_sec, 240.0,
+            "feed was joined again 250 ms ago (age 250 < interval 2,000): its 60 handled \
+             messages all happened since, 240/s. 60 - 50 = 10 would mix two channels' \
+             counters; trust the age, not the counter"
+        );
+    }
+
+    #[test]
+    fn each_list_ranks_by_its_own_measure_ties_by_id_and_keeps_at_most_top() {
+        let before = sample(1_000, vec![]);
+        let mut connections = vec![
+            conn(1, 9_000, (5, 50, 0, 0), 0, vec![]),
+            conn(2, 9_000, (9, 90, 1, 10), 4, vec![]),
+            conn(3, 9_000, (5, 50, 30, 30_000), 0, vec![]),
+            conn(4, 9_000, (0, 0, 0, 0), 0, vec![]),
+            conn(5, 9_000, (1, 10, 20, 200), 9, vec![]),
+        ];
+        // A crowd of idle connections: none of them belongs in any list.
+        connections.extend((100..20_000).map(|id| conn(id, 9_000, (0, 0, 0, 0), 0, vec![])));
+        let after = sample(2_000, connections);
+        let busiest = imp::part3::e14_observer::busiest(&before, &after, 3);
+        assert_eq!(busiest.connections, 19_905, "every connection is counted");
+        assert_eq!(
+            ids(&busiest.by_in),
+            vec![2, 1, 3],
+            "by messages in: 2 (9/s), then 1 and 3 (5/s each, ties by id), at most 3"
+        );
+        assert_eq!(
+            ids(&busiest.by_out),
+            vec![3, 5, 2],
+            "by messages out: 30, 20, 1 per second"
+        );
+        assert_eq!(
+            ids(&busiest.by_bytes),
+            vec![3, 5, 2],
+            "by bytes in + out: 30,050, 210, 100 B/s (1 has 50: fourth, cut by top = 3)"
+        );
+        assert_eq!(
+            ids(&busiest.by_queue),
+            vec![5, 2],
+            "by outbound queue: 9 then 4; connections with an empty queue are not listed"
+        );
+    }
+
+    #[test]
+    fn the_deepest_mailboxes_across_every_connection() {
+        let before = sample(0, vec![]);
+        let after = sample(
+            1_000,
+            vec![
+                conn(
+                    1,
+                    1_000,
+                    (0, 0, 0, 0),
+                    0,
+                    vec![chan("orders:eu", 1_000, 0, 0, 3)],
+                ),
+                conn(
+                    2,
+                    1_000,
+                    (0, 0, 0, 0),
+                    0,
+                    vec![
+                        chan("feed", 1_000, 0, 0, 0),
+                        chan("orders:us", 1_000, 0, 0, 40),
+                    ],
+                ),
+                conn(
+                    3,
+                    1_000,
+                    (0, 0, 0, 0),
+                    0,
+                    vec![chan("orders:eu", 1_000, 0, 0, 3)],
+                ),
+            ],
+        );
+        let busiest = imp::part3::e14_observer::busiest(&before, &after, 10);
+        let deepest: Vec<(u64, &str, usize)> = busiest
+            .channels_by_mailbox
+            .iter()
+            .map(|c| (c.connection, c.topic.as_str(), c.mailbox))
+            .collect();
+        assert_eq!(
+            deepest,
+            vec![
+                (2, "orders:us", 40),
+                (1, "orders:eu", 3),
+                (3, "orders:eu", 3)
+            ],
+            "deepest first, ties by connection then topic; an empty mailbox is not listed"
+        );
+    }
+
+    #[test]
+    fn no_time_gives_no_rate_and_a_restart_measures_from_zero() {
+        let same = sample(5_000, vec![conn(1, 4_000, (10, 10, 0, 0), 2, vec![])]);
+        let busiest = imp::part3::e14_observer::busiest(&same, &same, 10);
+        assert!(
+            busiest.by_in.is_empty() && busiest.by_bytes.is_empty(),
+            "two samples at the same uptime say nothing about a rate: no connection is \
+             busy (0/s, not NaN), got {busiest:?}"
+        );
+        assert_eq!(
+            ids(&busiest.by_queue),
+            vec![1],
+            "a queue is a gauge: it is known without any elapsed time"
+        );
+        let before = sample(60_000, vec![conn(1, 59_000, (900, 900, 0, 0), 0, vec![])]);
+        let after = sample(2_000, vec![conn(1, 1_000, (6, 6, 0, 0), 0, vec![])]);
+        let busiest = imp::part3::e14_observer::busiest(&before, &after, 10);
+        let rates: Vec<(u64, f64)> = busiest.by_in.iter().map(|c| (c.id, c.in_per_sec)).collect();
+        assert_eq!(
+            rates,
+            vec![(1, 6.0)],
+            "uptime went 60 s -> 2 s: the node restarted, and id 1 is a new connection of \
+             age 1 s with 6 messages: 6/s over its age (not 3/s over the 2 s since the \
+             restart). When uptime goes backwards, ignore `previous`"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn top_opens_the_busiest_connection_in_a_terminal() {
+        use channels::client::ChannelClient;
+
+        if std::process::Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_err()
+        {
+            testkit::skip_or_fail(
+                "the top screen in tmux",
+                &testkit::Missing::new(
+                    "tmux",
+                    "tmux is not installed",
+                    "sudo apt-get install tmux",
+                ),
+            );
+            return;
+        }
+        let node = Node::start(&NodeConfig {
+            name: "app@127.0.0.1".to_owned(),
+            redis_url: None,
+            implementation: IMPLEMENTATION,
+            database: "sqlite::memory:".to_owned(),
+            check_origin: Default::default(),
+        })
+        .await
+        .unwrap();
+        let server = node.serve(0).await.unwrap();
+        // A busy client (twenty pings) and a quiet one (a join).
+        let mut busy = ChannelClient::connect(&server.socket_url("/socket", &[]))
+            .await
+            .unwrap();
+        busy.join("ping", json!({})).await;
+        for _ in 0..20 {
+            busy.call("ping", "ping", json!({})).await;
+        }
+        let mut quiet = ChannelClient::connect(&server.socket_url("/socket", &[]))
+            .await
+            .unwrap();
+        quiet.join("feed", json!({})).await;
+        let busy_id = node
+            .inspector
+            .sample()
+            .into_iter()
+            .max_by_key(|c| c.frames_in)
+            .expect("two connections are registered")
+            .id;
+
+        let tmux = Tmux(format!(
+            "e14-{}-{}",
+            std::process::id(),
+            IMPLEMENTATION.name()
+        ));
+        let command = format!(
+            "{} top http://{}",
+            env!("CARGO_BIN_EXE_section3-production"),
+            server.addr()
+        );
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "top",
+            "-x",
+            "110",
+            "-y",
+            "34",
+            &command,
+        ]);
+        let (started, screen) = tmux.wait_for("top: app@127.0.0.1").await;
+        assert!(
+            started,
+            "`top` did not draw its node view within 30 s:\n{screen}"
+        );
+        tmux.run(&["send-keys", "-t", "top", "c"]);
+        let (opened, screen) = tmux.wait_for("its 1 channels").await;
+        assert!(
+            opened,
+            "after `c`, top should list the busiest connections by messages in/s and open \
+             the first (connection {busy_id}, twenty pings) with its channel `ping`; the \
+             node ranks them with s3.e14's `busiest`. The screen:\n{screen}"
+        );
+        for expected in [
+            "busiest by messages in/s".to_owned(),
+            format!("connection {busy_id} (anonymous)"),
+            format!("> {busy_id}"),
+            "ping".to_owned(),
+            "0/64".to_owned(),
+            "0/256".to_owned(),
+        ] {
+            assert!(
+                screen.contains(&expected),
+                "the connections view shows {expected:?} (the busy connection first and \
+                 opened: its outbound queue x/256, its channel ping with mailbox x/64):\n{screen}"
+            );
+        }
+        tmux.run(&["send-keys", "-t", "top", "m"]);
+        let (switched, screen) = tmux.wait_for("busiest by messages out/s").await;
+        assert!(switched, "`m` ranks by the next measure:\n{screen}");
+        tmux.run(&["send-keys", "-t", "top", "q"]);
+        drop(tmux);
+        node.endpoint.shutdown();
+        server.stop().await;
+    }
+}
+
+#[test]
+fn the_connections_view_shows_why_it_has_nothing() {
+    let mut terminal = Terminal::new(TestBackend::new(100, 20)).unwrap();
+    terminal
+        .draw(|frame| {
+            top::render_connections(
+                frame,
+                "app@127.0.0.1",
+                Err("s3.e14 is not done yet"),
+                top::Metric::In,
+                0,
+            )
+        })
+        .unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("s3.e14 is not done yet"), "{screen}");
+
+    let empty = Busiest::default();
+    terminal
+        .draw(|frame| {
+            top::render_connections(frame, "app@127.0.0.1", Ok(&empty), top::Metric::Queue, 3)
+        })
+        .unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(
+        screen.contains("no connection has any outbound queue now")
+            && screen.contains("every mailbox is empty"),
+        "{screen}"
+    );
+}
+
+#[tokio::test]
+async fn a_node_counts_each_connection_and_channel_for_observe_connections() {
+    use channels::client::ChannelClient;
+
+    let node = Node::start(&NodeConfig {
+        name: "app@127.0.0.1".to_owned(),
+        redis_url: None,
+        implementation: Implementation::Solution,
+        database: "sqlite::memory:".to_owned(),
+        check_origin: Default::default(),
+    })
+    .await
+    .unwrap();
+    let server = node.serve(0).await.unwrap();
+    let base = format!("http://{}", server.addr());
+    let mut client = ChannelClient::connect(&server.socket_url("/socket", &[]))
+        .await
+        .unwrap();
+    client.join("ping", json!({})).await;
+    for _ in 0..3 {
+        client.call("ping", "ping", json!({})).await;
+    }
+    let samples = node.inspector.sample();
+    assert_eq!(samples.len(), 1, "one connection registered: {samples:?}");
+    let one = &samples[0];
+    assert_eq!(
+        (one.frames_in, one.frames_out),
+        (4, 4),
+        "a join and three pings in, four replies out: {one:?}"
+    );
+    assert!(one.bytes_in > 0 && one.bytes_out > one.bytes_in, "{one:?}");
+    let ping = &one.channels[0];
+    assert_eq!(
+        (
+            ping.topic.as_str(),
+            ping.handled,
+            ping.sent,
+            ping.mailbox_capacity
+        ),
+        ("ping", 3, 4, 64),
+        "the channel handled three pings and sent four replies (the join's too): {ping:?}"
+    );
+
+    let busiest = observe::fetch_connections(&base, 5).await.unwrap();
+    assert_eq!(busiest.connections, 1);
+    assert_eq!(busiest.by_in.len(), 1, "{busiest:?}");
+    client.leave("ping").await;
+    drop(client);
+    // The connection leaves the registry when it ends.
+    for _ in 0..100 {
+        if node.inspector.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        node.inspector.is_empty(),
+        "a closed connection is forgotten"
+    );
+    node.endpoint.shutdown();
+    server.stop().await;
+}
+
+#[test]
+fn serve_console_without_its_build_names_the_command_that_builds_it() {
+    if cfg!(all(feature = "console", tokio_unstable)) {
+        // This build can serve tokio-console: nothing to refuse.
+        return;
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_section3-production"))
+        .args(["serve", "--console", "--port", "0"])
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "serve --console must not start: {stderr}"
+    );
+    assert!(
+        stderr.contains(section3_production::console::COMMAND),
+        "the error names the exact command, {:?}: {stderr}",
+        section3_production::console::COMMAND
+    );
+}

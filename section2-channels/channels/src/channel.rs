@@ -207,6 +207,8 @@ pub struct ChannelContext<C: Channel> {
     /// The route's pattern (`user:*`): how telemetry names this channel.
     pub(crate) route: Arc<str>,
     pub(crate) telemetry: Telemetry,
+    /// This channel's counters, when the endpoint has an inspector.
+    pub(crate) inspected: Option<Arc<crate::inspect::ChannelStats>>,
 }
 
 impl<C: Channel> ChannelContext<C> {
@@ -248,6 +250,9 @@ impl<C: Channel> ChannelContext<C> {
             topic: &self.route,
             event,
         });
+        if let Some(stats) = &self.inspected {
+            stats.sent();
+        }
         self.outbox
             .send(&Frame::push(&self.join_ref, &self.topic, event, payload))
     }

@@ -44,6 +44,8 @@ use tracing::Instrument;
 
 use crate::channel::SocketInfo;
 use crate::client::ChannelClient;
+use crate::hibernate::{Hibernate, KeptUpgrade, Park};
+use crate::inspect::{CountIn, CountOut, Inspector};
 use crate::origin::CheckOrigin;
 use crate::outbox::{Outbound, Outbox};
 use crate::protocol::{Payload, VSN};
@@ -100,6 +102,12 @@ struct Inner {
     connections: Counter,
     /// Numbers connections, so an anonymous one's logs can be told apart too.
     next_connection: std::sync::atomic::AtomicU64,
+    /// Where connections register their counters, if someone observes them.
+    inspector: Option<Arc<Inspector>>,
+    /// What an idle connection gives back, if it hibernates (see [`crate::hibernate`]).
+    hibernation: Option<Arc<dyn Hibernate>>,
+    /// Connections whose WebSocket is released now.
+    released: Arc<AtomicUsize>,
     shutdown: tokio::sync::watch::Sender<bool>,
 }
 
@@ -136,9 +144,29 @@ pub struct EndpointBuilder {
     config: SocketConfig,
     telemetry: Telemetry,
     check_origin: CheckOrigin,
+    inspector: Option<Arc<Inspector>>,
+    hibernation: Option<Arc<dyn Hibernate>>,
 }
 
 impl EndpointBuilder {
+    /// Counts messages and bytes per connection and per channel into `inspector`,
+    /// for an observer to sample (default: none, and nothing is counted). See
+    /// [`crate::inspect`].
+    pub fn inspector(mut self, inspector: Arc<Inspector>) -> Self {
+        self.inspector = Some(inspector);
+        self
+    }
+
+    /// Hibernates connections quiet for [`SocketConfig::hibernate_after`] through
+    /// `hook` (default: none, and connections never hibernate). Its WebSockets are
+    /// then upgraded by the framework itself rather than axum, so that a quiet
+    /// connection can let its WebSocket go and keep the stream: see
+    /// [`crate::hibernate`].
+    pub fn hibernation(mut self, hook: Arc<dyn Hibernate>) -> Self {
+        self.hibernation = Some(hook);
+        self
+    }
+
     /// Who hears about connects, joins, messages handled and pushes (default: nobody,
     /// at no cost). See [`crate::telemetry`].
     pub fn telemetry(mut self, handler: Arc<dyn TelemetryHandler>) -> Self {
@@ -188,6 +216,9 @@ impl EndpointBuilder {
                 check_origin: self.check_origin,
                 connections: Counter::default(),
                 next_connection: std::sync::atomic::AtomicU64::new(1),
+                inspector: self.inspector,
+                hibernation: self.hibernation,
+                released: Arc::default(),
                 shutdown: tokio::sync::watch::Sender::new(false),
             }),
         }
@@ -252,7 +283,37 @@ impl Endpoint {
             config: SocketConfig::default(),
             telemetry: Telemetry::none(),
             check_origin: CheckOrigin::default(),
+            inspector: None,
+            hibernation: None,
         }
+    }
+
+    /// Connections whose WebSocket is released now: hibernating (see
+    /// [`crate::hibernate`]).
+    pub fn hibernating(&self) -> usize {
+        self.inner.released.load(Ordering::Relaxed)
+    }
+
+    /// Serves one connection on `io`, a byte stream past the WebSocket handshake (the
+    /// other end speaks WebSocket frames as a client), the way the endpoint serves an
+    /// upgraded HTTP connection, hibernation included. Tests use one end of
+    /// [`tokio::io::duplex`], so a real WebSocket runs on tokio's paused clock.
+    pub fn serve_stream<Io>(&self, io: Io, params: &[(&str, &str)]) -> Result<(), Refused>
+    where
+        Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let params: ConnectParams = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let socket = self.inner.connect(&params)?;
+        tokio::spawn(serve_io(self.clone(), io, socket));
+        Ok(())
+    }
+
+    /// The inspector connections register with, if the builder was given one.
+    pub fn inspector(&self) -> Option<&Arc<Inspector>> {
+        self.inner.inspector.as_ref()
     }
 
     /// The pubsub every channel of this endpoint uses.
@@ -341,7 +402,7 @@ impl Endpoint {
         // The client side reads through a small queue, so a test client that stops
         // reading fills it and then the outbox, like a real one would.
         let (out_tx, out_rx) = futures::channel::mpsc::channel::<Outbound>(8);
-        tokio::spawn(self.clone().run_connection(socket, in_rx, out_tx));
+        tokio::spawn(self.clone().run_connection(socket, in_rx, out_tx, None));
         Ok(ChannelClient::in_memory(in_tx, out_rx))
     }
 
@@ -358,6 +419,7 @@ impl Endpoint {
         socket: SocketInfo,
         inbound: In,
         sink: S,
+        park: Option<Arc<dyn Park>>,
     ) -> impl Future<Output = ()> + Send + 'static
     where
         In: futures::Stream<Item = Inbound> + Unpin + Send + 'static,
@@ -367,14 +429,33 @@ impl Endpoint {
         inner.connections.add();
         let live = Live(inner.clone());
         inner.telemetry().emit(|| TelemetryEvent::SocketConnected);
+        let conn = inner.next_connection.fetch_add(1, Ordering::Relaxed);
         // Everything logged while serving this connection, its channels included,
         // carries these fields. When nothing listens at info level, the span is a no-op.
         let span = tracing::info_span!(
             "socket",
             socket_id = %socket.id.as_deref().unwrap_or("anonymous"),
-            conn = inner.next_connection.fetch_add(1, Ordering::Relaxed),
+            conn,
         );
         let (outbox, rx) = Outbox::new(inner.config.outbound_capacity);
+        let mut socket = socket;
+        let inspected = inner.inspector.as_ref().map(|inspector| {
+            let registration = inspector.register(
+                conn,
+                socket.id.clone(),
+                outbox.clone(),
+                inner.config.outbound_capacity,
+            );
+            // Its channels find the connection's counters there when they join.
+            socket.assigns.insert(registration.socket());
+            registration
+        });
+        let stats = inspected.as_ref().map(|registration| registration.stats());
+        let sink = CountOut::new(sink, stats.clone());
+        let inbound = CountIn {
+            inner: inbound,
+            stats,
+        };
         let writer = tokio::spawn(write_loop(sink, rx, inner.config.clone()));
         let connection = Connection::new(
             inner.config.clone(),
@@ -384,11 +465,16 @@ impl Endpoint {
             outbox,
             inner.shutdown.subscribe(),
         );
+        let connection = match (&inner.hibernation, park) {
+            (Some(hook), Some(socket)) => connection.hibernation(hook.clone(), socket),
+            _ => connection,
+        };
         let run = connection.run(inbound);
         // `then` polls `run` where it lies; an `async` block awaiting it would move it
         // into a second slot of its own (and double the task's size).
         futures::FutureExt::then(run, move |reason| async move {
             let _ = writer.await;
+            drop(inspected);
             live.0
                 .telemetry()
                 .emit(|| TelemetryEvent::SocketClosed { code: reason.code });
@@ -403,7 +489,7 @@ async fn upgrade(
     Query(params): Query<ConnectParams>,
     headers: HeaderMap,
     uri: Uri,
-    ws: WebSocketUpgrade,
+    ws: Upgrade,
 ) -> Response {
     if let Some(refused) = check_origin(&endpoint, &headers, &uri) {
         return refused;
@@ -436,6 +522,15 @@ async fn upgrade(
             return StatusCode::FORBIDDEN.into_response();
         }
     };
+    let ws = match ws {
+        Upgrade::Axum(ws) => ws,
+        Upgrade::Kept(upgrade) => {
+            // The connection gets a task of its own, sized for it alone.
+            return upgrade.respond(move |io| {
+                tokio::spawn(serve_io(endpoint, io, socket));
+            });
+        }
+    };
     let config = &endpoint.inner.config;
     ws.read_buffer_size(config.read_buffer_size)
         .write_buffer_size(config.write_buffer_size)
@@ -466,6 +561,48 @@ fn check_origin(endpoint: &Endpoint, headers: &HeaderMap, uri: &Uri) -> Option<R
 }
 // ANCHOR_END: check_origin
 
+/// How a WebSocket is upgraded: by axum, or, on a hibernating endpoint, by the
+/// framework, which keeps the upgraded stream (see [`crate::hibernate`]).
+enum Upgrade {
+    Axum(WebSocketUpgrade),
+    Kept(KeptUpgrade),
+}
+
+impl axum::extract::FromRequestParts<Endpoint> for Upgrade {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        endpoint: &Endpoint,
+    ) -> Result<Self, Response> {
+        if endpoint.inner.hibernation.is_some() {
+            return KeptUpgrade::from_parts(parts)
+                .map(Upgrade::Kept)
+                .map_err(IntoResponse::into_response);
+        }
+        WebSocketUpgrade::from_request_parts(parts, endpoint)
+            .await
+            .map(Upgrade::Axum)
+            .map_err(IntoResponse::into_response)
+    }
+}
+
+/// A hibernating endpoint's connection, on its own task: the stream split into the
+/// connection's two halves through [`crate::hibernate`]'s shared socket.
+fn serve_io<Io>(
+    endpoint: Endpoint,
+    io: Io,
+    socket: SocketInfo,
+) -> impl Future<Output = ()> + Send + 'static
+where
+    Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let inner = &endpoint.inner;
+    let (reader, writer, park) =
+        crate::hibernate::split(io, inner.config.clone(), inner.released.clone());
+    endpoint.run_connection(socket, reader, writer, Some(park))
+}
+
 /// Not `async`: the WebSocket is split here, synchronously, so the future that lives
 /// as long as the connection does not also keep a slot for the unsplit socket (a
 /// few hundred bytes, times every idle connection).
@@ -491,7 +628,7 @@ fn serve_websocket(
         Ok(Message::Close(_)) => Inbound::Closed,
         Err(error) => classify(error),
     });
-    endpoint.run_connection(socket, Box::pin(inbound), Box::pin(sink))
+    endpoint.run_connection(socket, Box::pin(inbound), Box::pin(sink), None)
 }
 
 fn classify(error: axum::Error) -> Inbound {

@@ -15,7 +15,8 @@
 //! 6. [`endpoint`]: the axum WebSocket endpoint, connect/refuse, disconnect by id,
 //!    graceful shutdown; [`origin`], which web pages may open a socket;
 //! 7. [`client`]: a Rust client for tests and tools, with wscat-style transcripts;
-//! 8. [`telemetry`]: the events the framework emits for an observer (metrics, logs).
+//! 8. [`telemetry`]: the events the framework emits for an observer (metrics, logs);
+//!    [`inspect`], counters per connection and per channel that an observer samples.
 //!
 //! Beside the framework:
 //!
@@ -27,6 +28,9 @@
 //! nothing while empty, a faster subscriber table for broadcasts to thousands). Each
 //! piece does what a plain version in the files above does, and is used at one
 //! marked seam.
+//!
+//! Off by default, for section 3's hard mode: [`hibernate`], an idle connection that
+//! lets its WebSocket go and builds it again on its next frame.
 
 // The only `unsafe` is one prefetch hint in `tuning`, allowed there and nowhere else.
 #![deny(unsafe_code)]
@@ -35,6 +39,8 @@ pub mod auth;
 pub mod channel;
 pub mod client;
 pub mod endpoint;
+pub mod hibernate;
+pub mod inspect;
 pub mod origin;
 pub mod outbox;
 pub mod protocol;

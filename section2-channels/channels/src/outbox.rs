@@ -255,6 +255,23 @@ impl Outbox {
         self.shared.lock().len()
     }
 
+    /// Frames the queue has room for without growing (its capacity, not its bound).
+    pub fn slots(&self) -> usize {
+        self.shared.lock().capacity()
+    }
+
+    /// Gives back the queue's room beyond `slots` frames (queued frames stay): what a
+    /// hibernating connection does not need ([`crate::hibernate`]).
+    pub fn shrink_to(&self, slots: usize) {
+        self.shared.lock().shrink_to(slots);
+    }
+
+    /// Makes room for `slots` more frames in one allocation (never past the bound).
+    pub fn reserve(&self, slots: usize) {
+        let shared = &*self.shared;
+        shared.lock().reserve(slots.min(shared.capacity));
+    }
+
     /// Whether fewer frames than the high-water mark (half the capacity) are waiting:
     /// the socket reads its client's next frame only then. Also `true` once the writer
     /// is gone: nothing will drain the queue any more, and waiting would be forever.

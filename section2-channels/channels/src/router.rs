@@ -16,6 +16,7 @@ use tokio::task::AbortHandle;
 use tracing::Instrument;
 
 use crate::channel::{Channel, ChannelContext, HandleIn, Handled, Join, Mail, SocketInfo};
+use crate::inspect::{ChannelStats, InspectedSocket, MailboxDepth};
 use crate::outbox::Outbox;
 use crate::protocol::{Frame, Payload, Status};
 use crate::pubsub::{Broadcast, FastLane, PubSub, Subscriber, SubscriberId, Subscription};
@@ -173,6 +174,14 @@ impl<I: Send + 'static> Inbox for mpsc::Sender<Mail<I>> {
     }
 }
 
+/// A mailbox's depth, read the way tokio's `mpsc` would give it too.
+impl<T: Send + 'static> MailboxDepth for mpsc::WeakSender<T> {
+    fn depth(&self) -> usize {
+        self.upgrade()
+            .map_or(0, |mailbox| mailbox.max_capacity() - mailbox.capacity())
+    }
+}
+
 /// How a channel's task ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ExitKind {
@@ -265,7 +274,7 @@ impl<C: Channel> Route for TypedRoute<C> {
             joined_tx,
         ));
         let task = tokio::spawn(
-            AssertUnwindSafe(join.then(move |joined| serve::<C>(joined, rx)))
+            AssertUnwindSafe(join.then(move |joined| serve::<C>(joined, counted(rx))))
                 .catch_unwind()
                 .map(move |result| {
                     // A panic in a callback ends this channel only: it becomes phx_error for
@@ -352,6 +361,9 @@ fn reply<C: Channel>(
     response: Value,
 ) {
     if msg_ref.is_some() {
+        if let Some(stats) = &ctx.inspected {
+            stats.sent();
+        }
         ctx.outbox.send(&Frame::reply(
             Some(&ctx.join_ref),
             msg_ref,
@@ -379,9 +391,18 @@ async fn join<C: Channel>(
         pubsub,
         route,
         telemetry,
+        mailbox_capacity,
         ..
     } = args;
     let subscriber = SubscriberId::next();
+    // Counters for an observer, when the endpoint has one (see `inspect`).
+    let inspected = socket.assigns.get::<InspectedSocket>().map(|connection| {
+        connection.0.channel(
+            topic_ref.clone(),
+            Box::new(mailbox.clone()),
+            mailbox_capacity,
+        )
+    });
     let mut ctx = ChannelContext::<C> {
         topic: topic_ref,
         join_ref: join_ref_ref,
@@ -394,6 +415,7 @@ async fn join<C: Channel>(
         current_ref: msg_ref.clone(),
         route,
         telemetry,
+        inspected,
     };
     let (channel, response) = match C::join(&topic, payload, &mut ctx).await {
         Join::Ok { channel, reply } => (channel, reply),
@@ -429,11 +451,13 @@ async fn join<C: Channel>(
 /// second slot in this future.)
 async fn serve<C: Channel>(
     mut joined: Option<Joined<C>>,
-    mut rx: mpsc::Receiver<Mail<C::Info>>,
+    mut rx: CountedMailbox<Mail<C::Info>>,
 ) -> ExitKind {
     let Some(Joined { channel, ctx, .. }) = &mut joined else {
         return ExitKind::Refused;
     };
+    // Set in place, not rebuilt: a new binding would take a second slot in this future.
+    rx.stats = ctx.inspected.clone();
     // ANCHOR: channel_loop
     while let Some(mail) = rx.recv().await {
         // Boxed: a task is as big as its biggest state for its whole life, and an
@@ -444,6 +468,28 @@ async fn serve<C: Channel>(
         }
     }
     ExitKind::SocketGone
+}
+
+/// A channel's mailbox that counts the messages taken, for an inspector (one relaxed
+/// add each; nothing without one).
+struct CountedMailbox<T> {
+    rx: mpsc::Receiver<T>,
+    stats: Option<Arc<ChannelStats>>,
+}
+
+/// A mailbox not counted yet: `serve` gives it the channel's counters once joined.
+fn counted<T>(rx: mpsc::Receiver<T>) -> CountedMailbox<T> {
+    CountedMailbox { rx, stats: None }
+}
+
+impl<T> CountedMailbox<T> {
+    async fn recv(&mut self) -> Option<T> {
+        let mail = self.rx.recv().await;
+        if let (Some(_), Some(stats)) = (&mail, &self.stats) {
+            stats.handled();
+        }
+        mail
+    }
 }
 
 /// Handles one message of a channel's mailbox; `Some` when the channel stops.

@@ -34,6 +34,7 @@ use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 use crate::channel::SocketInfo;
+use crate::hibernate::{Hibernate, Park, Sleeper};
 use crate::outbox::{Batch, CloseReason, Outbound, Outbox, OutboxReceiver, close_code};
 use crate::protocol::{self, BinaryPush, Frame, Payload, Status};
 use crate::pubsub::{Broadcast, PubSub, Subscriber, Subscription};
@@ -88,6 +89,11 @@ pub struct SocketConfig {
     pub write_timeout: Duration,
     /// How long the writer waits on a client while closing.
     pub close_timeout: Duration,
+    /// A connection with no frame from its client for this long hibernates: it gives
+    /// back what it does not need while quiet, and takes it again on its next frame
+    /// (see [`crate::hibernate`]). `None` (the default) never does; it only counts on
+    /// an endpoint given a hook ([`crate::endpoint::EndpointBuilder::hibernation`]).
+    pub hibernate_after: Option<Duration>,
 }
 
 impl Default for SocketConfig {
@@ -122,6 +128,7 @@ impl Default for SocketConfig {
             // vanished leaves TCP retrying for many minutes).
             write_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(1),
+            hibernate_after: None,
         }
     }
 }
@@ -294,6 +301,8 @@ pub struct Connection {
     channels: JoinedChannels,
     exits: Arc<Exits>,
     shutdown: watch::Receiver<bool>,
+    /// Set only on a hibernating endpoint (see [`crate::hibernate`]).
+    sleeper: Option<Box<Sleeper>>,
 }
 
 impl Connection {
@@ -315,6 +324,36 @@ impl Connection {
             channels: JoinedChannels::default(),
             exits: Arc::default(),
             shutdown,
+            sleeper: None,
+        }
+    }
+
+    /// Hibernates through `hook` after `config.hibernate_after` without a frame from
+    /// the client (nothing happens while that is `None`).
+    pub(crate) fn hibernation(mut self, hook: Arc<dyn Hibernate>, socket: Arc<dyn Park>) -> Self {
+        if let Some(period) = self.config.hibernate_after {
+            self.sleeper = Some(Box::new(Sleeper::new(
+                hook,
+                socket,
+                period,
+                self.config.idle_timeout,
+            )));
+        }
+        self
+    }
+
+    /// The idle clock rang: on a hibernating endpoint, before the idle timeout, the
+    /// hook hibernates and this says when to look again; `None` closes.
+    fn sleep(&mut self) -> Option<tokio::time::Instant> {
+        self.sleeper.as_mut()?.idle(&self.outbox)
+    }
+
+    /// When the idle clock should ring next, after a frame from the client (waking a
+    /// hibernated connection first).
+    fn active(&mut self) -> tokio::time::Instant {
+        match &mut self.sleeper {
+            Some(sleeper) => sleeper.activity(&self.outbox, self.config.idle_timeout),
+            None => tokio::time::Instant::now() + self.config.idle_timeout,
         }
     }
 
@@ -328,7 +367,7 @@ impl Connection {
                 Arc::new(DisconnectOnBroadcast(self.outbox.clone())),
             )
         });
-        let idle = tokio::time::sleep(self.config.idle_timeout);
+        let idle = tokio::time::sleep_until(self.active());
         tokio::pin!(idle);
         let outbox = self.outbox.clone();
         let exits = self.exits.clone();
@@ -365,20 +404,21 @@ impl Connection {
                     "server shutting down",
                 )),
                 Event::Inbound(message) => {
-                    idle.as_mut()
-                        .reset(tokio::time::Instant::now() + self.config.idle_timeout);
+                    idle.as_mut().reset(self.active());
                     self.on_inbound(message).await;
                 }
-                Event::Drained => idle
-                    .as_mut()
-                    .reset(tokio::time::Instant::now() + self.config.idle_timeout),
-                Event::Idle => self.outbox.close(CloseReason::new(
-                    close_code::GOING_AWAY,
-                    format!(
-                        "idle timeout: no frame for {} s",
-                        self.config.idle_timeout.as_secs()
-                    ),
-                )),
+                Event::Drained => idle.as_mut().reset(self.active()),
+                Event::Idle => match self.sleep() {
+                    // Quiet for the hibernation period, not yet for the idle timeout.
+                    Some(next) => idle.as_mut().reset(next),
+                    None => self.outbox.close(CloseReason::new(
+                        close_code::GOING_AWAY,
+                        format!(
+                            "idle timeout: no frame for {} s",
+                            self.config.idle_timeout.as_secs()
+                        ),
+                    )),
+                },
             }
         };
         for channel in self.channels.drain() {

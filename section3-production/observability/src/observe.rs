@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use channels::inspect::{ChannelSample, ConnectionSample};
 use channels::pubsub::{Broadcast, Flushing, PubSub, Subscriber, SubscriberId};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -69,6 +70,82 @@ pub struct TopicRate {
     pub per_sec: f64,
     /// Its subscribers in the current snapshot.
     pub subscribers: usize,
+}
+
+/// Every connection of a node at one moment (section 2's [`channels::inspect`]
+/// counters), with the node's uptime: the clock rates are computed on.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ConnectionsSample {
+    /// Milliseconds since the node started (see [`Snapshot::uptime_ms`]).
+    pub uptime_ms: u64,
+    /// Every open connection, by id.
+    pub connections: Vec<ConnectionSample>,
+}
+
+/// The busiest connections and channels between two samples, by each measure, at
+/// most `top` in each list (computed by s3.e14's `busiest`): what
+/// `GET /observe/connections` answers and `top`'s connections view shows.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Busiest {
+    /// Milliseconds between the two samples.
+    pub elapsed_ms: u64,
+    /// Connections open in the current sample, every one of them (the lists keep a few).
+    pub connections: usize,
+    /// Most messages received per second first.
+    pub by_in: Vec<ConnectionRate>,
+    /// Most messages sent per second first.
+    pub by_out: Vec<ConnectionRate>,
+    /// Most bytes per second, received and sent together, first.
+    pub by_bytes: Vec<ConnectionRate>,
+    /// Longest outbound queue first: the clients falling behind.
+    pub by_queue: Vec<ConnectionRate>,
+    /// Deepest mailbox first, every connection's channels together: the channels
+    /// falling behind.
+    pub channels_by_mailbox: Vec<ChannelRate>,
+}
+
+/// One connection over the interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionRate {
+    /// The endpoint's number for it (`conn` in its log lines).
+    pub id: u64,
+    /// Its socket id (`user_socket:42`), if `connect` gave one.
+    pub socket_id: Option<String>,
+    /// Milliseconds since it opened.
+    pub age_ms: u64,
+    /// Messages received per second.
+    pub in_per_sec: f64,
+    /// Messages sent per second.
+    pub out_per_sec: f64,
+    /// Bytes received per second.
+    pub bytes_in_per_sec: f64,
+    /// Bytes sent per second.
+    pub bytes_out_per_sec: f64,
+    /// Frames waiting in its outbound queue now.
+    pub outbound_queued: usize,
+    /// The outbound queue's capacity.
+    pub outbound_capacity: usize,
+    /// Each of its joined channels, by topic.
+    pub channels: Vec<ChannelRate>,
+}
+
+/// One joined channel over the interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelRate {
+    /// The connection it belongs to.
+    pub connection: u64,
+    /// Its topic.
+    pub topic: String,
+    /// Milliseconds since it was joined.
+    pub age_ms: u64,
+    /// Messages it took from its mailbox per second.
+    pub in_per_sec: f64,
+    /// Frames it sent itself (pushes, replies) per second.
+    pub out_per_sec: f64,
+    /// Messages waiting in its mailbox now.
+    pub mailbox: usize,
+    /// The mailbox's capacity.
+    pub mailbox_capacity: usize,
 }
 
 /// A pubsub that counts what goes through it, then hands it to the real one.
@@ -164,6 +241,17 @@ impl PubSub for ObservedPubSub {
 /// A hand-written HTTP/1.1 GET over a TCP stream: one request, `Connection: close`,
 /// read to the end. Enough for a loopback dev tool; errors say what to check.
 pub async fn fetch(base: &str) -> anyhow::Result<Snapshot> {
+    get_json(base, "/observe").await
+}
+
+/// Fetches `{base}/observe/connections?top={top}`: the busiest connections and
+/// channels since the previous time anyone asked (s3.e14). A node whose s3.e14 is
+/// not done answers 501, and the error carries its explanation.
+pub async fn fetch_connections(base: &str, top: usize) -> anyhow::Result<Busiest> {
+    get_json(base, &format!("/observe/connections?top={top}")).await
+}
+
+async fn get_json<T: serde::de::DeserializeOwned>(base: &str, path: &str) -> anyhow::Result<T> {
     let authority = base
         .strip_prefix("http://")
         .ok_or_else(|| {
@@ -173,7 +261,7 @@ pub async fn fetch(base: &str) -> anyhow::Result<Snapshot> {
     let exchange = async {
         let mut stream = tokio::net::TcpStream::connect(authority).await?;
         let request = format!(
-            "GET /observe HTTP/1.1\r\nHost: {authority}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
         );
         stream.write_all(request.as_bytes()).await?;
         let mut response = Vec::new();
@@ -195,9 +283,14 @@ pub async fn fetch(base: &str) -> anyhow::Result<Snapshot> {
         .split_once("\r\n\r\n")
         .ok_or_else(|| anyhow::anyhow!("{base} sent a truncated HTTP response"))?;
     let status = head.lines().next().unwrap_or_default();
-    if !status.contains(" 200 ") {
-        anyhow::bail!("GET {base}/observe answered {status:?}: is this a section 3 node?");
+    if status.contains(" 501 ") {
+        // The node explains what it cannot serve yet (an exercise not done).
+        anyhow::bail!("{}", body.trim());
     }
-    serde_json::from_str(body)
-        .map_err(|e| anyhow::anyhow!("GET {base}/observe sent JSON that is not a snapshot: {e}"))
+    if !status.contains(" 200 ") {
+        anyhow::bail!("GET {base}{path} answered {status:?}: is this a section 3 node?");
+    }
+    serde_json::from_str(body).map_err(|e| {
+        anyhow::anyhow!("GET {base}{path} sent JSON that is not what a section 3 node sends: {e}")
+    })
 }

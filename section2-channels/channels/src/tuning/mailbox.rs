@@ -114,6 +114,19 @@ impl<T> Sender<T> {
         }
     }
 
+    /// The most messages the mailbox holds (tokio's name, so an inspector reads the
+    /// depth the same way from either mailbox: `max_capacity() - capacity()`).
+    pub(crate) fn max_capacity(&self) -> usize {
+        self.shared.capacity
+    }
+
+    /// Room left in the mailbox now.
+    pub(crate) fn capacity(&self) -> usize {
+        self.shared
+            .capacity
+            .saturating_sub(self.shared.lock().len())
+    }
+
     /// A handle that does not keep the mailbox open.
     pub(crate) fn downgrade(&self) -> WeakSender<T> {
         WeakSender {
