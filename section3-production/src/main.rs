@@ -309,11 +309,8 @@ async fn main() -> anyhow::Result<()> {
             walkthrough,
         } => {
             use section3_production::cluster_limit as lab;
-            let throwaway = match redis {
-                Some(_) => None,
-                None => Some(cluster::latency::ThrowawayRedis::start()?),
-            };
-            let url = redis.unwrap_or_else(|| throwaway.as_ref().unwrap().url.clone());
+            // A throwaway redis-server unless one is given, stopped when this ends.
+            let (url, _throwaway) = cluster::latency::ThrowawayRedis::unless_given(redis)?;
             let setup = lab::Setup {
                 nodes: nodes as usize,
                 attempts: attempts as usize,
@@ -350,11 +347,8 @@ async fn main() -> anyhow::Result<()> {
             use cluster::latency as lab;
             use section3_production::solution::part2::e06_redis_pubsub::RedisPubSub;
 
-            let throwaway = match redis {
-                Some(_) => None,
-                None => Some(lab::ThrowawayRedis::start()?),
-            };
-            let url = redis.unwrap_or_else(|| throwaway.as_ref().unwrap().url.clone());
+            // A throwaway redis-server unless one is given, stopped when this ends.
+            let (url, _throwaway) = cluster::latency::ThrowawayRedis::unless_given(redis)?;
             // Two nodes on s3.e6's reference adapter, each with its own Redis connections.
             let app = Arc::new(RedisPubSub::connect(&url, "app@127.0.0.1").await?);
             let backend = RedisPubSub::connect(&url, "backend@127.0.0.1").await?;
@@ -396,11 +390,8 @@ async fn main() -> anyhow::Result<()> {
             walkthrough,
         } => {
             use section3_production::remote_lab;
-            let throwaway = match redis {
-                Some(_) => None,
-                None => Some(cluster::latency::ThrowawayRedis::start()?),
-            };
-            let url = redis.unwrap_or_else(|| throwaway.as_ref().unwrap().url.clone());
+            // A throwaway redis-server unless one is given, stopped when this ends.
+            let (url, _throwaway) = cluster::latency::ThrowawayRedis::unless_given(redis)?;
             let report = remote_lab::remote_call(&url, calls, concurrent).await?;
             println!("{}", report.summary());
             if walkthrough {
@@ -423,11 +414,8 @@ async fn main() -> anyhow::Result<()> {
             walkthrough,
         } => {
             use section3_production::remote_lab;
-            let throwaway = match redis {
-                Some(_) => None,
-                None => Some(cluster::latency::ThrowawayRedis::start()?),
-            };
-            let url = redis.unwrap_or_else(|| throwaway.as_ref().unwrap().url.clone());
+            // A throwaway redis-server unless one is given, stopped when this ends.
+            let (url, _throwaway) = cluster::latency::ThrowawayRedis::unless_given(redis)?;
             let rows = remote_lab::cluster_portal(&url, requests).await?;
             let command = format!(
                 "cargo run -p section3-production --release -- cluster-portal --requests {requests} \

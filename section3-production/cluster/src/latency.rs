@@ -86,6 +86,18 @@ pub struct ThrowawayRedis {
 }
 
 impl ThrowawayRedis {
+    /// The Redis at `url` when one is given, else a throwaway one: its URL, and the
+    /// server to keep alive (it stops when dropped) for as long as it is used.
+    pub fn unless_given(url: Option<String>) -> anyhow::Result<(String, Option<ThrowawayRedis>)> {
+        Ok(match url {
+            Some(url) => (url, None),
+            None => {
+                let redis = ThrowawayRedis::start()?;
+                (redis.url.clone(), Some(redis))
+            }
+        })
+    }
+
     /// Starts `redis-server` and waits until it accepts connections.
     pub fn start() -> anyhow::Result<ThrowawayRedis> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
