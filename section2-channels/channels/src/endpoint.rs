@@ -44,7 +44,7 @@ use tracing::Instrument;
 
 use crate::channel::SocketInfo;
 use crate::client::ChannelClient;
-use crate::hibernate::{Hibernate, KeptUpgrade, Park};
+use crate::hibernate::{Hibernate, KeptUpgrade, Park, spawn_writer};
 use crate::inspect::{CountIn, CountOut, Inspector};
 use crate::origin::CheckOrigin;
 use crate::outbox::{Outbound, Outbox};
@@ -437,7 +437,18 @@ impl Endpoint {
             socket_id = %socket.id.as_deref().unwrap_or("anonymous"),
             conn,
         );
-        let (outbox, rx) = Outbox::new(inner.config.outbound_capacity);
+        // A connection that hibernates lets its writer end meanwhile (see
+        // `crate::hibernate`): its outbox keeps the writer then.
+        let parks = match (&inner.hibernation, &park) {
+            (Some(_), Some(socket)) if inner.config.hibernate_after.is_some() => {
+                Some(socket.clone())
+            }
+            _ => None,
+        };
+        let (outbox, rx) = match parks {
+            Some(_) => Outbox::parking(inner.config.outbound_capacity),
+            None => Outbox::new(inner.config.outbound_capacity),
+        };
         let mut socket = socket;
         let inspected = inner.inspector.as_ref().map(|inspector| {
             let registration = inspector.register(
@@ -456,7 +467,16 @@ impl Endpoint {
             inner: inbound,
             stats,
         };
-        let writer = tokio::spawn(write_loop(sink, rx, inner.config.clone()));
+        let writer = match parks {
+            Some(socket) => {
+                let runtime = tokio::runtime::Handle::current();
+                let config = inner.config.clone();
+                outbox.set_writer(spawn_writer(runtime, sink, rx, config, socket));
+                // The connection awaits its writer itself (`Connection::run`).
+                None
+            }
+            None => Some(tokio::spawn(write_loop(sink, rx, inner.config.clone()))),
+        };
         let connection = Connection::new(
             inner.config.clone(),
             inner.router.clone(),
@@ -473,7 +493,9 @@ impl Endpoint {
         // `then` polls `run` where it lies; an `async` block awaiting it would move it
         // into a second slot of its own (and double the task's size).
         futures::FutureExt::then(run, move |reason| async move {
-            let _ = writer.await;
+            if let Some(writer) = writer {
+                let _ = writer.await;
+            }
             drop(inspected);
             live.0
                 .telemetry()

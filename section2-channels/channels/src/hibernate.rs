@@ -16,6 +16,13 @@
 //! one over the same stream, with the configured buffers, in place (no handshake:
 //! that happened when the connection opened).
 //!
+//! The connection's writer task goes too: once the socket is released and nothing is
+//! queued for the client, it ends, leaving its sink and receiver in the outbox
+//! (`outbox::Parking`); the first frame queued spawns it again (`spawn_writer`), and
+//! so does the connection's end, to send the close frame. A waiting writer costs its
+//! task and its future, about 600 bytes that a connection sending nothing does not
+//! need.
+//!
 //! Two things make dropping it safe or not, and the hook decides on them
 //! ([`Idle::queued`], [`Idle::half_read`]): a frame half read (its bytes are in the
 //! buffer that would go), and frames on their way out. Bytes written but not yet
@@ -46,8 +53,8 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self as ts, Message};
 
-use crate::outbox::{Outbound, Outbox};
-use crate::socket::{Inbound, SocketConfig};
+use crate::outbox::{Outbound, Outbox, OutboxReceiver};
+use crate::socket::{Inbound, Parker, SocketConfig, write_or_park};
 
 /// What a connection does once no frame has come from its client for
 /// [`SocketConfig::hibernate_after`](crate::socket::SocketConfig::hibernate_after),
@@ -195,8 +202,53 @@ impl Sleeper {
         }
         if self.hook.hibernate(&mut Idle::new(outbox, &*self.socket)) {
             self.asleep = true;
+            // With its socket released and nothing queued, the writer may end.
+            outbox.nudge_writer();
         }
         Some((now + self.period).min(self.close_at))
+    }
+}
+
+/// Spawns a hibernating connection's writer on `runtime`: [`write_or_park`], ending
+/// while `socket` is released and nothing is queued. The next frame queued, or the
+/// connection's end, calls this again (from whatever thread queued the frame: hence
+/// the runtime handle).
+pub(crate) fn spawn_writer<S>(
+    runtime: tokio::runtime::Handle,
+    sink: S,
+    rx: OutboxReceiver,
+    config: Arc<SocketConfig>,
+    socket: Arc<dyn Park>,
+) -> tokio::task::JoinHandle<()>
+where
+    S: Sink<Outbound> + Unpin + Send + 'static,
+{
+    let parker = WhileReleased {
+        runtime: runtime.clone(),
+        socket,
+    };
+    runtime.spawn(write_or_park(sink, rx, config, parker))
+}
+
+/// A hibernating connection's writer ends while its socket is released.
+struct WhileReleased {
+    runtime: tokio::runtime::Handle,
+    socket: Arc<dyn Park>,
+}
+
+impl<S> Parker<S> for WhileReleased
+where
+    S: Sink<Outbound> + Unpin + Send + 'static,
+{
+    fn wants_park(&self) -> bool {
+        self.socket.is_released()
+    }
+
+    fn park(self, sink: S, rx: OutboxReceiver, config: Arc<SocketConfig>) {
+        let WhileReleased { runtime, socket } = self;
+        rx.park(Box::new(move |rx| {
+            spawn_writer(runtime, sink, rx, config, socket)
+        }));
     }
 }
 

@@ -25,6 +25,7 @@ use std::task::Poll;
 use axum::extract::ws::Utf8Bytes;
 use futures::task::AtomicWaker;
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
 use crate::protocol::Frame;
 
@@ -133,9 +134,11 @@ impl Closer {
 #[derive(Debug, Default)]
 struct Shared {
     queue: Mutex<VecDeque<Utf8Bytes>>,
-    capacity: usize,
+    /// `u32`, not `usize`: the two share the word `parking` would otherwise add to
+    /// every connection's outbox (section 2's connections do not park their writer).
+    capacity: u32,
     /// Half the capacity: the socket reads the client's frames only below it.
-    high_water: usize,
+    high_water: u32,
     /// Wakes the writer: the queue went from empty to not empty, or closing began.
     ready: Notify,
     /// Wakes the socket's reader, the one task that waits for it: the writer took the
@@ -145,6 +148,53 @@ struct Shared {
     closer: Closer,
     /// Set when the writer is dropped: nothing queued would be sent any more.
     writer_gone: AtomicBool,
+    /// Only on a hibernating connection: where its writer task waits while it has
+    /// ended (see [`Parking`]).
+    parking: Option<Box<Parking>>,
+}
+
+/// Starts a parked writer again: given back its receiver, spawns its task.
+pub(crate) type Respawn = Box<dyn FnOnce(OutboxReceiver) -> JoinHandle<()> + Send>;
+
+/// A hibernating connection's writer, while its task has ended.
+///
+/// A writer task waiting for frames costs a few hundred bytes (the task, its future)
+/// for as long as the connection lives, and a hibernating connection sends nothing.
+/// So once its socket is released and nothing is queued, the writer ends and leaves
+/// here what it needs to start again (the sink, the receiver); the first frame queued
+/// spawns it again, and so does the connection's end, to send the close frame. One
+/// lock decides the race: the writer parks only if, under it, nothing is queued and
+/// the connection is not closing; whoever queues the first frame takes the writer out
+/// under it, after queuing, and the connection's end only after the close.
+#[derive(Default)]
+pub(crate) struct Parking(Mutex<ParkSlot>);
+
+#[derive(Default)]
+struct ParkSlot {
+    /// The writer's receiver and how to start it again, while it has ended.
+    parked: Option<(OutboxReceiver, Respawn)>,
+    /// The writer's task while it runs (the connection awaits it when it ends).
+    running: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Parking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Parking")
+    }
+}
+
+impl Parking {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ParkSlot> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Spawns the writer again if it is parked.
+    fn unpark(&self) {
+        let mut slot = self.lock();
+        if let Some((rx, respawn)) = slot.parked.take() {
+            slot.running = Some(respawn(rx));
+        }
+    }
 }
 
 impl Shared {
@@ -158,7 +208,8 @@ impl Shared {
 
     fn close(&self, reason: CloseReason) {
         self.closer.close(reason);
-        // The writer waits on `ready` only: closing wakes it too.
+        // The writer waits on `ready` only: closing wakes it too. (A parked writer is
+        // started again by the connection's end, `Outbox::writer_ended`.)
         self.ready.notify_one();
     }
 }
@@ -173,10 +224,22 @@ impl Outbox {
     /// An outbox holding at most `capacity` frames, and the receiving end for the writer.
     /// Its high-water mark is half the capacity.
     pub fn new(capacity: usize) -> (Outbox, OutboxReceiver) {
-        let capacity = capacity.max(1);
+        Self::with(capacity, None)
+    }
+
+    /// An outbox whose writer may end while its connection hibernates and nothing is
+    /// queued, and is spawned again by the next frame or the connection's end (see
+    /// [`Parking`]).
+    pub(crate) fn parking(capacity: usize) -> (Outbox, OutboxReceiver) {
+        Self::with(capacity, Some(Box::default()))
+    }
+
+    fn with(capacity: usize, parking: Option<Box<Parking>>) -> (Outbox, OutboxReceiver) {
+        let capacity = capacity.clamp(1, u32::MAX as usize) as u32;
         let shared = Arc::new(Shared {
             capacity,
             high_water: capacity.div_ceil(2),
+            parking,
             ..Shared::default()
         });
         (
@@ -196,7 +259,7 @@ impl Outbox {
         }
         let was_empty = {
             let mut queue = shared.lock();
-            if queue.len() >= shared.capacity {
+            if queue.len() >= shared.capacity as usize {
                 drop(queue);
                 shared.close(CloseReason::new(
                     close_code::POLICY_VIOLATION,
@@ -215,6 +278,10 @@ impl Outbox {
         // lock and an atomic on the writer's task, ten thousand times a broadcast).
         if was_empty {
             shared.ready.notify_one();
+            // A parked writer waits on nothing: start it again.
+            if let Some(parking) = &shared.parking {
+                parking.unpark();
+            }
         }
         true
     }
@@ -269,7 +336,54 @@ impl Outbox {
     /// Makes room for `slots` more frames in one allocation (never past the bound).
     pub fn reserve(&self, slots: usize) {
         let shared = &*self.shared;
-        shared.lock().reserve(slots.min(shared.capacity));
+        shared.lock().reserve(slots.min(shared.capacity as usize));
+    }
+
+    /// Wakes the writer to look again: the connection just hibernated, and a writer
+    /// with nothing queued then parks (see [`Parking`]).
+    pub(crate) fn nudge_writer(&self) {
+        self.shared.ready.notify_one();
+    }
+
+    /// Gives a parking outbox its writer's first task.
+    pub(crate) fn set_writer(&self, writer: JoinHandle<()>) {
+        if let Some(parking) = &self.shared.parking {
+            parking.lock().running = Some(writer);
+        }
+    }
+
+    /// Waits until the writer of a parking outbox has ended for good: called once the
+    /// connection closed, it spawns a parked writer again to send the close frame.
+    pub(crate) async fn writer_ended(&self) {
+        let Some(parking) = &self.shared.parking else {
+            return;
+        };
+        loop {
+            let writer = {
+                let mut slot = parking.lock();
+                match slot.parked.take() {
+                    Some((rx, respawn)) => Some(respawn(rx)),
+                    None => slot.running.take(),
+                }
+            };
+            // A writer that parked in the meantime sees the close and starts again
+            // (its new task is in the slot): wait for that one too.
+            match writer {
+                Some(writer) => {
+                    let _ = writer.await;
+                }
+                None => return,
+            }
+        }
+    }
+
+    /// Drops a parked writer: its receiver holds this outbox, which holds it, and
+    /// neither would ever be freed otherwise (a connection's task dropped unfinished).
+    pub(crate) fn forget_parked(&self) {
+        if let Some(parking) = &self.shared.parking {
+            let parked = parking.lock().parked.take();
+            drop(parked);
+        }
     }
 
     /// Whether fewer frames than the high-water mark (half the capacity) are waiting:
@@ -277,7 +391,8 @@ impl Outbox {
     /// is gone: nothing will drain the queue any more, and waiting would be forever.
     pub fn below_high_water(&self) -> bool {
         let shared = &*self.shared;
-        shared.lock().len() < shared.high_water || shared.writer_gone.load(Ordering::Acquire)
+        shared.lock().len() < shared.high_water as usize
+            || shared.writer_gone.load(Ordering::Acquire)
     }
 
     /// Waits until the writer has taken the queue below the high-water mark (at once if
@@ -304,6 +419,10 @@ pub enum Batch {
     /// Close the connection with this reason (frames still queued stay for
     /// [`OutboxReceiver::try_recv`]).
     Close(CloseReason),
+    /// Nothing is queued, and the writer may end until the next frame (never from
+    /// [`OutboxReceiver::next_batch`]: only a hibernating connection's writer parks,
+    /// see [`crate::hibernate`]).
+    Park,
 }
 
 /// The writer's end of an [`Outbox`].
@@ -324,7 +443,7 @@ impl OutboxReceiver {
         loop {
             match self.next_batch(&mut batch, 1).await {
                 Batch::Close(reason) => return Outbound::Close(reason),
-                Batch::Frames => {
+                Batch::Frames | Batch::Park => {
                     if let Some(text) = batch.pop_front() {
                         return Outbound::Text(text);
                     }
@@ -341,6 +460,17 @@ impl OutboxReceiver {
     /// emptied buffer to the senders, so a busy connection reuses the same two
     /// buffers instead of allocating.
     pub async fn next_batch(&self, batch: &mut VecDeque<Utf8Bytes>, max: usize) -> Batch {
+        self.next_batch_or_park(batch, max, || false).await
+    }
+
+    /// [`OutboxReceiver::next_batch`], or [`Batch::Park`] when nothing is queued and
+    /// `park` says the writer may end (asked each time it would wait).
+    pub(crate) async fn next_batch_or_park(
+        &self,
+        batch: &mut VecDeque<Utf8Bytes>,
+        max: usize,
+        park: impl Fn() -> bool,
+    ) -> Batch {
         debug_assert!(batch.is_empty());
         loop {
             // Registered before looking, so a push between the look and the wait is
@@ -364,7 +494,7 @@ impl OutboxReceiver {
                     queue.shrink_to(4);
                 }
                 if queued > 0 {
-                    let high_water = self.shared.high_water;
+                    let high_water = self.shared.high_water as usize;
                     let crossed = queued >= high_water && queue.len() < high_water;
                     drop(queue);
                     if crossed {
@@ -377,7 +507,30 @@ impl OutboxReceiver {
             if batch.capacity() > KEEP_SLOTS {
                 batch.shrink_to(4);
             }
+            if park() {
+                return Batch::Park;
+            }
             ready.await;
+        }
+    }
+
+    /// Ends the writer until the next frame or the end (see [`Parking`]): keeps this
+    /// receiver and `respawn` in the outbox, unless a frame or the close came in since
+    /// the writer looked (then `respawn` starts it again at once). Only on an outbox
+    /// made by [`Outbox::parking`]; elsewhere the writer starts again at once.
+    pub(crate) fn park(self, respawn: Respawn) {
+        let shared = self.shared.clone();
+        let Some(parking) = &shared.parking else {
+            drop(respawn(self));
+            return;
+        };
+        let mut slot = parking.lock();
+        // This task is ending: its handle would keep its memory.
+        slot.running = None;
+        if shared.closer.is_closed() || !shared.lock().is_empty() {
+            slot.running = Some(respawn(self));
+        } else {
+            slot.parked = Some((self, respawn));
         }
     }
 

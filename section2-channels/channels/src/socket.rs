@@ -430,6 +430,10 @@ impl Connection {
         } else {
             tracing::debug!(socket_id, code = reason.code, reason = %reason.reason, "connection closed");
         }
+        // A hibernating connection's writer may have ended meanwhile (its outbox
+        // holds it): the close starts it again, and the connection ends after it.
+        // Elsewhere the writer's task is awaited by whoever spawned it.
+        self.outbox.writer_ended().await;
         reason
     }
 
@@ -803,6 +807,14 @@ impl Connection {
     }
 }
 
+impl Drop for Connection {
+    /// A connection dropped unfinished (its runtime shut down) would leave a parked
+    /// writer and its outbox holding each other (see `outbox::Parking`).
+    fn drop(&mut self) {
+        self.outbox.forget_parked();
+    }
+}
+
 /// What woke the connection's loop.
 enum Event {
     Closed(CloseReason),
@@ -834,9 +846,51 @@ pub const WRITE_BATCH: usize = 64;
 /// [`WRITE_BATCH`]): flushing after every frame was the largest cost of a
 /// broadcast to many connections. A batch the client's socket does not take within
 /// `config.write_timeout` closes the connection as a slow client (1008).
-pub async fn write_loop<S>(mut sink: S, rx: OutboxReceiver, config: Arc<SocketConfig>)
+pub fn write_loop<S>(
+    sink: S,
+    rx: OutboxReceiver,
+    config: Arc<SocketConfig>,
+) -> impl Future<Output = ()>
 where
     S: Sink<Outbound> + Unpin,
+{
+    // Returned as it is: an `async` block awaiting it would keep a second slot for the
+    // arguments, and every connection's writer would pay for it.
+    write_or_park(sink, rx, config, NeverPark)
+}
+
+/// When a writer may end before its connection does (see [`write_or_park`]).
+pub(crate) trait Parker<S>: Send {
+    /// Nothing is queued: whether the writer may end now.
+    fn wants_park(&self) -> bool;
+    /// The writer ends: keep what starts it again.
+    fn park(self, sink: S, rx: OutboxReceiver, config: Arc<SocketConfig>);
+}
+
+/// A writer that runs as long as its connection (all but hibernating ones).
+struct NeverPark;
+
+impl<S> Parker<S> for NeverPark {
+    fn wants_park(&self) -> bool {
+        false
+    }
+
+    fn park(self, _: S, _: OutboxReceiver, _: Arc<SocketConfig>) {
+        unreachable!("never asked to park")
+    }
+}
+
+/// [`write_loop`], which also ends when nothing is queued and `parker` says it may,
+/// handing its sink and receiver to `parker`: the writer of a hibernating connection,
+/// which [`crate::hibernate`] spawns again on the next frame.
+pub(crate) async fn write_or_park<S, P>(
+    mut sink: S,
+    rx: OutboxReceiver,
+    config: Arc<SocketConfig>,
+    parker: P,
+) where
+    S: Sink<Outbound> + Unpin,
+    P: Parker<S>,
 {
     // Frames taken from the outbox and not written yet: taken under one lock, and
     // kept here (not inside the write) so a close in the middle of a batch still
@@ -848,8 +902,14 @@ where
     // should not carry a timer.
     let mut clock: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
     let reason = loop {
-        if let Batch::Close(reason) = rx.next_batch(&mut batch, WRITE_BATCH).await {
-            break reason;
+        match rx
+            .next_batch_or_park(&mut batch, WRITE_BATCH, || parker.wants_park())
+            .await
+        {
+            Batch::Close(reason) => break reason,
+            // Nothing queued, nothing in `batch`, everything written was flushed.
+            Batch::Park => return parker.park(sink, rx, config),
+            Batch::Frames => {}
         }
         let write = async {
             while !batch.is_empty() {
