@@ -45,7 +45,7 @@ use tracing::Instrument;
 use crate::channel::SocketInfo;
 use crate::client::ChannelClient;
 use crate::hibernate::{Hibernate, KeptUpgrade, Park, spawn_writer};
-use crate::inspect::{CountIn, CountOut, Inspector};
+use crate::inspect::{CountOut, Inspector};
 use crate::origin::CheckOrigin;
 use crate::outbox::{Outbound, Outbox};
 use crate::protocol::{Payload, VSN};
@@ -461,21 +461,30 @@ impl Endpoint {
             socket.assigns.insert(registration.socket());
             registration
         });
-        let stats = inspected.as_ref().map(|registration| registration.stats());
-        let sink = CountOut::new(sink, stats.clone());
-        let inbound = CountIn {
-            inner: inbound,
-            stats,
-        };
-        let writer = match parks {
-            Some(socket) => {
+        // Only an inspected connection's writer counts (and keeps its registration
+        // until it ends): without an inspector the writer's task and the connection's
+        // carry nothing for one. The reader is counted by `Connection`.
+        let config = inner.config.clone();
+        let writer = match (parks, inspected) {
+            (Some(socket), inspected) => {
                 let runtime = tokio::runtime::Handle::current();
-                let config = inner.config.clone();
-                outbox.set_writer(spawn_writer(runtime, sink, rx, config, socket));
+                let writer = match inspected {
+                    Some(registration) => {
+                        let sink = CountOut::new(sink, registration);
+                        spawn_writer(runtime, sink, rx, config, socket)
+                    }
+                    None => spawn_writer(runtime, sink, rx, config, socket),
+                };
+                outbox.set_writer(writer);
                 // The connection awaits its writer itself (`Connection::run`).
                 None
             }
-            None => Some(tokio::spawn(write_loop(sink, rx, inner.config.clone()))),
+            (None, Some(registration)) => Some(tokio::spawn(write_loop(
+                CountOut::new(sink, registration),
+                rx,
+                config,
+            ))),
+            (None, None) => Some(tokio::spawn(write_loop(sink, rx, config))),
         };
         let connection = Connection::new(
             inner.config.clone(),
@@ -496,7 +505,6 @@ impl Endpoint {
             if let Some(writer) = writer {
                 let _ = writer.await;
             }
-            drop(inspected);
             live.0
                 .telemetry()
                 .emit(|| TelemetryEvent::SocketClosed { code: reason.code });

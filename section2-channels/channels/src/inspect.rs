@@ -19,7 +19,9 @@
 //! and what the writer sends is summed in its own task and added once per batch it
 //! flushes. The registry's lock is taken when a connection opens or closes, and once
 //! per [`Inspector::sample`]. Without an inspector nothing is counted and a
-//! connection carries an empty pointer in its reader and its writer.
+//! connection carries nothing for one: its writer writes to the WebSocket directly
+//! and its reader is not wrapped (the socket counts what it reads, through its
+//! assigns), so its tasks are as small as before inspectors existed.
 //!
 //! A sample copies every connection's counters (a few microseconds per connection);
 //! whoever serves it ranks and keeps the busiest few, never the whole list (section
@@ -32,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 
-use futures::{Sink, Stream};
+use futures::Sink;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
@@ -192,11 +194,6 @@ impl Registration {
     pub(crate) fn socket(&self) -> InspectedSocket {
         InspectedSocket(self.stats.clone())
     }
-
-    /// The counters the reader and the writer add to.
-    pub(crate) fn stats(&self) -> Arc<ConnectionStats> {
-        self.stats.clone()
-    }
 }
 
 impl Drop for Registration {
@@ -299,28 +296,17 @@ pub struct ChannelSample {
     pub mailbox_capacity: usize,
 }
 
-/// The inbound stream of a connection, counting what it reads.
-pub(crate) struct CountIn<S> {
-    pub(crate) inner: S,
-    pub(crate) stats: Option<Arc<ConnectionStats>>,
-}
-
-impl<S: Stream<Item = Inbound> + Unpin> Stream for CountIn<S> {
-    type Item = Inbound;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Inbound>> {
-        let next = Pin::new(&mut self.inner).poll_next(cx);
-        if let (Poll::Ready(Some(message)), Some(stats)) = (&next, &self.stats) {
-            let bytes = match message {
-                Inbound::Text(text) => text.len(),
-                Inbound::Binary(bytes) => bytes.len(),
-                _ => return next,
-            };
-            // Relaxed: a counter read by an observer, ordering nothing else.
-            stats.frames_in.fetch_add(1, Ordering::Relaxed);
-            stats.bytes_in.fetch_add(bytes as u64, Ordering::Relaxed);
-        }
-        next
+impl ConnectionStats {
+    /// A frame the connection read from its client (text and binary count).
+    pub(crate) fn received(&self, message: &Inbound) {
+        let bytes = match message {
+            Inbound::Text(text) => text.len(),
+            Inbound::Binary(bytes) => bytes.len(),
+            _ => return,
+        };
+        // Relaxed: a counter read by an observer, ordering nothing else.
+        self.frames_in.fetch_add(1, Ordering::Relaxed);
+        self.bytes_in.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 }
 
@@ -329,24 +315,29 @@ impl<S: Stream<Item = Inbound> + Unpin> Stream for CountIn<S> {
 /// Counted here per frame, published to the shared counters once per flush: the
 /// writer flushes once per batch (up to 64 frames), so a fan-out burst touches the
 /// connection's counters once, not once per frame.
+///
+/// Only an inspected connection's writer has one, and it keeps the connection's
+/// [`Registration`] until the writer ends: a connection without an inspector writes
+/// to its sink directly, and its tasks carry nothing for one.
 pub(crate) struct CountOut<S> {
     pub(crate) inner: S,
-    pub(crate) stats: Option<Arc<ConnectionStats>>,
+    pub(crate) registration: Registration,
     pub(crate) unpublished: (u64, u64),
 }
 
 impl<S> CountOut<S> {
-    pub(crate) fn new(inner: S, stats: Option<Arc<ConnectionStats>>) -> Self {
+    pub(crate) fn new(inner: S, registration: Registration) -> Self {
         CountOut {
             inner,
-            stats,
+            registration,
             unpublished: (0, 0),
         }
     }
 
     fn publish(&mut self) {
         let (frames, bytes) = std::mem::take(&mut self.unpublished);
-        if let (Some(stats), true) = (&self.stats, frames > 0) {
+        if frames > 0 {
+            let stats = &self.registration.stats;
             stats.frames_out.fetch_add(frames, Ordering::Relaxed);
             stats.bytes_out.fetch_add(bytes, Ordering::Relaxed);
         }
@@ -361,7 +352,7 @@ impl<S: Sink<Outbound> + Unpin> Sink<Outbound> for CountOut<S> {
     }
 
     fn start_send(mut self: Pin<&mut Self>, item: Outbound) -> Result<(), S::Error> {
-        if let (Outbound::Text(text), Some(_)) = (&item, &self.stats) {
+        if let Outbound::Text(text) = &item {
             let bytes = text.len() as u64;
             self.unpublished.0 += 1;
             self.unpublished.1 += bytes;

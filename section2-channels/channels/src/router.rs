@@ -16,7 +16,7 @@ use tokio::task::AbortHandle;
 use tracing::Instrument;
 
 use crate::channel::{Channel, ChannelContext, HandleIn, Handled, Join, Mail, SocketInfo};
-use crate::inspect::{ChannelStats, InspectedSocket, MailboxDepth};
+use crate::inspect::{InspectedSocket, MailboxDepth};
 use crate::outbox::Outbox;
 use crate::protocol::{Frame, Payload, Status};
 use crate::pubsub::{Broadcast, FastLane, PubSub, Subscriber, SubscriberId, Subscription};
@@ -274,7 +274,7 @@ impl<C: Channel> Route for TypedRoute<C> {
             joined_tx,
         ));
         let task = tokio::spawn(
-            AssertUnwindSafe(join.then(move |joined| serve::<C>(joined, counted(rx))))
+            AssertUnwindSafe(join.then(move |joined| serve::<C>(joined, rx)))
                 .catch_unwind()
                 .map(move |result| {
                     // A panic in a callback ends this channel only: it becomes phx_error for
@@ -451,13 +451,11 @@ async fn join<C: Channel>(
 /// second slot in this future.)
 async fn serve<C: Channel>(
     mut joined: Option<Joined<C>>,
-    mut rx: CountedMailbox<Mail<C::Info>>,
+    mut rx: mpsc::Receiver<Mail<C::Info>>,
 ) -> ExitKind {
     let Some(Joined { channel, ctx, .. }) = &mut joined else {
         return ExitKind::Refused;
     };
-    // Set in place, not rebuilt: a new binding would take a second slot in this future.
-    rx.stats = ctx.inspected.clone();
     // ANCHOR: channel_loop
     while let Some(mail) = rx.recv().await {
         // Boxed: a task is as big as its biggest state for its whole life, and an
@@ -470,34 +468,17 @@ async fn serve<C: Channel>(
     ExitKind::SocketGone
 }
 
-/// A channel's mailbox that counts the messages taken, for an inspector (one relaxed
-/// add each; nothing without one).
-struct CountedMailbox<T> {
-    rx: mpsc::Receiver<T>,
-    stats: Option<Arc<ChannelStats>>,
-}
-
-/// A mailbox not counted yet: `serve` gives it the channel's counters once joined.
-fn counted<T>(rx: mpsc::Receiver<T>) -> CountedMailbox<T> {
-    CountedMailbox { rx, stats: None }
-}
-
-impl<T> CountedMailbox<T> {
-    async fn recv(&mut self) -> Option<T> {
-        let mail = self.rx.recv().await;
-        if let (Some(_), Some(stats)) = (&mail, &self.stats) {
-            stats.handled();
-        }
-        mail
-    }
-}
-
 /// Handles one message of a channel's mailbox; `Some` when the channel stops.
 async fn handle_mail<C: Channel>(
     channel: &mut C,
     ctx: &mut ChannelContext<C>,
     mail: Mail<C::Info>,
 ) -> Option<ExitKind> {
+    // Counted here, in the boxed handler, not around the mailbox: a wrapper there
+    // would sit in every idle channel's task (see `inspect`).
+    if let Some(stats) = &ctx.inspected {
+        stats.handled();
+    }
     match mail {
         Mail::In {
             msg_ref,

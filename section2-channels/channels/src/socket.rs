@@ -35,6 +35,7 @@ use tokio::task::AbortHandle;
 
 use crate::channel::SocketInfo;
 use crate::hibernate::{Hibernate, Park, Sleeper};
+use crate::inspect::InspectedSocket;
 use crate::outbox::{Batch, CloseReason, Outbound, Outbox, OutboxReceiver, close_code};
 use crate::protocol::{self, BinaryPush, Frame, Payload, Status};
 use crate::pubsub::{Broadcast, PubSub, Subscriber, Subscription};
@@ -438,6 +439,13 @@ impl Connection {
     }
 
     async fn on_inbound(&mut self, message: Option<Inbound>) {
+        // Counted here, not by a wrapper around `inbound`: a connection without an
+        // inspector (no assigns to look in, mostly) carries nothing for one.
+        if let (Some(message), Some(InspectedSocket(stats))) =
+            (&message, self.socket.assigns.get::<InspectedSocket>())
+        {
+            stats.received(message);
+        }
         match message {
             Some(Inbound::Text(text)) => self.on_text(&text).await,
             Some(Inbound::Binary(bytes)) => self.on_binary(&bytes),
