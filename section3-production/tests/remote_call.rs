@@ -52,6 +52,23 @@ fn stuck(mut member: Member, taken: mpsc::Sender<()>) {
     });
 }
 
+/// Two nodes on `redis`: `app`, and `backend` hosting a stuck `pricing` member that
+/// `app` already knows of; the receiver hears of each request the member takes.
+async fn app_and_stuck_backend(
+    redis: &RedisServer,
+    membership: Membership,
+) -> (Arc<Groups>, Arc<Groups>, mpsc::Receiver<()>) {
+    let app = node(redis, "app@127.0.0.1", membership).await;
+    let backend = node(redis, "backend@127.0.0.1", membership).await;
+    let (taken, took) = mpsc::channel(8);
+    stuck(backend.join("pricing", 16), taken);
+    until("app to learn that backend hosts pricing", || {
+        app.members_of("pricing").contains("backend@127.0.0.1")
+    })
+    .await;
+    (app, backend, took)
+}
+
 /// Waits up to 5 s for `condition`, then fails naming `what`.
 async fn until(what: &str, condition: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -170,14 +187,7 @@ mod e11_remote_call {
         let Some(redis) = RedisServer::start("s3.e11 stuck member") else {
             return;
         };
-        let app = node(&redis, "app@127.0.0.1", FAST).await;
-        let backend = node(&redis, "backend@127.0.0.1", FAST).await;
-        let (taken, mut took) = mpsc::channel(8);
-        stuck(backend.join("pricing", 16), taken);
-        until("app to learn that backend hosts pricing", || {
-            app.members_of("pricing").contains("backend@127.0.0.1")
-        })
-        .await;
+        let (app, _backend, mut took) = app_and_stuck_backend(&redis, FAST).await;
 
         let limit = Duration::from_millis(300);
         let started = Instant::now();
@@ -222,14 +232,7 @@ mod e11_remote_call {
         let Some(redis) = RedisServer::start("s3.e11 crashed node") else {
             return;
         };
-        let app = node(&redis, "app@127.0.0.1", FAST).await;
-        let backend = node(&redis, "backend@127.0.0.1", FAST).await;
-        let (taken, mut took) = mpsc::channel(8);
-        stuck(backend.join("pricing", 16), taken);
-        until("app to learn that backend hosts pricing", || {
-            app.members_of("pricing").contains("backend@127.0.0.1")
-        })
-        .await;
+        let (app, backend, mut took) = app_and_stuck_backend(&redis, FAST).await;
 
         let caller = app.clone();
         let started = Instant::now();
@@ -279,14 +282,7 @@ mod e11_remote_call {
             heartbeat: Duration::from_millis(100),
             expiry: Duration::from_secs(30),
         };
-        let app = node(&redis, "app@127.0.0.1", slow_expiry).await;
-        let backend = node(&redis, "backend@127.0.0.1", slow_expiry).await;
-        let (taken, mut took) = mpsc::channel(8);
-        stuck(backend.join("pricing", 16), taken);
-        until("app to learn that backend hosts pricing", || {
-            app.members_of("pricing").contains("backend@127.0.0.1")
-        })
-        .await;
+        let (app, backend, mut took) = app_and_stuck_backend(&redis, slow_expiry).await;
 
         let caller = app.clone();
         let mut pending = tokio::spawn(async move {
