@@ -34,12 +34,25 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::conn_cost::{bytes, thousands};
 
-/// The command that regenerates the walkthrough's figures.
-pub const COMMAND: &str = "cargo run -p section3-production --release -- hibernate-cost --connections 19000 --walkthrough";
-/// The first line of the generated block in the walkthrough.
-pub const BEGIN: &str = "<!-- experiment:hibernate-cost:begin -->";
-/// The last line of the generated block.
-pub const END: &str = "<!-- experiment:hibernate-cost:end -->";
+/// The command that regenerates the walkthrough's figures for this build's
+/// allocator ([`crate::allocator`]): each has its own block in the walkthrough.
+pub const COMMAND: &str = if cfg!(feature = "jemalloc") {
+    "cargo run -p section3-production --release --features jemalloc -- hibernate-cost --connections 19000 --walkthrough"
+} else {
+    "cargo run -p section3-production --release -- hibernate-cost --connections 19000 --walkthrough"
+};
+/// The first line of this allocator's generated block in the walkthrough.
+pub const BEGIN: &str = if cfg!(feature = "jemalloc") {
+    "<!-- experiment:hibernate-cost-jemalloc:begin -->"
+} else {
+    "<!-- experiment:hibernate-cost:begin -->"
+};
+/// The last line of this allocator's generated block.
+pub const END: &str = if cfg!(feature = "jemalloc") {
+    "<!-- experiment:hibernate-cost-jemalloc:end -->"
+} else {
+    "<!-- experiment:hibernate-cost:end -->"
+};
 /// The subcommand that serves channels, hibernating or not.
 pub const SERVER_SUBCOMMAND: &str = "hibernate-server";
 /// The topic every measured connection joins.
@@ -301,7 +314,7 @@ pub fn report(measured: &[Measured], machine: &str) -> String {
         out,
         "Measured with `{COMMAND}` on {machine}: a {} server in its own process \
          (section 2's reference channels, section 2's default settings: 1 KiB read \
-         buffer), {} clients in another over loopback, each joined to `{TOPIC}` and \
+         buffer; allocator: {}), {} clients in another over loopback, each joined to `{TOPIC}` and \
          then quiet for the period and 3 s more; the server's RSS read from /proc with \
          one connection and with all of them. Then one ping per connection, one \
          connection at a time, timed to its reply (the first message after the \
@@ -311,6 +324,7 @@ pub fn report(measured: &[Measured], machine: &str) -> String {
         } else {
             "release"
         },
+        crate::allocator::NAME,
         thousands(connections as u64)
     );
     let _ = writeln!(
@@ -346,14 +360,25 @@ pub fn report(measured: &[Measured], machine: &str) -> String {
     let _ = writeln!(out);
     for on in measured.iter().filter(|m| m.period.is_some()) {
         let (a, b) = (off.per_connection_bytes(), on.per_connection_bytes());
+        let given_back = if a - b >= 1.0 {
+            format!(
+                "gives back {} B of RSS per idle connection ({:.0}%)",
+                thousands((a - b).round() as u64),
+                (a - b) / a.max(1.0) * 100.0
+            )
+        } else {
+            format!(
+                "gives back no RSS ({} B per idle connection more than off: the freed \
+                 blocks stay with the allocator)",
+                thousands((b - a).round() as u64)
+            )
+        };
         let _ = writeln!(
             out,
-            "- {} hook after {:?}: gives back {} B of RSS per idle connection ({:.0}%); the \
-             first message after the period answered in {} at p99 (hibernation off: {}).",
+            "- {} hook after {:?}: {given_back}; the first message after the period \
+             answered in {} at p99 (hibernation off: {}).",
             on.hook.name(),
             on.period.unwrap_or_default(),
-            thousands((a - b).max(0.0).round() as u64),
-            (a - b) / a.max(1.0) * 100.0,
             micros(on.first.quantile(0.99)),
             micros(off.first.quantile(0.99)),
         );
@@ -380,4 +405,61 @@ pub fn write_walkthrough(generated: &str) -> anyhow::Result<PathBuf> {
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     std::fs::write(&path, replace_generated(&text, generated)?)?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured(hook: Hook, period: Option<Duration>, idle_kib: u64) -> Measured {
+        Measured {
+            hook,
+            period,
+            connections: 1024,
+            hibernating: if period.is_some() { 1025 } else { 0 },
+            baseline_kib: 10_000,
+            idle_kib,
+            woken_kib: idle_kib,
+            opening_secs: 1.0,
+            first: Latencies(vec![Duration::from_micros(100)]),
+            second: Latencies(vec![Duration::from_micros(90)]),
+        }
+    }
+
+    #[test]
+    fn the_report_says_what_each_period_gives_back_or_that_it_gave_nothing() {
+        let off = measured(Hook::Off, None, 16_000); // 6,000 B per connection
+        let short = measured(Hook::Reference, Some(Duration::from_millis(500)), 14_000);
+        let long = measured(Hook::Reference, Some(Duration::from_secs(5)), 16_001);
+        let report = report(&[off, short, long], "a test machine");
+        assert!(
+            report.contains("**6,000 B (5.9 KiB)**") && report.contains("**4,000 B (3.9 KiB)**"),
+            "per idle connection is (idle - baseline) / connections:\n{report}"
+        );
+        assert!(
+            report.contains("after 500ms: gives back 2,000 B of RSS per idle connection (33%)"),
+            "{report}"
+        );
+        assert!(
+            report.contains("after 5s: gives back no RSS (1 B per idle connection more than off"),
+            "a period that freed nothing must say so, not print a negative share:\n{report}"
+        );
+        assert!(report.contains(crate::allocator::NAME), "{report}");
+    }
+
+    #[test]
+    fn each_allocator_writes_its_own_block() {
+        let text = "intro\n<!-- experiment:hibernate-cost:begin -->\nold system\n\
+                    <!-- experiment:hibernate-cost:end -->\nmiddle\n\
+                    <!-- experiment:hibernate-cost-jemalloc:begin -->\nold jemalloc\n\
+                    <!-- experiment:hibernate-cost-jemalloc:end -->\n";
+        let new = replace_generated(text, "new\n").unwrap();
+        let (kept, replaced) = if cfg!(feature = "jemalloc") {
+            ("old system", "old jemalloc")
+        } else {
+            ("old jemalloc", "old system")
+        };
+        assert!(new.contains(kept) && !new.contains(replaced), "{new}");
+        assert!(new.contains(&format!("{BEGIN}\nnew\n{END}")), "{new}");
+    }
 }

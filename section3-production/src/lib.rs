@@ -28,6 +28,7 @@
 //! `cargo run -p section3-production -- serve` in another; watch the node with
 //! `cargo run -p section3-production -- top http://127.0.0.1:4000`.
 
+pub mod allocator;
 pub mod cluster_limit;
 pub mod conn_cost;
 pub mod console;

@@ -1,5 +1,20 @@
 //! `section3-production`: a measured node, a dev StatsD sink, and cluster tools.
 
+// `--features jemalloc`: the binary allocates with jemalloc, which returns freed pages
+// to the kernel while the server is idle (why: section3_production::allocator).
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+// jemalloc reads its options from a C global named `malloc_conf` (`_rjem_` prefixed
+// in the `tikv-jemalloc-sys` build, which leaves the system's `malloc` alone).
+#[cfg(feature = "jemalloc")]
+#[allow(non_upper_case_globals)]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static malloc_conf: Option<&'static std::ffi::c_char> =
+    // SAFETY: a pointer to the first byte of a 'static NUL-terminated string.
+    Some(unsafe { &*section3_production::allocator::JEMALLOC_OPTIONS.as_ptr() });
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

@@ -255,7 +255,37 @@ fn tests(root: &Path, skipped: &RefCell<Vec<Skip>>) -> Status {
     status
 }
 
+/// Optional features that change only a binary's allocator, for the measurements
+/// that compare allocators (s3.e10's hibernation, the scale lab's idle scenario). No
+/// test builds them, so clippy does, or they would rot unseen; each compiles its
+/// allocator's C sources once (jemalloc: about a minute on two cores).
+const ALLOCATOR_FEATURES: [(&str, &str); 2] = [
+    ("section3-production", "jemalloc"),
+    ("scale-lab", "mimalloc"),
+];
+
 fn clippy(root: &Path, answers: &Answers) -> Status {
+    let status = clippy_workspace(root, answers);
+    if matches!(status, Status::Failed(_)) {
+        return status;
+    }
+    for (package, feature) in ALLOCATOR_FEATURES {
+        let mut command = runner::cargo_command(root);
+        command.args(["clippy", "-p", package, "--features", feature, "--bins"]);
+        command.args(["--message-format", "short"]);
+        // A learner's answers may warn (see clippy_workspace); compiling is enough then.
+        if answers.is_empty() {
+            command.args(["--", "-D", "warnings"]);
+        }
+        let failure = format!("clippy found problems with `-p {package} --features {feature}`");
+        if let failed @ Status::Failed(_) = status_of(run_visible(command), &failure) {
+            return failed;
+        }
+    }
+    status
+}
+
+fn clippy_workspace(root: &Path, answers: &Answers) -> Status {
     let mut command = runner::cargo_command(root);
     command.args([
         "clippy",

@@ -11,7 +11,8 @@
 //! decides what may go, and what to take back.
 //!
 //! Measure it: `cargo run -p section3-production --release -- hibernate-cost
-//! --connections 19000` (the figures are in `solutions/section3/part3.md`).
+//! --connections 19000`, and with `--release --features jemalloc` (the figures of
+//! both allocators are in `solutions/section3/part3.md`).
 
 use channels::hibernate::{Hibernate, Idle};
 

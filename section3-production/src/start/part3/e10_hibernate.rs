@@ -16,7 +16,9 @@
 //! decides what may go, and what to take back.
 //!
 //! Measure it: `cargo run -p section3-production --release -- hibernate-cost
-//! --connections 19000 --yours`.
+//! --connections 19000 --yours` (and with `--release --features jemalloc`: whether
+//! the freed memory leaves the process is the allocator's choice, see
+//! `src/allocator.rs`).
 
 use channels::hibernate::{Hibernate, Idle};
 
