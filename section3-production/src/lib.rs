@@ -9,6 +9,11 @@
 //! - **part 2, cluster**: section 2's channels on several nodes, their broadcasts
 //!   carried by Redis; a live view of a node in the terminal ([`top`], reading the
 //!   snapshot each node serves at `GET /observe`).
+//! - **part 3, hard modes** (extras): idle connections that give memory back
+//!   ([`hibernate_cost`] measures them, [`allocator`] says why the allocator
+//!   matters), a call to a member on another node and one cache owner per id
+//!   across the cluster ([`remote_lab`] measures both), a cluster-wide rate limit
+//!   ([`cluster_limit`]), and `top`'s view of single connections and channels.
 //!
 //! Your exercises build on provided crates beside this one, each with a README
 //! listing its files in reading order:

@@ -8,7 +8,10 @@
 //!
 //! The answers build on two provided crates beside this one: `observability`
 //! (telemetry, process samples, the `/observe` snapshot) and `cluster` (the Redis
-//! link, the envelope, the types of a scatter-gather).
+//! link, the envelope, the types of a scatter-gather, groups across nodes, the
+//! portal cache). Part 3's hard modes (hibernation, calls to another node, one
+//! owner per id, a cluster-wide limit, an observer) also use section 2's
+//! `channels` crate (its hibernation and inspection hooks).
 
 #[path = "../../../solutions/section3/part1/mod.rs"]
 pub mod part1;
