@@ -116,7 +116,7 @@ mod e12_cluster_portal {
                 Err(error) => panic!(
                     "a request for page 42 failed: {error:?}. Ask the owner: this node's \
                      cache when it owns the id, otherwise `groups.request(&owner, \
-                     PORTAL_GROUP, page_request(id))` and `page_from_json`"
+                     PORTAL_GROUP, page_request(id), deadline)` and `page_from_json`"
                 ),
             }
         }

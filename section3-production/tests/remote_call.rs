@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cluster::groups::{Groups, Member};
+use cluster::groups::{Groups, Member, Outcome, Refusal};
 use cluster::queries::Membership;
 use serde_json::{Value, json};
 use testkit::exercise;
@@ -99,6 +99,79 @@ async fn taken_by_member<T: std::fmt::Debug>(
     }
 }
 
+/// The member's next request, within 5 s.
+async fn receive(member: &mut Member) -> cluster::groups::Request {
+    tokio::time::timeout(Duration::from_secs(5), member.recv())
+        .await
+        .expect("the member received nothing within 5 s")
+        .expect("the node's groups are alive")
+}
+
+/// The transport, not the exercise: the deadline travels with a call, and a member
+/// never sees a request whose caller stopped waiting while it sat in the mailbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_request_is_never_run() {
+    let Some(redis) = RedisServer::start("groups: expired requests") else {
+        return;
+    };
+    let app = node(&redis, "app@127.0.0.1", FAST).await;
+    let backend = node(&redis, "backend@127.0.0.1", FAST).await;
+    let mut member = backend.join("pricing", 16);
+    until("app to learn that backend hosts pricing", || {
+        app.members_of("pricing").contains("backend@127.0.0.1")
+    })
+    .await;
+    // Through Redis, the budget arrives as a deadline on the backend's clock.
+    let asked = Instant::now();
+    let first = app.request(
+        "backend@127.0.0.1",
+        "pricing",
+        json!(1),
+        asked + Duration::from_secs(10),
+    );
+    let busy = receive(&mut member).await;
+    let left = busy.deadline().saturating_duration_since(asked);
+    assert!(
+        (Duration::from_secs(9)..=Duration::from_millis(10_500)).contains(&left),
+        "app called with 10 s to go; the member's deadline is {left:?} after the call: \
+         the call must carry its remaining time and the node add it to its own clock"
+    );
+
+    // While the member is busy, two more wait in its mailbox (a call to its own node
+    // is queued at once): one whose caller waits 200 ms, one with time to spare.
+    let short = backend.request(
+        "backend@127.0.0.1",
+        "pricing",
+        json!(2),
+        Instant::now() + Duration::from_millis(200),
+    );
+    let patient = backend.request(
+        "backend@127.0.0.1",
+        "pricing",
+        json!(3),
+        Instant::now() + Duration::from_secs(10),
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    busy.reply(json!("one"));
+    assert_eq!(first.await, Outcome::Answer(json!("one")));
+
+    let next = receive(&mut member).await;
+    assert_eq!(
+        next.body,
+        json!(3),
+        "request 2's caller gave up after 200 ms, while the member was busy for 1 s: \
+         `Member::recv` must skip it and hand over request 3"
+    );
+    next.reply(json!("three"));
+    assert_eq!(patient.await, Outcome::Answer(json!("three")));
+    assert_eq!(
+        short.await,
+        Outcome::Refused(Refusal::Expired),
+        "a skipped request tells its caller why (had it still listened)"
+    );
+    assert_eq!(app.calls_in_flight() + backend.calls_in_flight(), 0);
+}
+
 #[exercise(section3_production)]
 mod e11_remote_call {
     use super::*;
@@ -130,7 +203,7 @@ mod e11_remote_call {
             Ok(json!({"node": "backend", "asked": {"sku": 42}})),
             "app called group pricing, whose only member is on backend: expected that \
              member's answer. Choose a node from `groups.members_of(group)`, send with \
-             `groups.request(&node, group, body)` and await the outcome"
+             `groups.request(&node, group, body, deadline)` and await the outcome"
         );
 
         // A member on the caller's own node is preferred: no hop through Redis.

@@ -18,6 +18,15 @@
 //! or Redis lost the message, never. Bounding that wait, and noticing that the node
 //! is gone ([`Groups::gone`]), is the caller's job (s3.e11).
 //!
+//! **The deadline travels with the call.** The caller gives up at its deadline; the
+//! node it called should too, or a member busy with old requests keeps working for
+//! callers that left (and a backlog never drains). So a call carries what is left
+//! of its time, as a duration (the nodes' clocks need not agree), and the called
+//! node turns it into a deadline of its own on arrival: later than the caller's by
+//! the one hop through Redis. [`Member::recv`] skips a request whose deadline passed
+//! while it waited in the mailbox, and [`Request::deadline`] lets a member bound its
+//! own work.
+//!
 //! Everything is bounded: each mailbox (a full one refuses with
 //! [`Refusal::Busy`]), the calls waiting for an outcome ([`MAX_IN_FLIGHT`]), and the
 //! publish queue of the link underneath.
@@ -28,6 +37,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -57,6 +67,10 @@ pub enum Refusal {
     /// The member took the request and dropped it unanswered (it stopped, or
     /// crashed), or this node stopped while the call waited.
     Dropped,
+    /// The call's deadline passed before a member took it: nobody waits for the
+    /// answer any more, so it was not run. (The caller's own deadline has passed
+    /// too, or is about to: to the caller it is a timeout.)
+    Expired,
 }
 
 /// What came back for one call.
@@ -85,6 +99,8 @@ enum Message {
         to_node: String,
         group: String,
         body: Value,
+        /// What was left of the caller's time when it sent the call, in ms.
+        budget_ms: u64,
     },
     Reply {
         id: u64,
@@ -167,7 +183,18 @@ impl Shared {
 
     /// Hands a call to a local member of `group`, or says why not. Never waits: it
     /// runs on the subscriber task.
-    fn deliver(self: &Arc<Self>, group: &str, from_node: String, body: Value, reply: Reply) {
+    fn deliver(
+        self: &Arc<Self>,
+        group: &str,
+        from_node: String,
+        body: Value,
+        deadline: Instant,
+        reply: Reply,
+    ) {
+        if Instant::now() >= deadline {
+            reply.send(Outcome::Refused(Refusal::Expired));
+            return;
+        }
         let mut local = self.local.lock().unwrap();
         let Some(members) = local.get_mut(group) else {
             reply.send(Outcome::Refused(Refusal::NoMember));
@@ -185,6 +212,7 @@ impl Shared {
         let request = Request {
             from_node,
             body,
+            deadline,
             reply: Some(reply),
         };
         // Bounded: a member that cannot keep up refuses, it does not queue forever.
@@ -222,13 +250,16 @@ impl Shared {
                 to_node,
                 group,
                 body,
+                budget_ms,
             } if to_node == self.node => {
                 let reply = Reply::Remote {
                     shared: self.clone(),
                     id,
                     to_node: from_node.clone(),
                 };
-                self.deliver(&group, from_node, body, reply);
+                // This node's own deadline for it: the caller's budget from now.
+                let deadline = Instant::now() + Duration::from_millis(budget_ms);
+                self.deliver(&group, from_node, body, deadline, reply);
             }
             Message::Reply {
                 id,
@@ -284,10 +315,18 @@ pub struct Request {
     pub from_node: String,
     /// What it asked.
     pub body: Value,
+    deadline: Instant,
     reply: Option<Reply>,
 }
 
 impl Request {
+    /// When the caller stops waiting, on this node's clock (for a call from another
+    /// node, one hop through Redis later than the caller's own deadline). Bound
+    /// slow work by it: an answer after it reaches nobody.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
     /// Sends `answer` to the caller (over Redis if it is on another node).
     pub fn reply(mut self, answer: Value) {
         if let Some(reply) = self.reply.take() {
@@ -320,9 +359,17 @@ pub struct Member {
 }
 
 impl Member {
-    /// The next request, or `None` once the node is gone.
+    /// The next request whose caller still waits, or `None` once the node is gone.
+    /// A request that waited in the mailbox past its deadline is answered
+    /// [`Refusal::Expired`] and skipped: running it would only delay the next one.
     pub async fn recv(&mut self) -> Option<Request> {
-        self.mailbox.recv().await
+        loop {
+            let request = self.mailbox.recv().await?;
+            if Instant::now() < request.deadline {
+                return Some(request);
+            }
+            request.refuse(Refusal::Expired);
+        }
     }
 
     /// The group this member joined.
@@ -500,10 +547,12 @@ impl Groups {
         }
     }
 
-    /// Sends `body` to a member of `group` on `node`. The returned call completes
-    /// with the outcome when it arrives, which may be never: bound it with a
-    /// deadline. A call to this node is handed over directly, without Redis.
-    pub fn request(&self, node: &str, group: &str, body: Value) -> PendingCall {
+    /// Sends `body` to a member of `group` on `node`, to be answered by `deadline`.
+    /// The returned call completes with the outcome when it arrives, which may be
+    /// never: stop waiting at `deadline` yourself. The called node drops the request
+    /// if its deadline passes before a member takes it ([`Refusal::Expired`]). A call
+    /// to this node is handed over directly, without Redis.
+    pub fn request(&self, node: &str, group: &str, body: Value, deadline: Instant) -> PendingCall {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         let (sender, outcome) = oneshot::channel();
         let call = PendingCall {
@@ -512,8 +561,9 @@ impl Groups {
             shared: self.shared.clone(),
         };
         if node == self.shared.node {
+            let from = self.shared.node.clone();
             self.shared
-                .deliver(group, self.shared.node.clone(), body, Reply::Local(sender));
+                .deliver(group, from, body, deadline, Reply::Local(sender));
             return call;
         }
         {
@@ -531,6 +581,12 @@ impl Groups {
             to_node: node.to_owned(),
             group: group.to_owned(),
             body,
+            // A duration, not an instant: the other node's clock is its own. Rounded
+            // up, so a call with time left never arrives with a budget of 0.
+            budget_ms: deadline
+                .saturating_duration_since(Instant::now())
+                .as_micros()
+                .div_ceil(1000) as u64,
         });
         if !queued {
             // The link's queue is full: refused now rather than timed out later.

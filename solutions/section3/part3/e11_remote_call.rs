@@ -79,13 +79,16 @@ pub async fn call(
     };
     // One deadline, fixed before anything is sent.
     let deadline = Instant::now() + limit;
-    let pending = groups.request(&node, group, body);
+    // The deadline goes with the call: the node drops it if nobody waits any more.
+    let pending = groups.request(&node, group, body, deadline);
     tokio::select! {
         outcome = pending => match outcome {
             Outcome::Answer(answer) => Ok(answer),
             Outcome::Refused(Refusal::NoMember) => Err(CallError::NoMember {
                 group: group.to_owned(),
             }),
+            // The node saw the deadline pass before a member took the call.
+            Outcome::Refused(Refusal::Expired) => Err(CallError::Timeout { node, after: limit }),
             Outcome::Refused(reason) => Err(CallError::Refused { node, reason }),
         },
         // A monitor on the node, Erlang style: its death ends the wait now, not at

@@ -127,7 +127,9 @@ impl ClusterPortal {
             if owner == self.node() {
                 return self.cache.get(id).await.map_err(PortalError::Fetch);
             }
-            let pending = self.groups.request(&owner, PORTAL_GROUP, page_request(id));
+            let pending = self
+                .groups
+                .request(&owner, PORTAL_GROUP, page_request(id), deadline);
             tokio::select! {
                 outcome = pending => {
                     return match outcome {
