@@ -62,6 +62,66 @@ async fn until_members(nodes: &[Arc<Groups>], expected: &BTreeSet<String>) {
     }
 }
 
+/// Provided code, not the exercise: a node's portal member stops serving a request
+/// at its deadline, so callers that gave up do not hold the places live ones need,
+/// and the fetch they started goes on for the next caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_member_lets_go_of_requests_nobody_waits_for() {
+    use cluster::groups::{Outcome, Refusal};
+    use cluster::portal::{CACHE_TTL, LocalPortal, Upstream, page_request, serve_at_most};
+
+    let Some(redis) = RedisServer::start("portal: expired requests") else {
+        return;
+    };
+    let nodes = groups(&redis, 1).await;
+    let node = &nodes[0];
+    let here = node.node().to_owned();
+    let upstream = Upstream::new(Duration::from_secs(3));
+    let cache = Arc::new(LocalPortal::new(upstream.clone(), CACHE_TTL));
+    cache.get(9).await.expect("page 9 fetched");
+    // Two requests served at once, at most.
+    tokio::spawn(serve_at_most(node.join(PORTAL_GROUP, 16), cache.clone(), 2));
+
+    // Two callers that wait 200 ms for pages 1 and 2 (3 s fetches) take both places.
+    let impatient: Vec<_> = [1, 2]
+        .map(|id| {
+            let deadline = Instant::now() + Duration::from_millis(200);
+            node.request(&here, PORTAL_GROUP, page_request(id), deadline)
+        })
+        .into_iter()
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let asked = Instant::now();
+    let cached = node
+        .request(
+            &here,
+            PORTAL_GROUP,
+            page_request(9),
+            asked + Duration::from_secs(10),
+        )
+        .await;
+    let waited = asked.elapsed();
+    assert!(
+        matches!(cached, Outcome::Answer(_)),
+        "page 9 is cached: expected it, got {cached:?}"
+    );
+    assert!(
+        waited < Duration::from_millis(1500),
+        "page 9 is cached, yet it waited {waited:?} for a place: the two requests ahead of \
+         it were given up on at 200 ms, and their places must be free from then on, not \
+         when their 3 s fetches end"
+    );
+    for call in impatient {
+        assert_eq!(call.await, Outcome::Refused(Refusal::Expired));
+    }
+    let page = cache.get(1).await.expect("page 1");
+    assert_eq!(
+        (upstream.fetches(), page.fetch_number <= 3),
+        (3, true),
+        "page 1's fetch, started for a caller who left, goes on: the next get finds it"
+    );
+}
+
 #[exercise(section3_production)]
 mod e12_cluster_portal {
     use super::*;

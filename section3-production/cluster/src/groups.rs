@@ -309,7 +309,8 @@ impl Reply {
 }
 
 /// One request in a member's mailbox. Answer it with [`Request::reply`]; dropping it
-/// unanswered tells the caller [`Refusal::Dropped`] at once.
+/// unanswered tells the caller [`Refusal::Dropped`] at once ([`Refusal::Expired`]
+/// once its deadline has passed).
 pub struct Request {
     /// The node that called.
     pub from_node: String,
@@ -344,7 +345,13 @@ impl Request {
 impl Drop for Request {
     fn drop(&mut self) {
         if let Some(reply) = self.reply.take() {
-            reply.send(Outcome::Refused(Refusal::Dropped));
+            // Past its deadline, the member let it go because nobody waits: say so.
+            let why = if Instant::now() >= self.deadline {
+                Refusal::Expired
+            } else {
+                Refusal::Dropped
+            };
+            reply.send(Outcome::Refused(why));
         }
     }
 }

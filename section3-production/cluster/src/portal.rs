@@ -155,10 +155,26 @@ pub fn page_request(id: u64) -> Value {
 /// Serves the `portal` group on this node: each request (`{"id": n}`) is answered
 /// from `cache`, many at once (a slow fetch must not hold up the hits behind it),
 /// at most [`SERVING_AT_ONCE`]. Runs until the member's node is gone.
-pub async fn serve(mut member: Member, cache: Arc<LocalPortal>) {
-    let serving = Arc::new(Semaphore::new(SERVING_AT_ONCE));
+pub async fn serve(member: Member, cache: Arc<LocalPortal>) {
+    serve_at_most(member, cache, SERVING_AT_ONCE).await;
+}
+
+/// [`serve`], with at most `at_once` requests served at once.
+///
+/// A request stops being served at its deadline ([`Request::deadline`](crate::groups::Request::deadline)): its
+/// caller has given up, so waiting on for a slow fetch would only hold a place
+/// that a live request needs. The fetch itself goes on (the cache spawned it), and
+/// the next request for that id finds it.
+pub async fn serve_at_most(mut member: Member, cache: Arc<LocalPortal>, at_once: usize) {
+    let serving = Arc::new(Semaphore::new(at_once));
     while let Some(request) = member.recv().await {
-        let Ok(permit) = serving.clone().acquire_owned().await else {
+        let deadline = request.deadline();
+        let Ok(acquired) = tokio::time::timeout_at(deadline, serving.clone().acquire_owned()).await
+        else {
+            // Expired while every place was taken: dropping it tells the caller why.
+            continue;
+        };
+        let Ok(permit) = acquired else {
             return;
         };
         let Some(id) = request.body.get("id").and_then(Value::as_u64) else {
@@ -167,8 +183,9 @@ pub async fn serve(mut member: Member, cache: Arc<LocalPortal>) {
         };
         let cache = cache.clone();
         tokio::spawn(async move {
-            let result = cache.get(id).await;
-            request.reply(page_to_json(&result));
+            if let Ok(result) = tokio::time::timeout_at(deadline, cache.get(id)).await {
+                request.reply(page_to_json(&result));
+            }
             drop(permit);
         });
     }
