@@ -14,11 +14,6 @@ use anyhow::Context;
 
 use crate::Implementation;
 
-/// Where the walkthrough's generated figures start and end.
-pub const BEGIN: &str = "<!-- experiment:cluster-limit:begin -->";
-/// See [`BEGIN`].
-pub const END: &str = "<!-- experiment:cluster-limit:end -->";
-
 /// What to measure.
 #[derive(Debug, Clone, Copy)]
 pub struct Setup {
@@ -94,22 +89,14 @@ pub async fn measure(
     })
 }
 
-/// `walkthrough` (solutions/section3/part3.md) with the figures of `report`
-/// between [`BEGIN`] and [`END`], appended under a heading of their own if the
-/// markers are not there yet.
-pub fn write_walkthrough(walkthrough: &std::path::Path, report: &Report) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(walkthrough).unwrap_or_default();
-    let generated = generated_section(report, &cluster::latency::describe_machine());
-    let text = match (text.find(BEGIN), text.find(END)) {
-        (Some(begin), Some(end)) if begin < end => {
-            format!("{}{generated}{}", &text[..begin], &text[end + END.len()..])
-        }
-        _ => format!(
-            "{}\n## s3.e13: one limit for the cluster\n\n{generated}\n",
-            text.trim_end()
-        ),
-    };
-    std::fs::write(walkthrough, text).with_context(|| format!("write {}", walkthrough.display()))
+/// Writes the figures of `report`, measured by `command`, into the walkthrough's
+/// `cluster-limit` block (solutions/section3/part3.md); returns its path.
+pub fn write_walkthrough(report: &Report, command: &str) -> anyhow::Result<std::path::PathBuf> {
+    let path = figures::walkthrough::path("section3/part3.md");
+    let body = generated_section(report, &cluster::latency::describe_machine());
+    figures::walkthrough::rewrite(&path, "cluster-limit", command, &body)
+        .with_context(|| format!("write {}", path.display()))?;
+    Ok(path)
 }
 
 /// The figures as the walkthrough shows them, for a run on `machine`.
@@ -117,16 +104,13 @@ pub fn generated_section(report: &Report, machine: &str) -> String {
     let s = report.setup;
     let us = |d: Duration| d.as_micros();
     format!(
-        "{BEGIN}\n\
-         Measured by `cargo run -p section3-production --release -- cluster-limit --walkthrough`\n\
-         on {machine}: one user's {attempts} creates all in flight at once, spread over\n\
+        "Measured on {machine}: one user's {attempts} creates all in flight at once, spread over\n\
          {nodes} nodes (a limiter and a Redis connection each), limit {max} per minute;\n\
          then {timed} checks one after the other for the latency.\n\n\
          | limiter | creates allowed (limit {max}) | one check, p50 | p99 |\n\
          |---|---|---|---|\n\
          | s3.e13's script: trim, count, record in one step | {script} | {sp50} µs | {sp99} µs |\n\
-         | the same check in two round trips (count, then record) | {two} | {tp50} µs | {tp99} µs |\n\
-         {END}",
+         | the same check in two round trips (count, then record) | {two} | {tp50} µs | {tp99} µs |\n",
         attempts = s.attempts,
         nodes = s.nodes,
         max = s.max,

@@ -347,9 +347,11 @@ async fn main() -> anyhow::Result<()> {
                 report.two_trips_p99.as_micros(),
             );
             if walkthrough {
-                let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../solutions/section3/part3.md");
-                lab::write_walkthrough(&path, &report)?;
+                let command = format!(
+                    "cargo run -p section3-production --release -- cluster-limit{} --walkthrough",
+                    if solution { " --solution" } else { "" }
+                );
+                let path = lab::write_walkthrough(&report, &command)?;
                 println!("wrote the figures into {}", path.display());
             }
             Ok(())
@@ -414,12 +416,8 @@ async fn main() -> anyhow::Result<()> {
                     "cargo run -p section3-production --release -- remote-call --calls {calls} \
                      --concurrent {concurrent} --walkthrough"
                 );
-                let table = report.table(&cluster::latency::describe_machine(), &command);
-                remote_lab::write_walkthrough(
-                    "remote-call",
-                    "## s3.e11: a call to another node, measured",
-                    &table,
-                )?;
+                let table = report.table(&cluster::latency::describe_machine());
+                remote_lab::write_walkthrough("remote-call", &command, &table)?;
             }
             Ok(())
         }
@@ -436,15 +434,10 @@ async fn main() -> anyhow::Result<()> {
                 "cargo run -p section3-production --release -- cluster-portal --requests {requests} \
                  --walkthrough"
             );
-            let table =
-                remote_lab::portal_table(&rows, &cluster::latency::describe_machine(), &command);
+            let table = remote_lab::portal_table(&rows, &cluster::latency::describe_machine());
             println!("{table}");
             if walkthrough {
-                remote_lab::write_walkthrough(
-                    "cluster-portal",
-                    "## s3.e12: one fetch per id on three nodes, measured",
-                    &table,
-                )?;
+                remote_lab::write_walkthrough("cluster-portal", &command, &table)?;
             }
             Ok(())
         }

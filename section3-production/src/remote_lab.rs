@@ -18,30 +18,10 @@ use tokio::time::Instant;
 use crate::solution::part3::e11_remote_call::{CallError, call};
 use crate::solution::part3::e12_cluster_portal::{CACHE_TTL, ClusterPortal, Upstream};
 
-/// The walkthrough of part 3.
-pub fn walkthrough_path() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../solutions/section3/part3.md")
-}
-
-/// `text` with what lies between `<!-- experiment:{name}:begin -->` and its end
-/// marker replaced by `generated`; both markers are appended (under `heading`) if
-/// the file has none yet.
-pub fn replace_generated(text: &str, name: &str, heading: &str, generated: &str) -> String {
-    let begin = format!("<!-- experiment:{name}:begin -->");
-    let end = format!("<!-- experiment:{name}:end -->");
-    match (text.find(&begin), text.find(&end)) {
-        (Some(b), Some(e)) if b < e => {
-            format!("{}{generated}{}", &text[..b + begin.len()], &text[e..])
-        }
-        _ => format!("{text}\n{heading}\n\n{begin}{generated}{end}\n"),
-    }
-}
-
-/// Writes `generated` into the walkthrough between `name`'s markers.
-pub fn write_walkthrough(name: &str, heading: &str, generated: &str) -> anyhow::Result<()> {
-    let path = walkthrough_path();
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    std::fs::write(&path, replace_generated(&text, name, heading, generated))?;
+/// Writes `body` into block `name` of the part 3 walkthrough, as written by `command`.
+pub fn write_walkthrough(name: &str, command: &str, body: &str) -> anyhow::Result<()> {
+    let path = figures::walkthrough::path("section3/part3.md");
+    figures::walkthrough::rewrite(&path, name, command, body)?;
     println!("wrote the figures into {}", path.display());
     Ok(())
 }
@@ -260,7 +240,7 @@ impl RemoteCallReport {
     }
 
     /// The walkthrough's table.
-    pub fn table(&self, machine: &str, command: &str) -> String {
+    pub fn table(&self, machine: &str) -> String {
         format!(
             "\n| what | figure |\n|---|---|\n\
              | {} calls one at a time, app to backend | p50 {}, p99 {} |\n\
@@ -270,7 +250,7 @@ impl RemoteCallReport {
              | the called node crashes (heartbeat 100 ms, expiry 500 ms) | `NodeDown` {} after the crash |\n\
              | the called node leaves (goodbye) | `NodeDown` {} after the goodbye |\n\
              | calls left in the caller's table afterwards | {} |\n\n\
-             Produced by `{command}` on {machine}.\n",
+             Measured on {machine}.\n",
             self.calls,
             ms(self.p50),
             ms(self.p99),
@@ -391,7 +371,7 @@ pub async fn cluster_portal(url: &str, requests: usize) -> anyhow::Result<Vec<Po
 }
 
 /// The lines `cluster-portal` prints, and the walkthrough's table.
-pub fn portal_table(rows: &[PortalRow], machine: &str, command: &str) -> String {
+pub fn portal_table(rows: &[PortalRow], machine: &str) -> String {
     let mut table = String::from(
         "\n| crowd | nodes | requests | answered | upstream fetches | owner after | all answered in |\n\
          |---|---|---|---|---|---|---|\n",
@@ -410,7 +390,7 @@ pub fn portal_table(rows: &[PortalRow], machine: &str, command: &str) -> String 
     }
     table.push_str(&format!(
         "\nOne upstream shared by the nodes (200 ms per fetch), page 42, heartbeat 100 ms, \
-         expiry 2 s. Produced by `{command}` on {machine}.\n"
+         expiry 2 s. Measured on {machine}.\n"
     ));
     table
 }

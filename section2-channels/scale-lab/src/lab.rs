@@ -334,20 +334,7 @@ async fn measure_steps(
     let mut clients = Vec::with_capacity(connections);
     let mut measured = Vec::with_capacity(steps.len());
     for &step in steps {
-        let batch = 100;
-        while clients.len() < step {
-            let n = batch.min(step - clients.len());
-            // Numbered from 1 (the warm connection is 0), for the source address.
-            let first = clients.len() + 1;
-            let opened = futures::future::try_join_all(
-                (first..first + n).map(|i| open_joined(addr, &url, i, topic, message_bytes)),
-            )
-            .await?;
-            clients.extend(opened);
-            if clients.len() % 2000 == 0 {
-                eprintln!("{} connections joined", clients.len());
-            }
-        }
+        open_joined_until(addr, &url, &mut clients, step, topic, message_bytes).await?;
         let opening = started.elapsed();
         // Let allocations settle (the writer tasks park, buffers shrink to steady state).
         tokio::time::sleep(Duration::from_secs(3)).await;
@@ -386,6 +373,32 @@ pub fn print(m: &IdleMeasurement, topic: &str) {
 
 /// A client connection of the lab.
 pub type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// Opens joined connections to `topic` until `clients` holds `count`, 100 at a
+/// time, and says so every 2,000. They are numbered from `clients.len() + 1` (a
+/// warm-up connection is 0), which picks each one's source address.
+pub async fn open_joined_until(
+    server: std::net::SocketAddr,
+    url: &str,
+    clients: &mut Vec<Ws>,
+    count: usize,
+    topic: &str,
+    message_bytes: Option<usize>,
+) -> anyhow::Result<()> {
+    while clients.len() < count {
+        let n = 100.min(count - clients.len());
+        let first = clients.len() + 1;
+        let opened = futures::future::try_join_all(
+            (first..first + n).map(|i| open_joined(server, url, i, topic, message_bytes)),
+        )
+        .await?;
+        clients.extend(opened);
+        if clients.len() % 2000 == 0 {
+            eprintln!("{} connections joined", clients.len());
+        }
+    }
+    Ok(())
+}
 
 /// Opens client number `i` (from its source address of the rotation, so ports do
 /// not run short) and joins `topic`; with `message_bytes`, also sends one padded
