@@ -12,6 +12,22 @@ use section3_production::top;
 use serde_json::json;
 use testkit::exercise;
 
+/// A node without Redis (`app@127.0.0.1`, in-memory database) running
+/// `implementation`, serving on a free port.
+async fn serve_node(implementation: Implementation) -> (Node, channels::Server) {
+    let node = Node::start(&NodeConfig {
+        name: "app@127.0.0.1".to_owned(),
+        redis_url: None,
+        implementation,
+        database: "sqlite::memory:".to_owned(),
+        check_origin: Default::default(),
+    })
+    .await
+    .unwrap();
+    let server = node.serve(0).await.unwrap();
+    (node, server)
+}
+
 /// A snapshot of `app@127.0.0.1` at `uptime_ms`, with `(topic, subscribers,
 /// broadcasts)` and the node-wide broadcast counter.
 fn snapshot(uptime_ms: u64, broadcasts: u64, topics: &[(&str, usize, u64)]) -> Snapshot {
@@ -216,16 +232,7 @@ fn the_first_screen_shows_no_rates_yet() {
 async fn a_node_serves_its_snapshot_at_observe() {
     use channels::client::ChannelClient;
 
-    let node = Node::start(&NodeConfig {
-        name: "app@127.0.0.1".to_owned(),
-        redis_url: None,
-        implementation: Implementation::Solution,
-        database: "sqlite::memory:".to_owned(),
-        check_origin: Default::default(),
-    })
-    .await
-    .unwrap();
-    let server = node.serve(0).await.unwrap();
+    let (node, server) = serve_node(Implementation::Solution).await;
     let base = format!("http://{}", server.addr());
 
     let mut browser = ChannelClient::connect(&server.socket_url("/socket", &[]))
@@ -659,16 +666,7 @@ mod e14_observer {
             );
             return;
         }
-        let node = Node::start(&NodeConfig {
-            name: "app@127.0.0.1".to_owned(),
-            redis_url: None,
-            implementation: IMPLEMENTATION,
-            database: "sqlite::memory:".to_owned(),
-            check_origin: Default::default(),
-        })
-        .await
-        .unwrap();
-        let server = node.serve(0).await.unwrap();
+        let (node, server) = serve_node(IMPLEMENTATION).await;
         // A busy client (twenty pings) and a quiet one (a join).
         let mut busy = ChannelClient::connect(&server.socket_url("/socket", &[]))
             .await
@@ -782,16 +780,7 @@ fn the_connections_view_shows_why_it_has_nothing() {
 async fn a_node_counts_each_connection_and_channel_for_observe_connections() {
     use channels::client::ChannelClient;
 
-    let node = Node::start(&NodeConfig {
-        name: "app@127.0.0.1".to_owned(),
-        redis_url: None,
-        implementation: Implementation::Solution,
-        database: "sqlite::memory:".to_owned(),
-        check_origin: Default::default(),
-    })
-    .await
-    .unwrap();
-    let server = node.serve(0).await.unwrap();
+    let (node, server) = serve_node(Implementation::Solution).await;
     let base = format!("http://{}", server.addr());
     let mut client = ChannelClient::connect(&server.socket_url("/socket", &[]))
         .await
