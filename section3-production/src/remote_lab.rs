@@ -215,54 +215,65 @@ fn ms(d: Duration) -> String {
 }
 
 impl RemoteCallReport {
+    /// What was measured and its figure, one pair per line of the report.
+    fn rows(&self) -> Vec<(String, String)> {
+        vec![
+            (
+                format!("{} calls one at a time, app to backend", self.calls),
+                format!("p50 {}, p99 {}", ms(self.p50), ms(self.p99)),
+            ),
+            (
+                format!("{} concurrent calls", self.concurrent),
+                format!(
+                    "{} answered in {}",
+                    self.concurrent_answered,
+                    ms(self.concurrent_elapsed)
+                ),
+            ),
+            (
+                "a group with no member".into(),
+                format!("`NoMember` after {}", ms(self.no_member)),
+            ),
+            (
+                "a stuck member, 200 ms deadline".into(),
+                format!("`Timeout` after {}", ms(self.timeout)),
+            ),
+            (
+                "the called node crashes (heartbeat 100 ms, expiry 500 ms)".into(),
+                format!("`NodeDown` {} after the crash", ms(self.crash_to_node_down)),
+            ),
+            (
+                "the called node leaves (goodbye)".into(),
+                format!(
+                    "`NodeDown` {} after the goodbye",
+                    ms(self.goodbye_to_node_down)
+                ),
+            ),
+            (
+                "calls left in the caller's table afterwards".into(),
+                self.in_flight_after.to_string(),
+            ),
+        ]
+    }
+
     /// The lines `remote-call` prints.
     pub fn summary(&self) -> String {
-        format!(
-            "{} calls one at a time to a member on another node: p50 {}, p99 {}\n\
-             {} concurrent calls: {} answered in {}\n\
-             no member: NoMember after {}\n\
-             stuck member, 200 ms deadline: Timeout after {}\n\
-             node crashed (500 ms expiry): NodeDown {} after the crash\n\
-             node left (goodbye): NodeDown {} after the goodbye\n\
-             calls left in the caller's table: {}",
-            self.calls,
-            ms(self.p50),
-            ms(self.p99),
-            self.concurrent,
-            self.concurrent_answered,
-            ms(self.concurrent_elapsed),
-            ms(self.no_member),
-            ms(self.timeout),
-            ms(self.crash_to_node_down),
-            ms(self.goodbye_to_node_down),
-            self.in_flight_after,
-        )
+        let lines: Vec<String> = self
+            .rows()
+            .into_iter()
+            .map(|(what, figure)| format!("{what}: {figure}"))
+            .collect();
+        lines.join("\n")
     }
 
     /// The walkthrough's table.
     pub fn table(&self, machine: &str) -> String {
-        format!(
-            "\n| what | figure |\n|---|---|\n\
-             | {} calls one at a time, app to backend | p50 {}, p99 {} |\n\
-             | {} concurrent calls | {} answered in {} |\n\
-             | a group with no member | `NoMember` after {} |\n\
-             | a stuck member, 200 ms deadline | `Timeout` after {} |\n\
-             | the called node crashes (heartbeat 100 ms, expiry 500 ms) | `NodeDown` {} after the crash |\n\
-             | the called node leaves (goodbye) | `NodeDown` {} after the goodbye |\n\
-             | calls left in the caller's table afterwards | {} |\n\n\
-             Measured on {machine}.\n",
-            self.calls,
-            ms(self.p50),
-            ms(self.p99),
-            self.concurrent,
-            self.concurrent_answered,
-            ms(self.concurrent_elapsed),
-            ms(self.no_member),
-            ms(self.timeout),
-            ms(self.crash_to_node_down),
-            ms(self.goodbye_to_node_down),
-            self.in_flight_after,
-        )
+        let mut table = String::from("| what | figure |\n|---|---|\n");
+        for (what, figure) in self.rows() {
+            table.push_str(&format!("| {what} | {figure} |\n"));
+        }
+        table.push_str(&format!("\nMeasured on {machine}.\n"));
+        table
     }
 }
 
